@@ -1,0 +1,191 @@
+from django import forms
+from django.core.exceptions import ValidationError
+
+from campaigns.models import MAX_BATCH_SIZE, Campaign, Post
+from generation.platforms import Platform, full_length, normalize_hashtag, rules_for
+
+
+def split_list(value: str) -> list[str]:
+    """'a, b,,c' -> ['a', 'b', 'c']; also accepts new lines as separators."""
+    return [item.strip() for item in value.replace("\n", ",").split(",") if item.strip()]
+
+
+class CommaSeparatedField(forms.CharField):
+    """A list of short strings typed as 'one, two, three'."""
+
+    def __init__(self, *, max_items: int = 30, max_item_length: int = 60, **kwargs) -> None:
+        self.max_items = max_items
+        self.max_item_length = max_item_length
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 2000)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return ", ".join(value)
+        return value
+
+    def to_python(self, value) -> list[str]:
+        if isinstance(value, list):
+            return value
+        return split_list(super().to_python(value) or "")
+
+    def validate(self, value: list[str]) -> None:
+        if self.required and not value:
+            raise ValidationError(self.error_messages["required"], code="required")
+        if len(value) > self.max_items:
+            raise ValidationError(f"At most {self.max_items} items.", code="too_many")
+        too_long = [item for item in value if len(item) > self.max_item_length]
+        if too_long:
+            raise ValidationError(
+                f"Each item must be at most {self.max_item_length} characters ({too_long[0][:20]}… is longer).",
+                code="item_too_long",
+            )
+
+
+class HashtagsField(CommaSeparatedField):
+    """Hashtags typed with or without '#', separated by commas or spaces."""
+
+    def to_python(self, value) -> list[str]:
+        if isinstance(value, list):
+            items = value
+        else:
+            text = forms.CharField.to_python(self, value) or ""
+            items = text.replace(",", " ").split()
+        tags = []
+        for item in items:
+            tag = normalize_hashtag(item)
+            if not tag:
+                raise ValidationError(f"{item!r} is not a usable hashtag.", code="invalid_hashtag")
+            if tag.lower() not in {t.lower() for t in tags}:
+                tags.append(tag)
+        return tags
+
+
+class PlatformsField(forms.MultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("choices", Platform.choices)
+        kwargs.setdefault("error_messages", {"required": "Choose at least one platform."})
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> list[str]:
+        if isinstance(value, str):
+            value = split_list(value)
+        return [item.strip().lower() for item in super().to_python(value)]
+
+    def clean(self, value) -> list[str]:
+        platforms = super().clean(value)
+        # Keep the order of the platform table, not the order they were ticked.
+        return [platform for platform in Platform.values if platform in platforms]
+
+
+class CampaignForm(forms.ModelForm):
+    platforms = PlatformsField()
+    keywords = CommaSeparatedField(help_text="Comma-separated, e.g. “cold brew, summer, oat milk”.")
+    hashtags = HashtagsField(
+        label="Hashtags to include", max_items=10, help_text="Added to every post, e.g. #BrewBetter."
+    )
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "name",
+            "brief",
+            "target_audience",
+            "tone",
+            "platforms",
+            "language",
+            "keywords",
+            "hashtags",
+            "call_to_action",
+            "brand_color",
+            "start_date",
+            "end_date",
+        ]
+        widgets = {
+            "brief": forms.Textarea(attrs={"rows": 5}),
+            "brand_color": forms.TextInput(attrs={"type": "color"}),
+            "start_date": forms.DateInput(attrs={"type": "date"}),
+            "end_date": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args, owner, **kwargs) -> None:
+        self.owner = owner
+        super().__init__(*args, **kwargs)
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise ValidationError("Give the campaign a name.", code="required")
+        duplicates = Campaign.objects.filter(owner=self.owner, name__iexact=name)
+        if self.instance.pk:
+            duplicates = duplicates.exclude(pk=self.instance.pk)
+        if duplicates.exists():
+            raise ValidationError("You already have a campaign with this name.", code="duplicate")
+        return name
+
+    def clean_brief(self) -> str:
+        brief = self.cleaned_data["brief"].strip()
+        if not brief:
+            raise ValidationError("Describe the campaign's goal.", code="required")
+        return brief
+
+    def save(self, commit: bool = True) -> Campaign:
+        self.instance.owner = self.owner
+        return super().save(commit=commit)
+
+
+class BatchForm(forms.Form):
+    count = forms.IntegerField(
+        label="Number of posts",
+        min_value=1,
+        max_value=MAX_BATCH_SIZE,
+        initial=10,
+        error_messages={
+            "min_value": "Ask for at least 1 post.",
+            "max_value": f"At most {MAX_BATCH_SIZE} posts per batch.",
+        },
+    )
+    platforms = PlatformsField()
+
+    def __init__(self, *args, campaign: Campaign, **kwargs) -> None:
+        self.campaign = campaign
+        super().__init__(*args, **kwargs)
+        self.fields["platforms"].choices = [(p, Platform(p).label) for p in campaign.platforms]
+        if not self.is_bound:
+            self.initial.setdefault("platforms", list(campaign.platforms))
+
+
+class PostEditForm(forms.ModelForm):
+    hashtags = HashtagsField(max_items=30)
+
+    class Meta:
+        model = Post
+        fields = ["caption", "hashtags"]
+        widgets = {"caption": forms.Textarea(attrs={"rows": 6})}
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        caption = cleaned.get("caption", "")
+        hashtags = cleaned.get("hashtags", [])
+        if caption is None or hashtags is None:
+            return cleaned
+        rules = rules_for(self.instance.platform)
+        if len(hashtags) > rules.max_hashtags:
+            self.add_error("hashtags", f"{rules.platform.label} allows at most {rules.max_hashtags} hashtags.")
+        length = full_length(caption.strip(), hashtags)
+        if length > rules.caption_limit:
+            self.add_error(
+                "caption",
+                f"{length:,} characters with hashtags; {rules.platform.label} allows {rules.caption_limit:,}.",
+            )
+        return cleaned
+
+
+class PostScheduleForm(forms.ModelForm):
+    class Meta:
+        model = Post
+        fields = ["scheduled_at"]
+        widgets = {"scheduled_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}

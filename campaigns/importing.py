@@ -1,0 +1,134 @@
+"""Reading campaigns from CSV or JSON files, validated with the web form's own rules."""
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from campaigns.forms import CampaignForm
+
+COLUMNS = (
+    "name",
+    "brief",
+    "target_audience",
+    "tone",
+    "platforms",
+    "language",
+    "keywords",
+    "hashtags",
+    "call_to_action",
+    "start_date",
+    "end_date",
+)
+REQUIRED_COLUMNS = ("name", "brief", "platforms")
+OPTIONAL_COLUMNS = ("brand_color",)
+MAX_ROWS = 5000
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read (format, encoding, columns)."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # 1-based data row (CSV: line 1 is the header, so row 1 is line 2)
+    message: str
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Rows of a .csv or .json file as dicts of strings (lists allowed in JSON)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ImportFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(f"{path.name} is not UTF-8 text (bad byte at position {exc.start})") from None
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        rows = _json_rows(text, path.name)
+    elif suffix == ".csv":
+        rows = _csv_rows(text, path.name)
+    else:
+        raise ImportFileError(f"{path.name}: use a .csv or .json file")
+    if not rows:
+        raise ImportFileError(f"{path.name} has no campaigns in it")
+    if len(rows) > MAX_ROWS:
+        raise ImportFileError(f"{path.name} has {len(rows)} rows; import at most {MAX_ROWS} at a time")
+    return rows
+
+
+def _check_columns(columns: set[str], name: str) -> None:
+    unknown = sorted(columns - set(COLUMNS) - set(OPTIONAL_COLUMNS))
+    missing = [column for column in REQUIRED_COLUMNS if column not in columns]
+    if unknown:
+        raise ImportFileError(f"{name}: unknown column(s) {', '.join(unknown)}; expected {', '.join(COLUMNS)}")
+    if missing:
+        raise ImportFileError(f"{name}: missing required column(s) {', '.join(missing)}")
+
+
+def _csv_rows(text: str, name: str) -> list[dict]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames:
+        raise ImportFileError(f"{name} is empty")
+    _check_columns({field.strip() for field in reader.fieldnames if field}, name)
+    rows = []
+    try:
+        for row in reader:
+            if None in row:
+                raise ImportFileError(f"{name}: line {reader.line_num} has more cells than the header")
+            rows.append({key.strip(): (value or "").strip() for key, value in row.items() if key})
+    except csv.Error as exc:
+        raise ImportFileError(f"{name}: not valid CSV ({exc})") from None
+    return rows
+
+
+def _json_rows(text: str, name: str) -> list[dict]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if isinstance(data, dict) and isinstance(data.get("campaigns"), list):
+        data = data["campaigns"]
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise ImportFileError(f"{name}: expected a list of campaign objects")
+    columns = set().union(*(item.keys() for item in data)) if data else set()
+    _check_columns(columns, name)
+    return [_json_row(item) for item in data]
+
+
+def _json_row(item: dict) -> dict:
+    row = {}
+    for key, value in item.items():
+        if isinstance(value, list):
+            row[key] = ", ".join(str(v) for v in value)
+        elif value is None:
+            row[key] = ""
+        else:
+            row[key] = str(value)
+    return row
+
+
+def validate_rows(rows: list[dict], *, owner) -> tuple[list[dict], list[RowError]]:
+    """Validate each row with CampaignForm. Returns (cleaned data, errors); any error means import nothing."""
+    cleaned: list[dict] = []
+    errors: list[RowError] = []
+    seen_names: dict[str, int] = {}
+    for number, row in enumerate(rows, start=1):
+        data = {"language": "en", "brand_color": "#2F5BEA", **{k: v for k, v in row.items() if v != ""}}
+        data.setdefault("platforms", "")
+        form = CampaignForm(data=data, owner=owner)
+        if not form.is_valid():
+            for field, messages in form.errors.items():
+                label = "row" if field == "__all__" else field
+                errors.append(RowError(number, f"{label}: {' '.join(messages)}"))
+            continue
+        key = form.cleaned_data["name"].lower()
+        if key in seen_names:
+            errors.append(RowError(number, f"name: same name as row {seen_names[key]}"))
+            continue
+        seen_names[key] = number
+        cleaned.append(form.cleaned_data)
+    return cleaned, errors

@@ -1,0 +1,86 @@
+import json
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from campaigns.models import Campaign
+from campaigns.services import batch_start, campaign_create
+from generation import dispatch
+
+DEMO_MARKETER = ("demo", "demo-password-123")
+DEMO_STAFF = ("staff", "staff-password-123")
+DEMO_FIRST_BATCH = 12
+
+CAMPAIGNS = [
+    {
+        "name": "Summer Cold Brew Launch",
+        "brief": "Launch our new nitro cold brew for the summer. Smooth, naturally sweet, no sugar added, "
+        "served in every downtown shop from June.",
+        "target_audience": "busy commuters and students",
+        "tone": "upbeat, friendly, a little cheeky",
+        "platforms": ["instagram", "x", "tiktok"],
+        "keywords": ["nitro cold brew", "summer mornings", "oat milk"],
+        "hashtags": ["#BrewBetter"],
+        "call_to_action": "Grab one on your way in today.",
+        "brand_color": "#1F6F5C",
+    },
+    {
+        "name": "Accounting Software Webinar",
+        "brief": "Invite small business owners to a free 45-minute webinar on closing the books in one day "
+        "with our accounting software.",
+        "target_audience": "owners of businesses with 5 to 50 people",
+        "tone": "professional, clear, helpful",
+        "platforms": ["linkedin", "facebook"],
+        "keywords": ["month-end close", "bookkeeping", "cash flow"],
+        "hashtags": ["#SmallBusiness"],
+        "call_to_action": "Save your seat: link in bio.",
+        "brand_color": "#2F5BEA",
+    },
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Create demo data: a marketer, a staff user, two campaigns and a first batch of "
+        f"{DEMO_FIRST_BATCH} posts made with the local provider. Safe to run again: it creates only "
+        "what is missing.\n\nExample:\n  manage.py demo"
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--json", action="store_true", dest="as_json", help="print the logins as one JSON object")
+        parser.add_argument("--no-posts", action="store_true", help="skip generating the first batch")
+
+    def handle(self, *args, as_json: bool = False, no_posts: bool = False, **options) -> None:
+        User = get_user_model()
+        with transaction.atomic():
+            marketer = self._user(User, *DEMO_MARKETER, staff=False)
+            self._user(User, *DEMO_STAFF, staff=True)
+            created = []
+            for fields in CAMPAIGNS:
+                campaign = Campaign.objects.filter(owner=marketer, name__iexact=fields["name"]).first()
+                if campaign is None:
+                    campaign = campaign_create(owner=marketer, **fields)
+                created.append(campaign)
+        first = created[0]
+        if not no_posts and not first.batches.exists():
+            batch = batch_start(campaign=first, count=DEMO_FIRST_BATCH, requested_by=marketer, enqueue=False)
+            dispatch.generate_batch_now(batch.pk)
+        logins = {
+            "marketer": {"username": DEMO_MARKETER[0], "password": DEMO_MARKETER[1]},
+            "staff": {"username": DEMO_STAFF[0], "password": DEMO_STAFF[1]},
+        }
+        if as_json:
+            self.stdout.write(json.dumps(logins))
+            return
+        self.stdout.write(f"Demo marketer: {DEMO_MARKETER[0]} / {DEMO_MARKETER[1]}")
+        self.stdout.write(f"Demo staff:    {DEMO_STAFF[0]} / {DEMO_STAFF[1]} (admin at /admin/)")
+
+    def _user(self, User, username: str, password: str, *, staff: bool):
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"is_staff": staff, "is_superuser": staff, "email": f"{username}@example.com"}
+        )
+        if created:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        return user

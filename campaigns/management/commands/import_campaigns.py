@@ -1,0 +1,47 @@
+import json
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from campaigns.importing import COLUMNS, REQUIRED_COLUMNS, ImportFileError, read_rows, validate_rows
+from campaigns.services import campaigns_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Create campaigns in bulk from a CSV or JSON file, all or nothing.\n\n"
+        f"Columns: {', '.join(COLUMNS)} (required: {', '.join(REQUIRED_COLUMNS)}); platforms and keywords "
+        "are comma-separated. Every row is checked with the web form's rules; if any row is invalid, "
+        "nothing is created and each bad row is listed.\n\n"
+        "Examples:\n"
+        "  manage.py import_campaigns spring.csv --owner alice\n"
+        "  manage.py import_campaigns spring.json --owner alice --json"
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("file", type=Path, help="a .csv or .json file")
+        parser.add_argument("--owner", required=True, help="username of the marketer who will own the campaigns")
+        parser.add_argument(
+            "--json", action="store_true", dest="as_json", help='print [{"id": …, "name": …}, …] as the last line'
+        )
+
+    def handle(self, *args, file: Path, owner: str, as_json: bool, **options) -> None:
+        user = get_user_model().objects.filter(username=owner).first()
+        if user is None:
+            raise CommandError(f"no user named {owner!r}")
+        try:
+            rows = read_rows(file)
+        except ImportFileError as exc:
+            raise CommandError(str(exc)) from None
+        cleaned, errors = validate_rows(rows, owner=user)
+        if errors:
+            for error in errors:
+                self.stderr.write(f"row {error.row}: {error.message}")
+            bad_rows = len({error.row for error in errors})
+            raise CommandError(f"{bad_rows} of {len(rows)} rows are invalid; nothing was imported")
+        created = campaigns_import(owner=user, campaigns=cleaned)
+        if as_json:
+            self.stdout.write(json.dumps([{"id": c.pk, "name": c.name} for c in created]))
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Imported {len(created)} campaigns for {owner}."))

@@ -1,0 +1,351 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+
+from generation.platforms import Platform
+
+PLATFORM_VALUES = tuple(Platform.values)
+MAX_BATCH_SIZE = 1000
+
+
+def validate_platform_list(value: object) -> None:
+    if not isinstance(value, list) or not value:
+        raise ValidationError("Choose at least one platform.")
+    unknown = [item for item in value if item not in PLATFORM_VALUES]
+    if unknown:
+        raise ValidationError(
+            "Unknown platform %(unknown)s; choose from %(choices)s.",
+            params={"unknown": ", ".join(map(str, unknown)), "choices": ", ".join(PLATFORM_VALUES)},
+        )
+    if len(set(value)) != len(value):
+        raise ValidationError("Each platform may appear only once.")
+
+
+def _choices_check(field: str, choices: type[models.TextChoices]) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__in": choices.values}),
+        name=f"%(app_label)s_%(class)s_{field}_valid",
+    )
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Spanish"
+    FRENCH = "fr", "French"
+    GERMAN = "de", "German"
+    ITALIAN = "it", "Italian"
+    PORTUGUESE = "pt", "Portuguese"
+    DUTCH = "nl", "Dutch"
+    POLISH = "pl", "Polish"
+    SWEDISH = "sv", "Swedish"
+    JAPANESE = "ja", "Japanese"
+
+
+class CampaignQuerySet(models.QuerySet):
+    def owned_by(self, user) -> "CampaignQuerySet":
+        return self.filter(owner=user)
+
+    def active(self, on=None) -> "CampaignQuerySet":
+        """Campaigns running on a date (today by default): open-ended dates count as running."""
+        day = on or timezone.localdate()
+        return self.filter(
+            Q(start_date__isnull=True) | Q(start_date__lte=day),
+            Q(end_date__isnull=True) | Q(end_date__gte=day),
+        )
+
+
+class Campaign(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=120)
+    brief = models.TextField(
+        max_length=4000, help_text="The goal of the campaign: what to promote, and why anyone should care."
+    )
+    target_audience = models.CharField(max_length=300, blank=True)
+    tone = models.CharField("tone / brand voice", max_length=200, blank=True)
+    platforms = models.JSONField(default=list, validators=[validate_platform_list])
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
+    keywords = models.JSONField(default=list, blank=True)
+    hashtags = models.JSONField("hashtags to include", default=list, blank=True)
+    call_to_action = models.CharField(max_length=200, blank=True)
+    brand_color = models.CharField(
+        max_length=7,
+        default="#2F5BEA",
+        validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$", "Use a hex colour such as #2F5BEA.")],
+        help_text="Background colour of generated images.",
+    )
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CampaignQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "owner", name="campaign_name_unique_per_owner"),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True)
+                | Q(start_date__isnull=True)
+                | Q(end_date__gte=models.F("start_date")),
+                name="campaign_dates_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="campaign_owner_created")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("campaigns:detail", args=[self.pk])
+
+    def clean(self) -> None:
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": "The end date must be on or after the start date."})
+
+
+class BatchStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIALLY_FAILED = "partially_failed", "Partially failed"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
+
+
+ACTIVE_BATCH_STATUSES = (BatchStatus.QUEUED, BatchStatus.RUNNING)
+
+
+class BatchJob(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="batches")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_count = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(MAX_BATCH_SIZE)])
+    platforms = models.JSONField(default=list, validators=[validate_platform_list])
+    status = models.CharField(max_length=20, choices=BatchStatus.choices, default=BatchStatus.QUEUED, db_index=True)
+    succeeded_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    canceled_count = models.PositiveIntegerField(default=0)
+    provider = models.CharField(max_length=40, blank=True)
+    text_model = models.CharField(max_length=100, blank=True)
+    image_model = models.CharField(max_length=100, blank=True)
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    image_count = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal("0"))
+    cost_cap_usd = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    error_summary = models.TextField(blank=True)
+    rq_job_ids = models.JSONField(default=list, blank=True, help_text="Chunk jobs enqueued on RQ for this batch.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "batch"
+        verbose_name_plural = "batches"
+        constraints = [
+            _choices_check("status", BatchStatus),
+            models.CheckConstraint(
+                condition=Q(requested_count__gte=1) & Q(requested_count__lte=MAX_BATCH_SIZE),
+                name="batch_requested_count_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    succeeded_count__gte=0,
+                    failed_count__gte=0,
+                    canceled_count__gte=0,
+                    prompt_tokens__gte=0,
+                    completion_tokens__gte=0,
+                    cost_usd__gte=0,
+                ),
+                name="batch_counters_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    requested_count__gte=models.F("succeeded_count")
+                    + models.F("failed_count")
+                    + models.F("canceled_count")
+                ),
+                name="batch_counters_within_requested",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "-created_at"], name="batch_campaign_created"),
+            models.Index(fields=["status", "created_at"], name="batch_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Batch #{self.pk} · {self.requested_count} posts for {self.campaign}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("campaigns:batch_detail", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_BATCH_STATUSES
+
+    @property
+    def done_count(self) -> int:
+        return self.succeeded_count + self.failed_count + self.canceled_count
+
+    @property
+    def progress_percent(self) -> int:
+        return min(100, round(100 * self.done_count / self.requested_count)) if self.requested_count else 0
+
+    @property
+    def seconds_elapsed(self) -> float | None:
+        if not self.started_at:
+            return None
+        end = self.finished_at or timezone.now()
+        return max((end - self.started_at).total_seconds(), 0.0)
+
+    @property
+    def posts_per_minute(self) -> float | None:
+        elapsed = self.seconds_elapsed
+        finished = self.succeeded_count + self.failed_count
+        if not elapsed or not finished:
+            return None
+        return finished * 60 / elapsed
+
+    @property
+    def eta_seconds(self) -> float | None:
+        rate = self.posts_per_minute
+        if not rate or not self.is_active:
+            return None
+        return (self.requested_count - self.done_count) * 60 / rate
+
+
+class GenerationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    GENERATING = "generating", "Generating"
+    SUCCEEDED = "succeeded", "Ready"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
+
+
+class ReviewStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class GenerationScope(models.TextChoices):
+    """What the engine still has to do for a post.
+
+    BATCH is the first generation of a batch's post and moves the batch's counters;
+    the others are regenerations asked for one post and leave the batch's counters alone.
+    """
+
+    BATCH = "batch", "Batch post"
+    CAPTION = "caption", "Regenerate caption"
+    IMAGE = "image", "Regenerate image"
+    BOTH = "both", "Regenerate caption and image"
+
+
+class PostQuerySet(models.QuerySet):
+    def owned_by(self, user) -> "PostQuerySet":
+        return self.filter(campaign__owner=user)
+
+
+def post_image_path(post: "Post", filename: str) -> str:
+    return f"posts/{post.campaign_id}/{filename}"
+
+
+class Post(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="posts")
+    batch = models.ForeignKey(BatchJob, on_delete=models.CASCADE, null=True, blank=True, related_name="posts")
+    sequence = models.PositiveIntegerField(default=0, help_text="Position of the post within its batch.")
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    status = models.CharField(
+        "generation status",
+        max_length=20,
+        choices=GenerationStatus.choices,
+        default=GenerationStatus.PENDING,
+        db_index=True,
+    )
+    scope = models.CharField(max_length=10, choices=GenerationScope.choices, default=GenerationScope.BATCH)
+    review_status = models.CharField(max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.DRAFT)
+    caption = models.TextField(blank=True)
+    hashtags = models.JSONField(default=list, blank=True)
+    headline = models.CharField(max_length=200, blank=True, help_text="Short line printed on the image.")
+    image = models.ImageField(upload_to=post_image_path, blank=True, max_length=255)
+    thumbnail = models.ImageField(
+        upload_to=post_image_path, blank=True, max_length=255, help_text="Small copy of the image for lists."
+    )
+    image_prompt = models.TextField(blank=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="How many times a worker took this post.")
+    lease_owner = models.CharField(max_length=120, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=10, decimal_places=6, default=Decimal("0"))
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    generated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            _choices_check("status", GenerationStatus),
+            _choices_check("review_status", ReviewStatus),
+            _choices_check("scope", GenerationScope),
+            _choices_check("platform", Platform),
+            models.CheckConstraint(
+                condition=Q(attempts__gte=0, prompt_tokens__gte=0, completion_tokens__gte=0, cost_usd__gte=0),
+                name="post_counters_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=GenerationStatus.GENERATING) | Q(lease_expires_at__isnull=False),
+                name="post_generating_has_lease",
+            ),
+            # Invariant 1: a batch's N posts are numbered 0..N-1 once, so none can be added twice.
+            models.UniqueConstraint(fields=["batch", "sequence"], name="post_unique_sequence_per_batch"),
+        ]
+        indexes = [
+            # The campaign page: a campaign's posts by status, newest first.
+            models.Index(fields=["campaign", "status", "-created_at"], name="post_campaign_status_created"),
+            models.Index(fields=["campaign", "-created_at", "-id"], name="post_campaign_created"),
+            models.Index(fields=["campaign", "platform", "-created_at"], name="post_campaign_platform"),
+            models.Index(fields=["campaign", "scheduled_at"], name="post_campaign_scheduled"),
+            models.Index(fields=["batch", "status"], name="post_batch_status"),
+            # The engine's claim: pending posts in fair order (sequence first, so batches interleave).
+            models.Index(
+                fields=["sequence", "batch"],
+                name="post_claimable_pending",
+                condition=Q(status=GenerationStatus.PENDING),
+            ),
+            models.Index(
+                fields=["lease_expires_at"],
+                name="post_generating_lease",
+                condition=Q(status=GenerationStatus.GENERATING),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        label = self.get_platform_display()
+        snippet = (self.caption[:40] + "…") if len(self.caption) > 40 else self.caption
+        return f"{label} post #{self.pk}" + (f": {snippet}" if snippet else "")
+
+    def get_absolute_url(self) -> str:
+        return reverse("campaigns:post_detail", args=[self.pk])
+
+    @property
+    def is_busy(self) -> bool:
+        return self.status in (GenerationStatus.PENDING, GenerationStatus.GENERATING)
+
+    @property
+    def hashtag_text(self) -> str:
+        return " ".join(self.hashtags)

@@ -1,0 +1,235 @@
+"""Writes of the campaigns domain. Views, admin actions and commands all call these.
+
+Functions are named <entity>_<action>, take keyword arguments, and validate their input
+themselves: they raise ValidationError with a message fit to show a user, and write
+nothing when they do.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from campaigns.models import (
+    ACTIVE_BATCH_STATUSES,
+    MAX_BATCH_SIZE,
+    PLATFORM_VALUES,
+    BatchJob,
+    BatchStatus,
+    Campaign,
+    GenerationScope,
+    GenerationStatus,
+    Post,
+    ReviewStatus,
+)
+from generation import dispatch
+from generation.config import engine_config
+from generation.platforms import full_length, normalize_hashtags, rules_for
+
+
+def _validate_count(count: object) -> int:
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise ValidationError(f"The number of posts must be a whole number from 1 to {MAX_BATCH_SIZE}.")
+    if not 1 <= count <= MAX_BATCH_SIZE:
+        raise ValidationError(f"The number of posts must be from 1 to {MAX_BATCH_SIZE}; got {count}.")
+    return count
+
+
+def _validate_platforms(campaign: Campaign, platforms: list[str] | None) -> list[str]:
+    chosen = list(platforms) if platforms else list(campaign.platforms)
+    unknown = [p for p in chosen if p not in PLATFORM_VALUES]
+    if unknown:
+        raise ValidationError(f"Unknown platform {', '.join(unknown)}; choose from {', '.join(PLATFORM_VALUES)}.")
+    if not chosen:
+        raise ValidationError("Choose at least one platform.")
+    # Platform table order, no duplicates.
+    return [p for p in PLATFORM_VALUES if p in chosen]
+
+
+def batch_start(
+    *,
+    campaign: Campaign,
+    count: int,
+    platforms: list[str] | None = None,
+    requested_by=None,
+    cost_cap_usd: Decimal | None = None,
+    enqueue: bool = True,
+) -> BatchJob:
+    """Create a batch and its `count` pending posts in one transaction; enqueue the work on commit.
+
+    Posts are spread over the platforms in turn. With enqueue=False nothing is put on the
+    queue (generate_posts --sync runs the batch in-process instead).
+    """
+    count = _validate_count(count)
+    platforms = _validate_platforms(campaign, platforms)
+    if cost_cap_usd is not None and cost_cap_usd <= 0:
+        raise ValidationError("The cost cap must be more than $0.")
+    config = engine_config()
+    text_model, image_model = config.model_names
+    with transaction.atomic():
+        batch = BatchJob.objects.create(
+            campaign=campaign,
+            requested_by=requested_by,
+            requested_count=count,
+            platforms=platforms,
+            provider=config.provider,
+            text_model=text_model,
+            image_model=image_model,
+            cost_cap_usd=cost_cap_usd,
+        )
+        Post.objects.bulk_create(
+            [
+                Post(campaign=campaign, batch=batch, sequence=index, platform=platforms[index % len(platforms)])
+                for index in range(count)
+            ],
+            batch_size=500,
+        )
+        if enqueue:
+            transaction.on_commit(lambda: dispatch.enqueue_batch(batch.pk, count))
+    return batch
+
+
+def batch_cancel(*, batch: BatchJob) -> int:
+    """Cancel a running or queued batch: its pending posts are canceled, posts in flight finish.
+
+    Returns the number of posts canceled.
+    """
+    with transaction.atomic():
+        locked = BatchJob.objects.select_for_update().get(pk=batch.pk)
+        if locked.status not in ACTIVE_BATCH_STATUSES:
+            raise ValidationError(f"Batch #{batch.pk} has already ended ({locked.get_status_display().lower()}).")
+        now = timezone.now()
+        canceled = Post.objects.filter(
+            batch=locked, status=GenerationStatus.PENDING, scope=GenerationScope.BATCH
+        ).update(status=GenerationStatus.CANCELED, error_message="Canceled.", updated_at=now)
+        BatchJob.objects.filter(pk=locked.pk).update(
+            status=BatchStatus.CANCELED,
+            canceled_count=F("canceled_count") + canceled,
+            finished_at=now,
+        )
+    batch.refresh_from_db()
+    return canceled
+
+
+def batch_retry_failed(*, batch: BatchJob) -> int:
+    """Put a finished batch's failed posts back in the queue. Returns how many."""
+    with transaction.atomic():
+        locked = BatchJob.objects.select_for_update().get(pk=batch.pk)
+        if locked.status in ACTIVE_BATCH_STATUSES:
+            raise ValidationError(f"Batch #{batch.pk} is still running; retry its failed posts when it ends.")
+        retried = Post.objects.filter(batch=locked, status=GenerationStatus.FAILED, scope=GenerationScope.BATCH).update(
+            status=GenerationStatus.PENDING,
+            error_message="",
+            lease_owner="",
+            lease_expires_at=None,
+            updated_at=timezone.now(),
+        )
+        if not retried:
+            raise ValidationError(f"Batch #{batch.pk} has no failed posts to retry.")
+        BatchJob.objects.filter(pk=locked.pk).update(
+            status=BatchStatus.RUNNING,
+            failed_count=F("failed_count") - retried,
+            finished_at=None,
+            error_summary="",
+        )
+        transaction.on_commit(lambda: dispatch.enqueue_batch(locked.pk, retried, reason="retry"))
+    batch.refresh_from_db()
+    return retried
+
+
+def post_update(*, post: Post, caption: str, hashtags: list[str]) -> Post:
+    """Save a marketer's edit of a caption, enforcing the platform's limits."""
+    if post.is_busy:
+        raise ValidationError("This post is being generated; edit it when it is ready.")
+    rules = rules_for(post.platform)
+    caption = caption.strip()
+    tags = normalize_hashtags(hashtags, post.platform) if len(hashtags) <= rules.max_hashtags else hashtags
+    if len(tags) > rules.max_hashtags:
+        raise ValidationError(f"{rules.platform.label} allows at most {rules.max_hashtags} hashtags.")
+    length = full_length(caption, tags)
+    if length > rules.caption_limit:
+        raise ValidationError(
+            f"The post is {length:,} characters with hashtags; {rules.platform.label} allows {rules.caption_limit:,}."
+        )
+    post.caption, post.hashtags = caption, tags
+    post.save(update_fields=["caption", "hashtags", "updated_at"])
+    return post
+
+
+def post_review(*, post: Post, decision: str) -> Post:
+    if decision not in ReviewStatus.values:
+        raise ValidationError(f"Unknown review decision {decision!r}.")
+    if decision == ReviewStatus.APPROVED and post.status != GenerationStatus.SUCCEEDED:
+        raise ValidationError("Only a finished post can be approved.")
+    post.review_status = decision
+    post.save(update_fields=["review_status", "updated_at"])
+    return post
+
+
+def post_regenerate(*, post: Post, part: str) -> Post:
+    """Ask the engine to write the caption, the image, or both of one post again."""
+    scopes = {"caption": GenerationScope.CAPTION, "image": GenerationScope.IMAGE, "both": GenerationScope.BOTH}
+    if part not in scopes:
+        raise ValidationError("Choose what to regenerate: caption, image or both.")
+    with transaction.atomic():
+        updated = (
+            Post.objects.filter(pk=post.pk)
+            .exclude(status__in=[GenerationStatus.PENDING, GenerationStatus.GENERATING])
+            .update(
+                status=GenerationStatus.PENDING,
+                scope=scopes[part] if post.caption else GenerationScope.BOTH,
+                review_status=ReviewStatus.DRAFT,
+                error_message="",
+                updated_at=timezone.now(),
+            )
+        )
+        if not updated:
+            raise ValidationError("This post is already being generated.")
+        transaction.on_commit(lambda: dispatch.enqueue_post_work(post.pk))
+    post.refresh_from_db()
+    return post
+
+
+def post_schedule(*, post: Post, scheduled_at: datetime | None) -> Post:
+    if scheduled_at is not None and post.status != GenerationStatus.SUCCEEDED:
+        raise ValidationError("Only a finished post can be scheduled.")
+    post.scheduled_at = scheduled_at
+    post.save(update_fields=["scheduled_at", "updated_at"])
+    return post
+
+
+def post_delete(*, post: Post) -> None:
+    if post.is_busy:
+        raise ValidationError("This post is being generated; delete it when it is ready.")
+    image = post.image.name if post.image else ""
+    post.delete()
+    if image:
+        transaction.on_commit(lambda: post.image.storage.delete(image))
+
+
+def campaign_create(*, owner, **fields) -> Campaign:
+    """Create a campaign from cleaned form data (CampaignForm.cleaned_data)."""
+    campaign = Campaign(owner=owner, **fields)
+    campaign.full_clean()
+    campaign.save()
+    return campaign
+
+
+def campaign_update(*, campaign: Campaign, **fields) -> Campaign:
+    for name, value in fields.items():
+        setattr(campaign, name, value)
+    campaign.full_clean()
+    campaign.save()
+    return campaign
+
+
+@transaction.atomic
+def campaigns_import(*, owner, campaigns: list[dict]) -> list[Campaign]:
+    """Create many campaigns at once from validated data; all or none."""
+    created = [Campaign(owner=owner, **fields) for fields in campaigns]
+    for campaign in created:
+        campaign.full_clean(validate_unique=False, validate_constraints=False)
+    return Campaign.objects.bulk_create(created)

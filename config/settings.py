@@ -1,0 +1,289 @@
+"""Settings for the campaign post generator: one module, every value from the environment.
+
+The defaults give a working development setup with nothing installed: SQLite in the
+project folder and the local (offline) generation provider. Production sets DEBUG=0,
+and then SECRET_KEY, ALLOWED_HOSTS and the provider's key are required.
+"""
+
+from decimal import Decimal
+from pathlib import Path
+
+import dj_database_url
+
+from config.env import (
+    ConfigError,
+    env_bool,
+    env_choice,
+    env_decimal,
+    env_float,
+    env_int,
+    env_json,
+    env_list,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# GENERAL
+# ------------------------------------------------------------------------------
+DEBUG = env_bool("DEBUG", False)
+if DEBUG:
+    SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-do-not-use-in-production")
+else:
+    SECRET_KEY = env_str("SECRET_KEY", required=True)
+    if len(SECRET_KEY) < 32:
+        raise ConfigError("SECRET_KEY must be at least 32 characters when DEBUG is off")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ConfigError("ALLOWED_HOSTS must be set when DEBUG is off")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+# APPS
+# ------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "template_partials",
+    "django_rq",
+    "axes",
+    "campaigns",
+    "generation",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
+    # Last, so that it sees failed sign-ins after authentication ran.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# DATABASES
+# ------------------------------------------------------------------------------
+# DATABASE_URL selects the engine: sqlite:///path (the default, in the project folder)
+# or postgres://user:pass@host:port/name, which uses Django's built-in psycopg pool.
+# https://docs.djangoproject.com/en/5.2/ref/databases/#connection-pool
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+try:
+    _database = dj_database_url.parse(DATABASE_URL)
+except ValueError as exc:
+    raise ConfigError(f"DATABASE_URL is not a valid database URL ({exc})") from None
+if _database["ENGINE"] == "django.db.backends.postgresql":
+    DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 4, minimum=0)
+    if DATABASE_POOL_MAX_SIZE:
+        # A pool needs CONN_MAX_AGE=0: the pool, not Django, keeps connections alive.
+        _database["CONN_MAX_AGE"] = 0
+        _database["OPTIONS"] = {
+            "pool": {"min_size": 0, "max_size": DATABASE_POOL_MAX_SIZE, "timeout": 10, "max_idle": 60},
+        }
+    _database["OPTIONS"] = {**_database.get("OPTIONS", {}), "connect_timeout": 5}
+elif _database["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASE_POOL_MAX_SIZE = 0
+    # WAL and a busy timeout let the web server and a worker write to one file.
+    _database["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+else:
+    raise ConfigError("DATABASE_URL must use postgres:// or sqlite://")
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# CACHES
+# ------------------------------------------------------------------------------
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# REDIS AND RQ
+# ------------------------------------------------------------------------------
+# https://github.com/rq/django-rq#support-for-django-redis-and-django-redis-cache
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+RQ_QUEUES = {
+    "generation": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
+    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
+}
+RQ = {"WORKER_CLASS": "generation.worker.GenerationWorker"}
+RQ_SHOW_ADMIN_LINK = True
+
+# AUTHENTICATION
+# ------------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out client before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "campaigns:list"
+LOGOUT_REDIRECT_URL = "login"
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_float("AXES_COOLOFF_HOURS", 0.25, minimum=0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# STATIC AND MEDIA
+# ------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = env_str("MEDIA_URL", "/media/")
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+# Media is served by Django only when SERVE_MEDIA is on (development, single-host
+# deployments); put object storage or the web server in front of MEDIA_ROOT otherwise.
+SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+
+# SECURITY
+# ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie.
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    # Load balancers probe these over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+)
+
+# LOGGING
+# ------------------------------------------------------------------------------
+LOG_LEVEL = env_choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper()
+LOG_FORMAT = env_choice("LOG_FORMAT", ("json", "text"), "text" if DEBUG else "json")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "config.logging.RedactSecretsFilter"}},
+    "formatters": {
+        "json": {"()": "config.logging.JsonFormatter"},
+        "text": {"()": "config.logging.TextFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact_secrets"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"level": "INFO", "propagate": True},
+        "rq.worker": {"level": LOG_LEVEL, "propagate": True},
+        "httpx": {"level": "WARNING", "propagate": True},
+        "openai": {"level": "WARNING", "propagate": True},
+    },
+}
+
+# OBSERVABILITY
+# ------------------------------------------------------------------------------
+# /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>"; empty disables it.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+
+# GENERATION
+# ------------------------------------------------------------------------------
+# Every knob of the engine, read here once; generation.config turns them into one object.
+GENERATION_PROVIDER = env_choice("GENERATION_PROVIDER", ("local", "openai"), "local")
+OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
+if GENERATION_PROVIDER == "openai" and not DEBUG and not OPENAI_API_KEY:
+    raise ConfigError("OPENAI_API_KEY must be set when GENERATION_PROVIDER=openai")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "") or None
+OPENAI_TEXT_MODEL = env_str("OPENAI_TEXT_MODEL", "gpt-4o-mini")
+OPENAI_IMAGE_MODEL = env_str("OPENAI_IMAGE_MODEL", "gpt-image-1")
+# gpt-image-* always answer with base64; DALL-E models need response_format=b64_json.
+OPENAI_IMAGE_RESPONSE_FORMAT = env_str("OPENAI_IMAGE_RESPONSE_FORMAT", "")
+OPENAI_IMAGE_QUALITY = env_str("OPENAI_IMAGE_QUALITY", "")
+OPENAI_IMAGE_SIZES = env_json(
+    "OPENAI_IMAGE_SIZES",
+    {"square": "1024x1024", "landscape": "1536x1024", "portrait": "1024x1536"},
+)
+GENERATION_CONCURRENCY = env_int("GENERATION_CONCURRENCY", 16, minimum=1)
+# Provider limits shared by every worker; 0 means "not set" (learned from headers).
+GENERATION_RPM = env_int("GENERATION_RPM", 0, minimum=0)
+GENERATION_BURST = env_int("GENERATION_BURST", 0, minimum=0)
+GENERATION_IMAGES_PER_MINUTE = env_int("GENERATION_IMAGES_PER_MINUTE", 0, minimum=0)
+GENERATION_TPM = env_int("GENERATION_TPM", 0, minimum=0)
+GENERATION_REQUEST_TIMEOUT = env_float("GENERATION_REQUEST_TIMEOUT", 90.0, minimum=0.1)
+GENERATION_MAX_TRIES = env_int("GENERATION_MAX_TRIES", 5, minimum=1)
+GENERATION_POST_DEADLINE = env_float("GENERATION_POST_DEADLINE", 600.0, minimum=1.0)
+GENERATION_LEASE_SECONDS = env_float("GENERATION_LEASE_SECONDS", 60.0, minimum=1.0)
+GENERATION_RECOVERY_INTERVAL = env_float("GENERATION_RECOVERY_INTERVAL", 5.0, minimum=0.5)
+GENERATION_CHUNK_SECONDS = env_float("GENERATION_CHUNK_SECONDS", 900.0, minimum=1.0)
+GENERATION_MAX_CHUNKS = env_int("GENERATION_MAX_CHUNKS", 8, minimum=1)
+GENERATION_MAX_BATCH_SIZE = 1000
+# USD prices per model: text per million tokens, images per image. Override with JSON.
+GENERATION_PRICES = env_json(
+    "GENERATION_PRICES",
+    {
+        "gpt-4o-mini": {"input_per_million": "0.15", "output_per_million": "0.60"},
+        "gpt-4o": {"input_per_million": "2.50", "output_per_million": "10.00"},
+        "gpt-4.1-mini": {"input_per_million": "0.40", "output_per_million": "1.60"},
+        "gpt-image-1": {"per_image": "0.042"},
+        "gpt-image-1-mini": {"per_image": "0.011"},
+        "dall-e-3": {"per_image": "0.040"},
+    },
+)
+GENERATION_DEFAULT_COST_CAP_USD: Decimal | None = env_decimal("GENERATION_DEFAULT_COST_CAP_USD")

@@ -1,0 +1,78 @@
+"""The engine's public entry points for the rest of the project: put work on the queue.
+
+campaigns.services calls these (on commit); nothing else of the engine is imported there.
+"""
+
+import logging
+import math
+import secrets
+
+import django_rq
+from django.conf import settings
+
+from campaigns.models import BatchJob
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "generation"
+
+
+def chunk_count(count: int) -> int:
+    """How many chunk jobs a batch of `count` posts gets: enough for every worker that can help."""
+    per_worker = max(settings.GENERATION_CONCURRENCY, 1)
+    return max(1, min(math.ceil(count / per_worker), settings.GENERATION_MAX_CHUNKS))
+
+
+def generation_queue():
+    # commit_mode="auto": callers already enqueue from transaction.on_commit.
+    return django_rq.get_queue(QUEUE_NAME, commit_mode="auto")
+
+
+def enqueue_batch(batch_id: int | None, count: int, *, reason: str = "start") -> list[str]:
+    """Enqueue the chunk jobs that will generate a batch's pending posts.
+
+    A chunk job is one worker's turn at the shared pool of pending posts (see jobs.run_chunk),
+    so enqueuing more than needed is harmless: the extra jobs find nothing and end at once.
+    `batch_id` None stands for work outside any batch (single-post regenerations).
+    """
+    queue = generation_queue()
+    timeout = int(settings.GENERATION_CHUNK_SECONDS + settings.GENERATION_POST_DEADLINE + 120)
+    nonce = secrets.token_hex(3)
+    label = f"batch-{batch_id}" if batch_id else "posts"
+    job_ids = []
+    for index in range(chunk_count(count)):
+        job = queue.enqueue_call(
+            "generation.jobs.run_chunk",
+            kwargs={"batch_id": batch_id, "chunk": index},
+            job_id=f"{label}-{reason}-{nonce}-{index}",
+            description=f"Generate posts for {label.replace('-', ' ')} (chunk {index + 1}, {reason})",
+            timeout=timeout,
+            result_ttl=24 * 3600,
+            failure_ttl=7 * 24 * 3600,
+        )
+        job_ids.append(job.id)
+    if batch_id:
+        _remember_job_ids(batch_id, job_ids)
+    log.info("enqueued %d chunk jobs", len(job_ids), extra={"batch_id": batch_id, "reason": reason})
+    return job_ids
+
+
+def _remember_job_ids(batch_id: int, job_ids: list[str]) -> None:
+    """Append to BatchJob.rq_job_ids, keeping the last 50, so staff can find the jobs."""
+    batch = BatchJob.objects.filter(pk=batch_id).only("rq_job_ids").first()
+    if batch is None:
+        return
+    combined = (list(batch.rq_job_ids or []) + job_ids)[-50:]
+    BatchJob.objects.filter(pk=batch_id).update(rq_job_ids=combined)
+
+
+def enqueue_post_work(post_id: int) -> list[str]:
+    """Enqueue work for one post (a regeneration): the next chunk job takes it first."""
+    return enqueue_batch(None, 1, reason=f"post{post_id}")
+
+
+def generate_batch_now(batch_id: int, *, on_flush=None):
+    """Generate a batch in this process, without Redis or a worker (the embedded default)."""
+    from generation.jobs import run_batch_inline
+
+    return run_batch_inline(batch_id, on_flush=on_flush)

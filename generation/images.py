@@ -1,0 +1,61 @@
+"""Fit a provider's image to its platform, and store it through Django's storage API."""
+
+import io
+import secrets
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from generation.providers.base import TransientProviderError
+
+JPEG_QUALITY = 85
+# Refuse decompression bombs well before Pillow's own limit: no provider sends 50 MP.
+MAX_PIXELS = 40_000_000
+
+
+def fit_to_size(data: bytes, width: int, height: int) -> bytes:
+    """Centre-crop and resize image bytes to width x height, returned as an optimised JPEG.
+
+    A truncated or unreadable image is a transient provider error: asking again usually works.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as source:
+            if source.width * source.height > MAX_PIXELS:
+                raise TransientProviderError(f"image too large ({source.width}x{source.height})")
+            source.load()
+            image = ImageOps.exif_transpose(source).convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise TransientProviderError(f"unreadable image from provider ({exc})") from None
+    fitted = ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+    buffer = io.BytesIO()
+    fitted.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    return buffer.getvalue()
+
+
+THUMBNAIL_WIDTH = 480
+
+
+def thumbnail_of(data: bytes) -> bytes:
+    """A small JPEG copy for grids and change lists, made once when the image is stored."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.draft("RGB", (THUMBNAIL_WIDTH, THUMBNAIL_WIDTH * 2))  # JPEG decodes at a reduced scale: fast
+        image = image.convert("RGB")
+        height = round(image.height * THUMBNAIL_WIDTH / image.width)
+        small = image.resize((THUMBNAIL_WIDTH, height), Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    small.save(buffer, "JPEG", quality=78)
+    return buffer.getvalue()
+
+
+def store_post_image(campaign_id: int, post_id: int, data: bytes) -> tuple[str, str]:
+    """Save a post's JPEG and its thumbnail under fresh names; return both storage names."""
+    stem = f"posts/{campaign_id}/{post_id}-{secrets.token_hex(4)}"
+    name = default_storage.save(f"{stem}.jpg", ContentFile(data))
+    thumbnail = default_storage.save(f"{stem}-thumb.jpg", ContentFile(thumbnail_of(data)))
+    return name, thumbnail
+
+
+def delete_stored_image(name: str) -> None:
+    if name:
+        default_storage.delete(name)

@@ -1,0 +1,112 @@
+"""RQ entry points. Each is a thin wrapper: build the engine's parts, run, clean up."""
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+
+import redis.asyncio as aioredis
+from django.conf import settings
+from django.db import connections
+from rq import get_current_job
+
+from generation import recovery
+from generation.config import EngineConfig, engine_config
+from generation.providers import build_provider
+from generation.ratelimit import LocalRateLimiter, RedisRateLimiter, quota_id
+from generation.runner import Runner, RunStats
+
+log = logging.getLogger(__name__)
+
+
+def lease_owner() -> str:
+    """Unique per running job: host, process and a random suffix."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def redis_limiter(config: EngineConfig, client: aioredis.Redis) -> RedisRateLimiter:
+    return RedisRateLimiter(
+        client,
+        quota_id(config.base_url, config.api_key),
+        rpm=config.rpm,
+        burst=config.burst,
+        images_per_minute=config.images_per_minute,
+        tpm=config.tpm,
+    )
+
+
+def local_limiter(config: EngineConfig) -> LocalRateLimiter:
+    return LocalRateLimiter(
+        rpm=config.rpm, burst=config.burst, images_per_minute=config.images_per_minute, tpm=config.tpm
+    )
+
+
+async def _run_chunk(config: EngineConfig, owner: str) -> RunStats:
+    client = aioredis.from_url(settings.REDIS_URL, health_check_interval=30)
+    provider = build_provider(config)
+    try:
+        runner = Runner(config=config, provider=provider, limiter=redis_limiter(config, client), owner=owner)
+        return await runner.run(max_seconds=config.chunk_seconds)
+    finally:
+        await provider.aclose()
+        await client.aclose()
+
+
+def run_chunk(batch_id: int | None, chunk: int = 0) -> dict:
+    """One worker's turn at the pool of pending posts.
+
+    It was enqueued for `batch_id`, but claims posts fairly across all running batches
+    (see store.claim_posts), so concurrent batches share workers instead of queueing behind
+    each other. It ends when nothing is left to claim, or after GENERATION_CHUNK_SECONDS,
+    in which case it enqueues its own continuation.
+    """
+    config = engine_config()
+    owner = lease_owner()
+    job = get_current_job()
+    extra = {"batch_id": batch_id, "worker": owner}
+    log.info("chunk %s started", chunk, extra=extra)
+    connections.close_all()
+    stats = asyncio.run(_run_chunk(config, owner))
+    log.info(
+        "chunk %s done: %d succeeded, %d failed, %d requests, %d rate limited",
+        chunk,
+        stats.succeeded,
+        stats.failed,
+        stats.requests,
+        stats.rate_limited,
+        extra=extra,
+    )
+    if recovery.has_claimable_work():
+        # Stopped at the time limit with work left: hand over to a fresh job.
+        recovery.enqueue_lost_work(reason="continue")
+    connections.close_all()
+    return {**stats.as_dict(), "job_id": job.id if job else None, "worker": owner}
+
+
+def run_batch_inline(batch_id: int, *, on_flush=None) -> RunStats:
+    """Generate one batch in this process, without Redis or RQ (generate_posts --sync)."""
+    config = engine_config()
+
+    async def main() -> RunStats:
+        provider = build_provider(config)
+        try:
+            runner = Runner(
+                config=config,
+                provider=provider,
+                limiter=local_limiter(config),
+                owner=lease_owner(),
+                batch_id=batch_id,
+                on_flush=on_flush,
+            )
+            return await runner.run()
+        finally:
+            await provider.aclose()
+
+    connections.close_all()
+    return asyncio.run(main())
+
+
+def recover() -> list[int]:
+    """RQ entry point for recovery (also run by every idle worker, see generation.worker)."""
+    return recovery.enqueue_lost_work(reason="recover")

@@ -1,0 +1,220 @@
+"""The OpenAI provider: the official SDK against OpenAI or any compatible server.
+
+The SDK's own retries are off (max_retries=0): a retry must wait for the limiter that
+all workers share, so the engine's runner retries instead.
+"""
+
+import base64
+import binascii
+import json
+import re
+from email.utils import parsedate_to_datetime
+
+import httpx
+import openai
+from django.utils import timezone
+
+from config.logging import redact_secrets
+from generation.config import EngineConfig
+from generation.prompts import CAPTION_SCHEMA, caption_messages, image_prompt
+from generation.providers.base import (
+    CaptionRequest,
+    CaptionResult,
+    ImageRequest,
+    ImageResult,
+    PermanentProviderError,
+    ProviderError,
+    RateLimitedError,
+    RateLimitInfo,
+    TransientProviderError,
+)
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: str | None) -> float | None:
+    """'6m0s' -> 360.0, '20ms' -> 0.02, '1.5' -> 1.5 (OpenAI's x-ratelimit-reset-* format)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    parts = _DURATION_PART.findall(value)
+    if not parts:
+        return None
+    return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+
+
+def _int_header(headers: httpx.Headers, name: str) -> int | None:
+    try:
+        return int(headers[name])
+    except (KeyError, ValueError):
+        return None
+
+
+def rate_limit_info(headers: httpx.Headers) -> RateLimitInfo:
+    return RateLimitInfo(
+        limit_requests=_int_header(headers, "x-ratelimit-limit-requests"),
+        remaining_requests=_int_header(headers, "x-ratelimit-remaining-requests"),
+        reset_requests_seconds=parse_duration(headers.get("x-ratelimit-reset-requests")),
+        limit_tokens=_int_header(headers, "x-ratelimit-limit-tokens"),
+        remaining_tokens=_int_header(headers, "x-ratelimit-remaining-tokens"),
+        reset_tokens_seconds=parse_duration(headers.get("x-ratelimit-reset-tokens")),
+    )
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    if "retry-after-ms" in headers:
+        try:
+            return float(headers["retry-after-ms"]) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value:
+        try:
+            return float(value)
+        except ValueError:
+            try:
+                return max((parsedate_to_datetime(value) - timezone.now()).total_seconds(), 0.0)
+            except (TypeError, ValueError):
+                pass
+    return parse_duration(headers.get("x-ratelimit-reset-requests"))
+
+
+def _server_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        message = body.get("message") or (body.get("error") or {}).get("message")
+        if message:
+            return redact_secrets(str(message))[:300]
+    return f"HTTP {exc.status_code}"
+
+
+def provider_error(exc: Exception) -> ProviderError:
+    """Map an SDK exception to a transient or permanent provider error with a readable reason."""
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, openai.APITimeoutError):
+        return TransientProviderError("request timed out")
+    if isinstance(exc, openai.APIConnectionError):
+        return TransientProviderError("could not connect to the provider")
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return PermanentProviderError(
+            f"the provider refused the credentials (HTTP {exc.status_code}); check OPENAI_API_KEY",
+            status=exc.status_code,
+        )
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        code = getattr(exc, "code", None)
+        message = _server_message(exc)
+        if status == 429:
+            if code == "insufficient_quota":
+                return PermanentProviderError(f"the provider's quota is used up: {message}", status=429)
+            return RateLimitedError(
+                "rate limited by the provider (HTTP 429)",
+                status=429,
+                retry_after=retry_after_seconds(exc.response.headers),
+            )
+        if status in (408, 409) or status >= 500:
+            return TransientProviderError(f"provider error (HTTP {status})", status=status)
+        if code == "content_policy_violation" or "safety" in message.lower():
+            return PermanentProviderError(f"refused by the provider's content policy: {message}", status=status)
+        return PermanentProviderError(f"provider rejected the request (HTTP {status}): {message}", status=status)
+    return TransientProviderError(f"malformed response from the provider ({type(exc).__name__})")
+
+
+def parse_caption_json(content: str | None) -> dict:
+    try:
+        data = json.loads(content or "")
+    except json.JSONDecodeError:
+        raise TransientProviderError("malformed response: the caption was not valid JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("caption"), str) or not data["caption"].strip():
+        raise TransientProviderError("malformed response: no caption in the answer")
+    hashtags = data.get("hashtags") or []
+    if not isinstance(hashtags, list):
+        hashtags = str(hashtags).split()
+    return {
+        "caption": data["caption"].strip(),
+        "hashtags": [str(tag) for tag in hashtags],
+        "headline": str(data.get("headline") or "").strip()[:200],
+        "image_prompt": str(data.get("image_prompt") or "").strip(),
+    }
+
+
+class OpenAIProvider:
+    name = "openai"
+    uses_network = True
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.text_model = config.text_model
+        self.image_model = config.image_model
+        if not config.api_key and not config.base_url:
+            raise PermanentProviderError("OPENAI_API_KEY is not set")
+        self.client = openai.AsyncOpenAI(
+            # Compatible servers (Ollama, vLLM) often need no key, but the SDK wants one.
+            api_key=config.api_key or "not-needed",
+            base_url=config.base_url,
+            max_retries=0,
+            timeout=config.request_timeout,
+        )
+
+    async def caption(self, request: CaptionRequest) -> CaptionResult:
+        try:
+            raw = await self.client.chat.completions.with_raw_response.create(
+                model=self.text_model,
+                messages=caption_messages(request),
+                response_format={
+                    "type": "json_schema",
+                    "json_schema": {"name": "social_post", "schema": CAPTION_SCHEMA, "strict": True},
+                },
+            )
+            completion = raw.parse()
+        except Exception as exc:
+            raise provider_error(exc) from exc
+        if not completion.choices:
+            raise TransientProviderError("malformed response: no choices")
+        message = completion.choices[0].message
+        if getattr(message, "refusal", None):
+            raise PermanentProviderError(f"the model refused: {redact_secrets(message.refusal)[:300]}")
+        fields = parse_caption_json(message.content)
+        usage = completion.usage
+        return CaptionResult(
+            **fields,
+            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            rate_limit=rate_limit_info(raw.headers),
+        )
+
+    async def image(self, request: ImageRequest) -> ImageResult:
+        options = {}
+        if self.config.image_response_format:
+            options["response_format"] = self.config.image_response_format
+        if self.config.image_quality:
+            options["quality"] = self.config.image_quality
+        size = self.config.image_sizes.get(request.orientation) or self.config.image_sizes.get("square", "1024x1024")
+        try:
+            raw = await self.client.images.with_raw_response.generate(
+                model=self.image_model, prompt=image_prompt(request), size=size, n=1, **options
+            )
+            response = raw.parse()
+        except Exception as exc:
+            raise provider_error(exc) from exc
+        if not response.data:
+            raise TransientProviderError("malformed response: no image in the answer")
+        item = response.data[0]
+        if not item.b64_json:
+            raise PermanentProviderError(
+                "the provider answered with an image URL; set OPENAI_IMAGE_RESPONSE_FORMAT=b64_json"
+            )
+        try:
+            data = base64.b64decode(item.b64_json, validate=True)
+        except (binascii.Error, ValueError):
+            raise TransientProviderError("malformed response: the image was not valid base64") from None
+        return ImageResult(data=data, rate_limit=rate_limit_info(raw.headers))
+
+    async def aclose(self) -> None:
+        await self.client.close()

@@ -1,0 +1,378 @@
+"""The async pipeline that turns claimed posts into finished ones.
+
+One Runner serves one RQ job (or one --sync command). It keeps `concurrency` posts in
+flight on asyncio; each post is: caption request -> image request -> fit to the platform
+-> store. Database work goes through a single thread (see store.py), batched: finished
+posts are written together every FLUSH_SECONDS or FLUSH_SIZE posts, and new posts are
+claimed in the same round trip.
+"""
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
+
+from generation import store
+from generation.config import EngineConfig, image_cost, text_cost
+from generation.images import fit_to_size, store_post_image
+from generation.platforms import TARGET_CAPTION_CHARS, fit_caption, full_length, rules_for
+from generation.providers.base import (
+    Brief,
+    CaptionRequest,
+    CaptionResult,
+    ImageRequest,
+    ImageResult,
+    PermanentProviderError,
+    Provider,
+    ProviderError,
+    RateLimitedError,
+    TransientProviderError,
+)
+from generation.store import PostOutcome, PostTask
+
+log = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 0.2
+FLUSH_SIZE = 32
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 20.0
+# How long a worker waits for a database that stopped answering before its job fails.
+DB_OUTAGE_TOLERANCE = 120.0
+# Rough token cost of one caption request, reserved against a tokens-per-minute limit.
+CAPTION_TOKEN_ESTIMATE = 900
+
+
+@dataclass
+class RunStats:
+    claimed: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    dropped: int = 0
+    rate_limited: int = 0
+    requests: int = 0
+    latencies: list[tuple[str, float, str]] = field(default_factory=list)  # (kind, seconds, outcome)
+
+    def as_dict(self) -> dict:
+        return {
+            "claimed": self.claimed,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "dropped": self.dropped,
+            "rate_limited": self.rate_limited,
+            "requests": self.requests,
+        }
+
+
+class RateLimiter:
+    """What the runner needs of a limiter (RedisRateLimiter or LocalRateLimiter)."""
+
+    async def acquire(self, *, image: bool = False, tokens: int = 0) -> float: ...
+
+    async def pause(self, seconds: float) -> None: ...
+
+    async def observe(self, info) -> None: ...
+
+
+def backoff_delay(attempt: int) -> float:
+    """Exponential backoff with full jitter: 0..min(cap, base * 2^attempt) seconds."""
+    return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
+
+
+class Runner:
+    def __init__(
+        self,
+        *,
+        config: EngineConfig,
+        provider: Provider,
+        limiter: RateLimiter,
+        owner: str,
+        batch_id: int | None = None,
+        on_flush: Callable[[list[PostOutcome]], Awaitable[None] | None] | None = None,
+    ) -> None:
+        self.config = config
+        self.provider = provider
+        self.limiter = limiter
+        self.owner = owner
+        self.batch_id = batch_id
+        self.on_flush = on_flush
+        self.stats = RunStats()
+        self.briefs: dict[int, Brief] = {}
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation-db")
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Claim nothing more; finish the posts in flight."""
+        self._stopping = True
+
+    async def _in_db(self, function, /, **kwargs):
+        """Run a store function on the database thread, riding out a database that is briefly away.
+
+        Each store function is one transaction and safe to repeat, so a failed attempt is
+        simply made again once the database answers.
+        """
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        attempt = 0
+        while True:
+            try:
+                return await loop.run_in_executor(self._db, lambda: function(**kwargs))
+            except (OperationalError, InterfaceError) as exc:
+                attempt += 1
+                if loop.time() - started > DB_OUTAGE_TOLERANCE:
+                    raise
+                delay = min(0.25 * 2**attempt, 5.0)
+                log.warning("database unavailable (%s); retrying in %.1fs", exc.__class__.__name__, delay)
+                await loop.run_in_executor(self._db, connections.close_all)
+                await asyncio.sleep(delay)
+
+    def _db_round(self, outcomes: list[PostOutcome], claim: int) -> tuple[list[PostOutcome], list[PostTask]]:
+        close_old_connections()
+        written = store.save_outcomes(owner=self.owner, outcomes=outcomes) if outcomes else []
+        tasks = (
+            store.claim_posts(
+                owner=self.owner, limit=claim, lease_seconds=self.config.lease_seconds, batch_id=self.batch_id
+            )
+            if claim
+            else []
+        )
+        missing = {task.campaign_id for task in tasks} - self.briefs.keys()
+        if missing:
+            self.briefs.update(store.load_briefs(missing))
+        return written, tasks
+
+    async def run(self, *, max_seconds: float | None = None) -> RunStats:
+        """Work until nothing is left to claim (or max_seconds pass), then finish what is in flight."""
+        loop = asyncio.get_running_loop()
+        stop_claiming_at = loop.time() + max_seconds if max_seconds else None
+        in_flight: set[asyncio.Task] = set()
+        finished: list[PostOutcome] = []
+        oldest_unsaved: float | None = None
+        next_renewal = loop.time() + self.config.lease_seconds / 3
+        exhausted = False
+        try:
+            while True:
+                now = loop.time()
+                if stop_claiming_at is not None and now >= stop_claiming_at:
+                    self._stopping = True
+                free = 0 if (self._stopping or exhausted) else self.config.concurrency - len(in_flight)
+                flush_due = finished and (
+                    len(finished) >= FLUSH_SIZE or not in_flight or now - (oldest_unsaved or now) >= FLUSH_SECONDS
+                )
+                if free > 0 or flush_due:
+                    to_save = finished if flush_due else []
+                    if flush_due:
+                        finished, oldest_unsaved = [], None
+                    written, tasks = await self._in_db(self._db_round, outcomes=to_save, claim=free)
+                    await self._after_flush(to_save, written)
+                    self.stats.claimed += len(tasks)
+                    if free > 0 and not tasks:
+                        exhausted = True
+                    for task in tasks:
+                        in_flight.add(asyncio.create_task(self._generate(task)))
+                if not in_flight and not finished and (exhausted or self._stopping):
+                    break
+                if loop.time() >= next_renewal:
+                    await self._in_db(store.renew_leases, owner=self.owner, lease_seconds=self.config.lease_seconds)
+                    next_renewal = loop.time() + self.config.lease_seconds / 3
+                if not in_flight:
+                    continue
+                timeout = FLUSH_SECONDS if finished else min(self.config.lease_seconds / 3, 5.0)
+                done, in_flight = await asyncio.wait(in_flight, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                for completed in done:
+                    finished.append(completed.result())
+                    oldest_unsaved = oldest_unsaved or loop.time()
+                if done and exhausted and not self._stopping:
+                    # Slots freed: look again, other batches may have work by now.
+                    exhausted = False
+        except BaseException:
+            for task in in_flight:
+                task.cancel()
+            try:
+                await asyncio.wait_for(self._in_db(store.release_leases, owner=self.owner), timeout=10)
+            except Exception:
+                log.warning("could not release leases; they will expire", exc_info=True)
+            raise
+        finally:
+            await asyncio.get_running_loop().run_in_executor(self._db, connections.close_all)
+            self._db.shutdown(wait=True)
+        return self.stats
+
+    async def _after_flush(self, saved: list[PostOutcome], written: list[PostOutcome]) -> None:
+        if not saved:
+            return
+        self.stats.dropped += len(saved) - len(written)
+        for outcome in written:
+            if outcome.succeeded:
+                self.stats.succeeded += 1
+            else:
+                self.stats.failed += 1
+        if self.on_flush:
+            result = self.on_flush(written)
+            if asyncio.iscoroutine(result):
+                await result
+
+    async def _generate(self, task: PostTask) -> PostOutcome:
+        """One post, start to end. Never raises: a failure becomes a failed outcome."""
+        deadline = asyncio.get_running_loop().time() + self.config.post_deadline
+        outcome = PostOutcome(task=task, succeeded=False)
+        context = {"post_id": task.post_id, "batch_id": task.batch_id, "attempt": task.attempt}
+        try:
+            brief = self.briefs[task.campaign_id]
+            if task.needs_caption:
+                await self._write_caption(task, brief, outcome, deadline)
+            else:
+                outcome.caption, outcome.hashtags = task.caption, task.hashtags
+                outcome.headline, outcome.image_prompt = task.headline, task.image_prompt
+            if task.needs_image:
+                await self._make_image(task, brief, outcome, deadline)
+            outcome.succeeded = True
+        except ProviderError as exc:
+            outcome.error = exc.reason
+            log.warning("post failed: %s", exc.reason, extra={**context, "reason": exc.reason})
+        except Exception as exc:
+            outcome.error = f"internal error ({type(exc).__name__})"
+            log.exception("post failed with an internal error", extra=context)
+        outcome.cost_usd = text_cost(self.config, outcome.prompt_tokens, outcome.completion_tokens) + image_cost(
+            self.config, outcome.images
+        )
+        return outcome
+
+    async def _write_caption(self, task: PostTask, brief: Brief, outcome: PostOutcome, deadline: float) -> None:
+        rules = rules_for(task.platform)
+        request = CaptionRequest(
+            brief=brief,
+            platform=task.platform,
+            variant=task.sequence,
+            seed=task.post_id,
+            target_chars=TARGET_CAPTION_CHARS[task.platform],
+            limit_chars=rules.caption_limit,
+            max_hashtags=rules.max_hashtags,
+        )
+        result: CaptionResult = await self._call(
+            "caption", lambda: self.provider.caption(request), task, deadline, tokens=CAPTION_TOKEN_ESTIMATE
+        )
+        outcome.prompt_tokens += result.prompt_tokens
+        outcome.completion_tokens += result.completion_tokens
+        hashtags = list(brief.hashtags) + [tag for tag in result.hashtags if tag not in brief.hashtags]
+        length = full_length(result.caption, hashtags[: rules.max_hashtags])
+        if length > rules.caption_limit and self.provider.uses_network:
+            # Too long: ask once more for a shorter one before shortening it ourselves.
+            retry = CaptionRequest(**{**request.__dict__, "shorter_than": length})
+            try:
+                result = await self._call(
+                    "caption", lambda: self.provider.caption(retry), task, deadline, tokens=CAPTION_TOKEN_ESTIMATE
+                )
+                outcome.prompt_tokens += result.prompt_tokens
+                outcome.completion_tokens += result.completion_tokens
+                hashtags = list(brief.hashtags) + [tag for tag in result.hashtags if tag not in brief.hashtags]
+            except ProviderError:
+                pass  # keep the first answer; fit_caption shortens it at a word boundary
+        outcome.caption, outcome.hashtags = fit_caption(result.caption, hashtags, task.platform)
+        if not outcome.caption:
+            raise TransientProviderError("the caption could not be fitted to the platform's limit")
+        outcome.headline = result.headline or outcome.caption.split("\n")[0][:60]
+        outcome.image_prompt = result.image_prompt or outcome.headline
+
+    async def _make_image(self, task: PostTask, brief: Brief, outcome: PostOutcome, deadline: float) -> None:
+        rules = rules_for(task.platform)
+        request = ImageRequest(
+            brief=brief,
+            platform=task.platform,
+            variant=task.sequence,
+            seed=task.post_id,
+            prompt=outcome.image_prompt or task.image_prompt or outcome.caption[:300],
+            headline=outcome.headline or task.headline or brief.name,
+            width=rules.image_width,
+            height=rules.image_height,
+            orientation=rules.orientation,
+        )
+
+        async def fit(result: ImageResult) -> bytes:
+            outcome.images += 1  # the provider charges for an image even if it arrives broken
+            if result.fitted:
+                return result.data
+            # A truncated image fails to decode here, and the request is tried again.
+            return await asyncio.to_thread(fit_to_size, result.data, rules.image_width, rules.image_height)
+
+        data = await self._call("image", lambda: self.provider.image(request), task, deadline, image=True, accept=fit)
+        outcome.image_name, outcome.thumbnail_name = await asyncio.to_thread(
+            store_post_image, task.campaign_id, task.post_id, data
+        )
+
+    async def _call(
+        self,
+        kind: str,
+        request: Callable[[], Awaitable],
+        task: PostTask,
+        deadline: float,
+        *,
+        image: bool = False,
+        tokens: int = 0,
+        accept: Callable[[object], Awaitable] | None = None,
+    ):
+        """Send one provider request with the shared limiter, retrying transient failures.
+
+        `accept` turns the answer into what the caller keeps, and may reject it as a
+        transient error (a truncated image) to have the request tried again. Retries use
+        exponential backoff with jitter, up to max_tries; a 429 pauses every worker and does
+        not use up a try. Everything stops at the post's deadline.
+        """
+        loop = asyncio.get_running_loop()
+        tries = 0
+        last_error: ProviderError | None = None
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                reason = last_error.reason if last_error else "no answer"
+                raise PermanentProviderError(f"gave up after the post's deadline: {reason}")
+            if self.provider.uses_network:
+                await self.limiter.acquire(image=image, tokens=0 if image else tokens)
+            started = time.monotonic()
+            try:
+                self.stats.requests += 1
+                result = await asyncio.wait_for(request(), timeout=min(self.config.request_timeout, remaining))
+                if self.provider.uses_network and getattr(result, "rate_limit", None) is not None:
+                    await self.limiter.observe(result.rate_limit)
+                if accept is not None:
+                    result = await accept(result)
+            except RateLimitedError as exc:
+                self.stats.rate_limited += 1
+                self._record(kind, started, "rate_limited")
+                await self.limiter.pause(exc.retry_after if exc.retry_after is not None else 1.0)
+                last_error = exc
+                continue
+            except (TransientProviderError, TimeoutError) as exc:
+                error = exc if isinstance(exc, ProviderError) else TransientProviderError("request timed out")
+                self._record(kind, started, "transient_error")
+                tries += 1
+                last_error = error
+                if tries >= self.config.max_tries:
+                    raise PermanentProviderError(f"{error.reason} (after {tries} tries)") from exc
+                log.info(
+                    "retrying %s request: %s",
+                    kind,
+                    error.reason,
+                    extra={"post_id": task.post_id, "batch_id": task.batch_id, "attempt": tries},
+                )
+                await asyncio.sleep(min(backoff_delay(tries), max(deadline - loop.time(), 0)))
+                continue
+            except PermanentProviderError:
+                self._record(kind, started, "permanent_error")
+                raise
+            latency = self._record(kind, started, "ok")
+            log.debug(
+                "%s request done",
+                kind,
+                extra={"post_id": task.post_id, "batch_id": task.batch_id, "latency_ms": round(latency * 1000)},
+            )
+            return result
+
+    def _record(self, kind: str, started: float, outcome: str) -> float:
+        latency = time.monotonic() - started
+        self.stats.latencies.append((kind, latency, outcome))
+        return latency

@@ -1,0 +1,371 @@
+"""The engine's reads and writes of posts and batches.
+
+Every function here is synchronous and short; the runner calls them from one dedicated
+thread, so a worker holds one database connection whatever its concurrency.
+
+The invariants they keep (see ARCHITECTURE.md):
+- a post is worked on only under a lease taken by one conditional UPDATE (claim_posts);
+- a result is written only while its lease is held (save_outcomes), so a post whose
+  lease expired and was taken by another worker is never written twice;
+- batch counters move with F() in the same transaction as the posts' final states, and
+  the batch's final status is set once, by the conditional UPDATE in finalize_batch.
+"""
+
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Case, Count, F, Q, Value, When
+from django.utils import timezone
+
+from campaigns.models import (
+    ACTIVE_BATCH_STATUSES,
+    BatchJob,
+    BatchStatus,
+    Campaign,
+    GenerationScope,
+    GenerationStatus,
+    Post,
+)
+from generation.images import delete_stored_image
+from generation.providers.base import Brief
+
+log = logging.getLogger(__name__)
+
+_CLAIM_FIELDS = (
+    "id",
+    "batch_id",
+    "campaign_id",
+    "platform",
+    "sequence",
+    "scope",
+    "attempts",
+    "caption",
+    "hashtags",
+    "headline",
+    "image_prompt",
+    "image",
+    "thumbnail",
+)
+
+
+@dataclass(frozen=True)
+class PostTask:
+    """A claimed post: everything the runner needs, detached from the ORM."""
+
+    post_id: int
+    batch_id: int | None
+    campaign_id: int
+    platform: str
+    sequence: int
+    scope: str
+    attempt: int
+    caption: str
+    hashtags: list[str]
+    headline: str
+    image_prompt: str
+    image_name: str
+    thumbnail_name: str
+
+    @property
+    def needs_caption(self) -> bool:
+        return self.scope in (GenerationScope.BATCH, GenerationScope.CAPTION, GenerationScope.BOTH)
+
+    @property
+    def needs_image(self) -> bool:
+        return self.scope in (GenerationScope.BATCH, GenerationScope.IMAGE, GenerationScope.BOTH)
+
+    @property
+    def counts_toward_batch(self) -> bool:
+        return self.scope == GenerationScope.BATCH and self.batch_id is not None
+
+
+@dataclass
+class PostOutcome:
+    task: PostTask
+    succeeded: bool
+    error: str = ""
+    caption: str = ""
+    hashtags: list[str] = field(default_factory=list)
+    headline: str = ""
+    image_prompt: str = ""
+    image_name: str = ""  # the newly stored image, if one was made
+    thumbnail_name: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    images: int = 0
+    cost_usd: Decimal = Decimal("0")
+
+
+def claim_posts(*, owner: str, limit: int, lease_seconds: float, batch_id: int | None = None) -> list[PostTask]:
+    """Take up to `limit` posts under a lease for `owner`.
+
+    Order: regenerations asked for by a person first, then posts whose lease expired (their
+    worker died), then pending batch posts by position so that concurrent batches interleave.
+    SKIP LOCKED lets any number of workers claim at once without waiting on each other.
+    """
+    if limit <= 0:
+        return []
+    now = timezone.now()
+    scope = Post.objects.all() if batch_id is None else Post.objects.filter(batch_id=batch_id)
+    sources = (
+        scope.filter(status=GenerationStatus.PENDING).exclude(scope=GenerationScope.BATCH).order_by("updated_at"),
+        scope.filter(status=GenerationStatus.GENERATING, lease_expires_at__lt=now).order_by("lease_expires_at"),
+        scope.filter(status=GenerationStatus.PENDING, scope=GenerationScope.BATCH).order_by("sequence", "batch_id"),
+    )
+    with transaction.atomic():
+        ids: list[int] = []
+        for source in sources:
+            if len(ids) >= limit:
+                break
+            ids += source.select_for_update(skip_locked=True).values_list("id", flat=True)[: limit - len(ids)]
+        if not ids:
+            return []
+        Post.objects.filter(id__in=ids).update(
+            status=GenerationStatus.GENERATING,
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
+        rows = list(Post.objects.filter(id__in=ids).order_by("sequence").values(*_CLAIM_FIELDS))
+        batch_ids = {row["batch_id"] for row in rows if row["batch_id"]}
+        if batch_ids:
+            BatchJob.objects.filter(id__in=batch_ids, status=BatchStatus.QUEUED).update(
+                status=BatchStatus.RUNNING, started_at=now
+            )
+    return [
+        PostTask(
+            post_id=row["id"],
+            batch_id=row["batch_id"],
+            campaign_id=row["campaign_id"],
+            platform=row["platform"],
+            sequence=row["sequence"],
+            scope=row["scope"],
+            attempt=row["attempts"],
+            caption=row["caption"],
+            hashtags=list(row["hashtags"] or []),
+            headline=row["headline"],
+            image_prompt=row["image_prompt"],
+            image_name=row["image"] or "",
+            thumbnail_name=row["thumbnail"] or "",
+        )
+        for row in rows
+    ]
+
+
+def load_briefs(campaign_ids: set[int]) -> dict[int, Brief]:
+    campaigns = Campaign.objects.filter(id__in=campaign_ids).only(
+        "id",
+        "name",
+        "brief",
+        "target_audience",
+        "tone",
+        "language",
+        "keywords",
+        "hashtags",
+        "call_to_action",
+        "brand_color",
+    )
+    return {campaign.id: brief_of(campaign) for campaign in campaigns}
+
+
+def brief_of(campaign: Campaign) -> Brief:
+    return Brief(
+        campaign_id=campaign.id,
+        name=campaign.name,
+        brief=campaign.brief,
+        target_audience=campaign.target_audience,
+        tone=campaign.tone,
+        language=campaign.language,
+        keywords=tuple(campaign.keywords or ()),
+        hashtags=tuple(campaign.hashtags or ()),
+        call_to_action=campaign.call_to_action,
+        brand_color=campaign.brand_color,
+    )
+
+
+def renew_leases(*, owner: str, lease_seconds: float) -> int:
+    """Extend every lease `owner` holds; a live worker's posts are never taken from it."""
+    return Post.objects.filter(status=GenerationStatus.GENERATING, lease_owner=owner).update(
+        lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds)
+    )
+
+
+def release_leases(*, owner: str) -> int:
+    """Give back posts `owner` holds but will not finish (a stop request): they become pending."""
+    return Post.objects.filter(status=GenerationStatus.GENERATING, lease_owner=owner).update(
+        status=GenerationStatus.PENDING, lease_owner="", lease_expires_at=None, updated_at=timezone.now()
+    )
+
+
+def _outcome_fields(outcome: PostOutcome, now) -> dict:
+    task = outcome.task
+    fields = {
+        "lease_owner": "",
+        "lease_expires_at": None,
+        "updated_at": now,
+        "scope": GenerationScope.BATCH,
+        "prompt_tokens": F("prompt_tokens") + outcome.prompt_tokens,
+        "completion_tokens": F("completion_tokens") + outcome.completion_tokens,
+        "cost_usd": F("cost_usd") + outcome.cost_usd,
+    }
+    if outcome.succeeded:
+        fields.update(status=GenerationStatus.SUCCEEDED, error_message="", generated_at=now)
+        if task.needs_caption:
+            fields.update(
+                caption=outcome.caption,
+                hashtags=outcome.hashtags,
+                headline=outcome.headline,
+                image_prompt=outcome.image_prompt,
+            )
+        if outcome.image_name:
+            fields.update(image=outcome.image_name, thumbnail=outcome.thumbnail_name)
+    elif task.counts_toward_batch or not task.caption:
+        fields.update(status=GenerationStatus.FAILED, error_message=outcome.error)
+    else:
+        # A failed regeneration keeps the post's earlier caption and image, still usable.
+        fields.update(status=GenerationStatus.SUCCEEDED, error_message=f"Regeneration failed: {outcome.error}")
+    return fields
+
+
+def save_outcomes(*, owner: str, outcomes: list[PostOutcome]) -> list[PostOutcome]:
+    """Write finished posts and move their batches' counters, in one transaction.
+
+    Returns the outcomes written. An outcome whose lease `owner` no longer holds is dropped
+    (another worker took the post after the lease expired) and its new image deleted.
+    """
+    if not outcomes:
+        return []
+    now = timezone.now()
+    written: list[PostOutcome] = []
+    dropped: list[PostOutcome] = []
+    totals: dict[int, Counter] = defaultdict(Counter)
+    costs: dict[int, Decimal] = defaultdict(Decimal)
+    with transaction.atomic():
+        for outcome in outcomes:
+            task = outcome.task
+            updated = Post.objects.filter(
+                pk=task.post_id, status=GenerationStatus.GENERATING, lease_owner=owner
+            ).update(**_outcome_fields(outcome, now))
+            if not updated:
+                dropped.append(outcome)
+                continue
+            written.append(outcome)
+            if task.batch_id is None:
+                continue
+            batch_totals = totals[task.batch_id]
+            if task.counts_toward_batch:
+                batch_totals["succeeded_count" if outcome.succeeded else "failed_count"] += 1
+            batch_totals["prompt_tokens"] += outcome.prompt_tokens
+            batch_totals["completion_tokens"] += outcome.completion_tokens
+            batch_totals["image_count"] += outcome.images
+            costs[task.batch_id] += outcome.cost_usd
+        for batch_id, batch_totals in totals.items():
+            changes = {name: F(name) + amount for name, amount in batch_totals.items() if amount}
+            if costs[batch_id]:
+                changes["cost_usd"] = F("cost_usd") + costs[batch_id]
+            if changes:
+                BatchJob.objects.filter(pk=batch_id).update(**changes)
+        for batch_id in totals:
+            enforce_cost_cap(batch_id)
+            finalize_batch(batch_id)
+        replaced = [
+            name for o in written if o.image_name for name in (o.task.image_name, o.task.thumbnail_name) if name
+        ]
+        # A dropped result's image is deleted unless the post does refer to it (the write had
+        # in fact committed before a lost connection made us try it again).
+        abandoned = [
+            name
+            for o in dropped
+            if o.image_name and not Post.objects.filter(pk=o.task.post_id, image=o.image_name).exists()
+            for name in (o.image_name, o.thumbnail_name)
+        ]
+        transaction.on_commit(lambda: _delete_images(replaced + abandoned))
+    if dropped:
+        log.warning("dropped %d results whose lease had passed to another worker", len(dropped))
+    return written
+
+
+def _delete_images(names: list[str]) -> None:
+    for name in names:
+        try:
+            delete_stored_image(name)
+        except OSError:
+            log.warning("could not delete replaced image %s", name)
+
+
+def enforce_cost_cap(batch_id: int) -> None:
+    """Stop a batch whose cost reached its cap: its pending posts are canceled."""
+    over_cap = BatchJob.objects.filter(
+        pk=batch_id,
+        status__in=ACTIVE_BATCH_STATUSES,
+        cost_cap_usd__isnull=False,
+        cost_usd__gte=F("cost_cap_usd"),
+    ).values_list("cost_cap_usd", flat=True)
+    cap = next(iter(over_cap), None)
+    if cap is None:
+        return
+    reason = f"Stopped: the batch reached its cost cap of ${cap}."
+    canceled = Post.objects.filter(
+        batch_id=batch_id, status=GenerationStatus.PENDING, scope=GenerationScope.BATCH
+    ).update(status=GenerationStatus.CANCELED, error_message=reason, updated_at=timezone.now())
+    BatchJob.objects.filter(pk=batch_id).update(canceled_count=F("canceled_count") + canceled, error_summary=reason)
+
+
+def finalize_batch(batch_id: int) -> bool:
+    """Set the batch's final status if all its posts are done. True only for the one caller that did it."""
+    now = timezone.now()
+    finished = (
+        BatchJob.objects.filter(pk=batch_id, status__in=ACTIVE_BATCH_STATUSES)
+        .filter(requested_count__lte=F("succeeded_count") + F("failed_count") + F("canceled_count"))
+        .update(
+            status=Case(
+                When(succeeded_count=F("requested_count"), then=Value(BatchStatus.SUCCEEDED)),
+                When(succeeded_count=0, then=Value(BatchStatus.FAILED)),
+                default=Value(BatchStatus.PARTIALLY_FAILED),
+            ),
+            finished_at=now,
+            started_at=Case(When(started_at__isnull=True, then=Value(now)), default=F("started_at")),
+        )
+    )
+    if finished:
+        summary = failure_summary(batch_id)
+        if summary:
+            BatchJob.objects.filter(pk=batch_id).update(
+                error_summary=Case(
+                    When(error_summary="", then=Value(summary)),
+                    default=F("error_summary"),
+                )
+            )
+    return bool(finished)
+
+
+def failure_summary(batch_id: int, limit: int = 5) -> str:
+    """'3 failed: request timed out (2), refused by policy (1)', from one grouped query."""
+    reasons = (
+        Post.objects.filter(batch_id=batch_id, status=GenerationStatus.FAILED)
+        .values("error_message")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+    )
+    rows = list(reasons[: limit + 1])
+    if not rows:
+        return ""
+    total = Post.objects.filter(batch_id=batch_id, status=GenerationStatus.FAILED).count()
+    parts = [f"{row['error_message'] or 'unknown error'} ({row['n']})" for row in rows[:limit]]
+    if len(rows) > limit:
+        parts.append("…")
+    return f"{total} failed: " + "; ".join(parts)
+
+
+def claimable_batch_ids() -> list[int]:
+    """Batches with work nobody is doing: pending posts, or leases that expired."""
+    now = timezone.now()
+    lost = Post.objects.filter(
+        Q(status=GenerationStatus.PENDING) | Q(status=GenerationStatus.GENERATING, lease_expires_at__lt=now)
+    )
+    return sorted(set(lost.values_list("batch_id", flat=True).distinct()[:1000]), key=lambda b: b or 0)
