@@ -234,6 +234,7 @@ LOGGING = {
         "django": {"level": "INFO", "propagate": True},
         "rq.worker": {"level": LOG_LEVEL, "propagate": True},
         "httpx": {"level": "WARNING", "propagate": True},
+        "httpx2": {"level": "WARNING", "propagate": True},
         "openai": {"level": "WARNING", "propagate": True},
     },
 }

@@ -161,7 +161,11 @@ class Runner:
                     self._stopping = True
                 free = 0 if (self._stopping or exhausted) else self.config.concurrency - len(in_flight)
                 flush_due = finished and (
-                    len(finished) >= FLUSH_SIZE or not in_flight or now - (oldest_unsaved or now) >= FLUSH_SECONDS
+                    len(finished) >= FLUSH_SIZE
+                    or not in_flight
+                    or now - (oldest_unsaved or now) >= FLUSH_SECONDS
+                    # A batch with a cost cap learns its cost at once, so the cap stops it in time.
+                    or any(outcome.task.cost_capped for outcome in finished)
                 )
                 if free > 0 or flush_due:
                     to_save = finished if flush_due else []

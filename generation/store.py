@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 
@@ -49,6 +49,7 @@ _CLAIM_FIELDS = (
     "image_prompt",
     "image",
     "thumbnail",
+    "batch__cost_cap_usd",
 )
 
 
@@ -69,6 +70,7 @@ class PostTask:
     image_prompt: str
     image_name: str
     thumbnail_name: str
+    cost_capped: bool = False  # its batch has a cost cap: write its result without delay
 
     @property
     def needs_caption(self) -> bool:
@@ -152,6 +154,7 @@ def claim_posts(*, owner: str, limit: int, lease_seconds: float, batch_id: int |
             image_prompt=row["image_prompt"],
             image_name=row["image"] or "",
             thumbnail_name=row["thumbnail"] or "",
+            cost_capped=row["batch__cost_cap_usd"] is not None,
         )
         for row in rows
     ]
@@ -327,6 +330,7 @@ def finalize_batch(batch_id: int) -> bool:
                 When(succeeded_count=F("requested_count"), then=Value(BatchStatus.SUCCEEDED)),
                 When(succeeded_count=0, then=Value(BatchStatus.FAILED)),
                 default=Value(BatchStatus.PARTIALLY_FAILED),
+                output_field=models.CharField(),
             ),
             finished_at=now,
             started_at=Case(When(started_at__isnull=True, then=Value(now)), default=F("started_at")),
@@ -339,6 +343,7 @@ def finalize_batch(batch_id: int) -> bool:
                 error_summary=Case(
                     When(error_summary="", then=Value(summary)),
                     default=F("error_summary"),
+                    output_field=models.TextField(),
                 )
             )
     return bool(finished)

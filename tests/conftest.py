@@ -1,9 +1,10 @@
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
 
 from tests.factories import CampaignFactory, StaffFactory, UserFactory
+from tests.fake_openai import Config, FakeOpenAIServer
+from tests.support import FAKE_KEY, WorkerPool
 
 
 def pytest_collection_modifyitems(config, items):
@@ -18,7 +19,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def clean_redis():
-    """Each test starts with an empty Redis database (the test one: see tests.environment)."""
+    """Each test starts with an empty Redis database (the tests' own: see tests.environment)."""
     client = redis.Redis.from_url(settings.REDIS_URL)
     client.flushdb()
     yield client
@@ -58,5 +59,30 @@ def staff_client(client, staff_user):
 
 
 @pytest.fixture
-def is_postgres() -> bool:
-    return connection.vendor == "postgresql"
+def fake_openai():
+    """A fake OpenAI-compatible server on loopback; `.configure(Config(...))` changes its behaviour."""
+    with FakeOpenAIServer(Config()) as server:
+        yield server
+
+
+@pytest.fixture
+def openai_settings(settings, fake_openai):
+    """Point this process at the fake server (worker processes get it from `openai_env`)."""
+    settings.GENERATION_PROVIDER = "openai"
+    settings.OPENAI_BASE_URL = fake_openai.base_url
+    settings.OPENAI_API_KEY = FAKE_KEY
+    return settings
+
+
+@pytest.fixture
+def openai_env(fake_openai) -> dict[str, str]:
+    """Environment for worker processes that talk to the fake server."""
+    return {"GENERATION_PROVIDER": "openai", "OPENAI_BASE_URL": fake_openai.base_url, "OPENAI_API_KEY": FAKE_KEY}
+
+
+@pytest.fixture
+def workers(tmp_path, transactional_db):
+    """Start real rqworker processes with `workers.start(name, **env)`; all are killed afterwards."""
+    pool = WorkerPool(tmp_path)
+    yield pool
+    pool.stop_all()

@@ -1,0 +1,102 @@
+"""Helpers for tests that use real processes: rqworker pools, polling, the test database's URL."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+FAKE_KEY = "sk-test-fake-key-0123456789abcdefghij"
+
+
+def database_url() -> str:
+    """The URL of the database the tests use right now (the test database, once created)."""
+    params = connection.settings_dict
+    if connection.vendor != "postgresql":
+        return f"sqlite:///{params['NAME']}"
+    auth = params["USER"] + (f":{params['PASSWORD']}" if params.get("PASSWORD") else "")
+    return f"postgres://{auth}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
+
+
+class WorkerPool:
+    """Real `manage.py rqworker` processes against the test database and Redis."""
+
+    def __init__(self, log_dir: Path, base_env: dict[str, str] | None = None) -> None:
+        self.log_dir = log_dir
+        self.base_env = dict(base_env or {})
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, **env) -> subprocess.Popen:
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "DATABASE_POOL_MAX_SIZE": "2",
+            "GENERATION_RECOVERY_INTERVAL": "1",
+            **self.base_env,
+            **{key: str(value) for key, value in env.items()},
+        }
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
+        process = subprocess.Popen(
+            [sys.executable, str(BASE_DIR / "manage.py"), "rqworker", "generation", "default", "--name", name],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=BASE_DIR,
+            start_new_session=True,
+        )
+        log.close()
+        self.processes[name] = process
+        return process
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Signal a worker and its work horse, and wait for the worker to end.
+
+        rq puts each work horse in a process group of its own, so the horse is found
+        among the worker's children and signalled separately.
+        """
+        process = self.processes[name]
+        try:
+            horses = psutil.Process(process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            horses = []
+        for horse in horses:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                horse.send_signal(sig)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        process.wait(timeout=60)
+
+    def log(self, name: str) -> str:
+        return (self.log_dir / f"{name}.log").read_text(errors="replace")
+
+    def stop_all(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is None:
+                self.kill(name, signal.SIGKILL)
+
+
+def wait_for(predicate, *, timeout: float, interval: float = 0.2, message: str = "condition"):
+    """Poll until predicate() is truthy and return its value; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {message}")
+
+
+def wait_for_batch_end(batch, *, timeout: float):
+    def ended() -> bool:
+        batch.refresh_from_db()
+        return not batch.is_active
+
+    wait_for(ended, timeout=timeout, message=f"batch {batch.pk} to end")
+    return batch

@@ -1,0 +1,55 @@
+import pytest
+from django.urls import reverse
+
+from campaigns.models import GenerationStatus, Post
+from tests.factories import BatchFactory, CampaignFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def thousand_posts(user):
+    campaign = CampaignFactory(owner=user)
+    batch = BatchFactory(campaign=campaign, requested_count=1000)
+    Post.objects.bulk_create(
+        Post(
+            campaign=campaign,
+            batch=batch,
+            sequence=i,
+            platform="instagram",
+            status=GenerationStatus.SUCCEEDED,
+            caption=f"post {i}",
+            thumbnail=f"posts/{campaign.pk}/{i}-thumb.jpg",
+        )
+        for i in range(1000)
+    )
+    return campaign
+
+
+@pytest.mark.parametrize("model", ["campaign", "batchjob", "post"])
+def test_change_lists_load_in_a_fixed_number_of_queries(
+    staff_client, thousand_posts, model, django_assert_max_num_queries
+):
+    url = reverse(f"admin:campaigns_{model}_changelist")
+    with django_assert_max_num_queries(12):
+        response = staff_client.get(url)
+    assert response.status_code == 200
+
+
+def test_post_change_list_shows_thumbnails_from_storage(staff_client, thousand_posts):
+    response = staff_client.get(reverse("admin:campaigns_post_changelist"))
+    assert f"/media/posts/{thousand_posts.pk}/999-thumb.jpg" in response.content.decode()
+
+
+def test_marketers_are_refused_the_admin(signed_in_client):
+    response = signed_in_client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]
+    response = signed_in_client.get(reverse("admin:campaigns_post_changelist"))
+    assert response.status_code == 302
+
+
+def test_rq_dashboard_is_reachable_from_the_admin(staff_client):
+    response = staff_client.get(reverse("admin:django_rq_home"))
+    assert response.status_code == 200
+    assert b"generation" in response.content

@@ -1,0 +1,89 @@
+"""Starting, canceling and retrying batches: the services, without workers."""
+
+import django_rq
+import pytest
+from django.core.exceptions import ValidationError
+
+from campaigns.models import BatchJob, BatchStatus, GenerationScope, GenerationStatus, Post
+from campaigns.services import batch_cancel, batch_retry_failed, batch_start, post_regenerate
+from tests.factories import PostFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def queued_job_ids() -> list[str]:
+    return django_rq.get_queue("generation").job_ids
+
+
+def test_a_batch_is_created_with_all_its_posts_and_enqueued_on_commit(campaign):
+    batch = batch_start(campaign=campaign, count=40, platforms=["x", "instagram"])
+    posts = list(batch.posts.order_by("sequence"))
+    assert len(posts) == 40
+    assert [p.sequence for p in posts] == list(range(40))
+    assert {p.status for p in posts} == {GenerationStatus.PENDING}
+    assert [p.platform for p in posts[:4]] == ["instagram", "x", "instagram", "x"]
+    assert batch.status == BatchStatus.QUEUED
+    assert batch.provider == "local"
+    jobs = queued_job_ids()
+    assert len(jobs) == 3  # ceil(40 / 16) chunk jobs
+    assert all(job_id.startswith(f"batch-{batch.pk}-start-") for job_id in jobs)
+    batch.refresh_from_db()
+    assert batch.rq_job_ids == jobs
+
+
+@pytest.mark.parametrize(
+    ("count", "platforms", "message"),
+    [
+        (0, None, "from 1 to 1000; got 0"),
+        (1001, None, "from 1 to 1000; got 1001"),
+        (-5, None, "from 1 to 1000; got -5"),
+        ("ten", None, "must be a whole number"),
+        (10, ["myspace"], "Unknown platform myspace"),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_is_written(campaign, count, platforms, message):
+    with pytest.raises(ValidationError, match=message):
+        batch_start(campaign=campaign, count=count, platforms=platforms)
+    assert not BatchJob.objects.exists()
+    assert not Post.objects.exists()
+    assert queued_job_ids() == []
+
+
+def test_cancel_cancels_pending_posts_and_ends_the_batch(campaign):
+    batch = batch_start(campaign=campaign, count=10, enqueue=False)
+    Post.objects.filter(batch=batch, sequence__lt=3).update(status=GenerationStatus.SUCCEEDED)
+    BatchJob.objects.filter(pk=batch.pk).update(succeeded_count=3, status=BatchStatus.RUNNING)
+    assert batch_cancel(batch=batch) == 7
+    assert batch.status == BatchStatus.CANCELED
+    assert batch.canceled_count == 7
+    assert batch.finished_at is not None
+    assert Post.objects.filter(batch=batch, status=GenerationStatus.CANCELED).count() == 7
+    with pytest.raises(ValidationError, match="already ended"):
+        batch_cancel(batch=batch)
+
+
+def test_retry_failed_puts_failed_posts_back_and_reopens_the_batch(campaign):
+    batch = batch_start(campaign=campaign, count=5, enqueue=False)
+    Post.objects.filter(batch=batch, sequence__lt=2).update(status=GenerationStatus.FAILED, error_message="boom")
+    Post.objects.filter(batch=batch, sequence__gte=2).update(status=GenerationStatus.SUCCEEDED)
+    BatchJob.objects.filter(pk=batch.pk).update(
+        succeeded_count=3, failed_count=2, status=BatchStatus.PARTIALLY_FAILED, error_summary="2 failed"
+    )
+    assert batch_retry_failed(batch=batch) == 2
+    assert batch.status == BatchStatus.RUNNING
+    assert (batch.failed_count, batch.finished_at, batch.error_summary) == (0, None, "")
+    assert Post.objects.filter(batch=batch, status=GenerationStatus.PENDING, error_message="").count() == 2
+    assert any("retry" in job_id for job_id in queued_job_ids())
+    with pytest.raises(ValidationError, match="still running"):
+        batch_retry_failed(batch=batch)
+
+
+def test_regenerate_marks_one_post_and_enqueues_it(campaign):
+    post = PostFactory(campaign=campaign, caption="Old words")
+    post_regenerate(post=post, part="image")
+    assert post.status == GenerationStatus.PENDING
+    assert post.scope == GenerationScope.IMAGE
+    assert post.caption == "Old words"
+    assert len(queued_job_ids()) == 1
+    with pytest.raises(ValidationError, match="already being generated"):
+        post_regenerate(post=post, part="caption")

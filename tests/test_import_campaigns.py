@@ -1,0 +1,115 @@
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from campaigns.models import Campaign
+from tests.factories import CampaignFactory
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "name,brief,target_audience,tone,platforms,language,keywords,hashtags,call_to_action,start_date,end_date\n"
+
+
+def write(tmp_path, name: str, text: str | bytes):
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_import(path, owner, *args):
+    from io import StringIO
+
+    out, err = StringIO(), StringIO()
+    call_command("import_campaigns", str(path), "--owner", owner.username, *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_imports_every_row_of_a_valid_csv(tmp_path, user):
+    path = write(
+        tmp_path,
+        "ok.csv",
+        HEADER
+        + 'Spring,Sell spring shoes,runners,cheerful,"instagram, x",en,"shoes, spring",#Run,Buy now,2026-03-01,2026-04-01\n'
+        + "Autumn,Sell autumn coats,,,linkedin,,,,,,\n",
+    )
+    out, _ = run_import(path, user, "--json")
+    created = json.loads(out.strip().splitlines()[-1])
+    assert [row["name"] for row in created] == ["Spring", "Autumn"]
+    spring = Campaign.objects.get(owner=user, name="Spring")
+    assert spring.platforms == ["instagram", "x"]
+    assert spring.keywords == ["shoes", "spring"]
+    assert spring.hashtags == ["#Run"]
+    assert str(spring.start_date) == "2026-03-01"
+
+
+def test_one_bad_row_means_nothing_is_imported(tmp_path, user):
+    path = write(
+        tmp_path,
+        "bad.csv",
+        HEADER
+        + "Good one,A fine brief,,,instagram,,,,,,\n"
+        + "Bad one,A fine brief,,,myspace,,,,,,\n"
+        + ",No name here,,,x,,,,,,\n",
+    )
+    with pytest.raises(CommandError, match="2 of 3 rows are invalid; nothing was imported"):
+        run_import(path, user)
+    assert not Campaign.objects.exists()
+
+
+def test_bad_rows_are_each_reported_with_their_reason(tmp_path, user, capsys):
+    path = write(tmp_path, "bad.csv", HEADER + "Bad one,A brief,,,myspace,,,,,2026-05-02,2026-05-01\n")
+    from io import StringIO
+
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_campaigns", str(path), "--owner", user.username, stderr=err)
+    report = err.getvalue()
+    assert "row 1: platforms:" in report and "myspace" in report
+    assert "end_date" in report
+
+
+def test_json_import_and_duplicate_names(tmp_path, user):
+    CampaignFactory(owner=user, name="Existing")
+    rows = [
+        {"name": "Fresh", "brief": "b", "platforms": ["x"]},
+        {"name": "fresh", "brief": "b", "platforms": "x"},
+        {"name": "existing", "brief": "b", "platforms": "x"},
+    ]
+    path = write(tmp_path, "c.json", json.dumps(rows))
+    from io import StringIO
+
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_campaigns", str(path), "--owner", user.username, stderr=err)
+    assert "row 2: name: same name as row 1" in err.getvalue()
+    assert "row 3: name: You already have a campaign with this name." in err.getvalue()
+    assert Campaign.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("cols.csv", "title,brief,platforms\nA,b,x\n", "unknown column(s) title"),
+        ("cols2.csv", "name,platforms\nA,x\n", "missing required column(s) brief"),
+        ("latin.csv", HEADER.encode() + "Caf\xe9,b,,,x,,,,,,\n".encode("latin-1"), "is not UTF-8 text"),
+        ("broken.json", '[{"name": "A",', "not valid JSON"),
+        ("shape.json", '{"name": "A"}', "expected a list of campaign objects"),
+        ("notes.txt", "hello", "use a .csv or .json file"),
+        ("empty.csv", HEADER, "has no campaigns in it"),
+    ],
+)
+def test_unreadable_files_get_one_clear_line(tmp_path, user, name, content, message):
+    path = write(tmp_path, name, content)
+    with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        run_import(path, user)
+    assert not Campaign.objects.exists()
+
+
+def test_unknown_owner(tmp_path, db):
+    path = write(tmp_path, "ok.csv", HEADER + "A,b,,,x,,,,,,\n")
+    with pytest.raises(CommandError, match="no user named 'ghost'"):
+        call_command("import_campaigns", str(path), "--owner", "ghost")

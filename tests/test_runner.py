@@ -1,0 +1,137 @@
+"""The engine in one process (the --sync path): results, failures, leases and cost."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns.models import BatchStatus, GenerationScope, GenerationStatus, Post
+from campaigns.services import batch_start, post_regenerate
+from generation import store
+from generation.jobs import run_batch_inline
+from generation.platforms import full_length, rules_for
+from tests.factories import CampaignFactory
+from tests.fake_openai import Config
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_local_batch_ends_with_every_post_finished(campaign, settings):
+    batch = batch_start(campaign=campaign, count=30, enqueue=False)
+    stats = run_batch_inline(batch.pk)
+    batch.refresh_from_db()
+    assert (batch.status, batch.succeeded_count, batch.failed_count) == (BatchStatus.SUCCEEDED, 30, 0)
+    assert stats.succeeded == 30
+    posts = list(batch.posts.all())
+    assert len(posts) == 30
+    for post in posts:
+        rules = rules_for(post.platform)
+        assert post.status == GenerationStatus.SUCCEEDED
+        assert post.caption and post.image and post.thumbnail
+        assert full_length(post.caption, post.hashtags) <= rules.caption_limit
+        assert len(post.hashtags) <= rules.max_hashtags
+        assert post.lease_owner == "" and post.lease_expires_at is None
+        from PIL import Image
+
+        with Image.open(post.image.path) as image:
+            assert image.size == rules.image_size
+    assert len({post.caption for post in posts}) == 30
+
+
+def test_transient_faults_are_retried_and_permanent_ones_fail_only_their_post(openai_settings, fake_openai):
+    openai_settings.GENERATION_MAX_TRIES = 8
+    fake_openai.configure(
+        Config(
+            fault_rate=0.3, fault_kinds=["429", "500", "503", "malformed_json", "truncated_image"], refuse_posts=[3, 7]
+        )
+    )
+    campaign = CampaignFactory(platforms=["instagram"])
+    batch = batch_start(campaign=campaign, count=20, enqueue=False)
+    run_batch_inline(batch.pk)
+    batch.refresh_from_db()
+    failed = {post.sequence: post.error_message for post in batch.posts.filter(status=GenerationStatus.FAILED)}
+    assert set(failed) == {3, 7}
+    assert all("content policy" in reason for reason in failed.values())
+    assert (batch.status, batch.succeeded_count, batch.failed_count) == (BatchStatus.PARTIALLY_FAILED, 18, 2)
+    assert "2 failed: refused by the provider's content policy" in batch.error_summary
+    stats = fake_openai.stats()["counts"]
+    assert sum(n for key, n in stats.items() if key.endswith((":500", ":503", ":429"))) > 0
+    # Tokens and cost were counted for the posts that made requests.
+    assert batch.prompt_tokens >= 18 * 420
+    assert batch.image_count >= 18
+    assert batch.cost_usd > 0
+
+
+def test_a_provider_that_keeps_failing_fails_posts_with_the_reason(openai_settings, fake_openai):
+    openai_settings.GENERATION_MAX_TRIES = 2
+    fake_openai.configure(Config(fault_rate=1.0, fault_kinds=["500"]))
+    batch = batch_start(campaign=CampaignFactory(), count=3, enqueue=False)
+    run_batch_inline(batch.pk)
+    batch.refresh_from_db()
+    assert (batch.status, batch.failed_count) == (BatchStatus.FAILED, 3)
+    reasons = set(batch.posts.values_list("error_message", flat=True))
+    assert reasons == {"provider error (HTTP 500) (after 2 tries)"}
+
+
+def test_a_result_is_written_only_under_its_lease(campaign):
+    batch = batch_start(campaign=campaign, count=2, enqueue=False)
+    first, second = store.claim_posts(owner="worker-a", limit=2, lease_seconds=60)
+    # worker-a's lease on the first post expires, and worker-b takes it.
+    Post.objects.filter(pk=first.post_id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    [taken] = store.claim_posts(owner="worker-b", limit=5, lease_seconds=60)
+    assert taken.post_id == first.post_id
+    assert taken.attempt == 2
+    late = store.PostOutcome(task=first, succeeded=True, caption="late answer")
+    written = store.save_outcomes(owner="worker-a", outcomes=[late])
+    assert written == []
+    assert Post.objects.get(pk=first.post_id).status == GenerationStatus.GENERATING
+    on_time = store.PostOutcome(task=taken, succeeded=True, caption="on time")
+    assert store.save_outcomes(owner="worker-b", outcomes=[on_time]) == [on_time]
+    batch.refresh_from_db()
+    assert batch.succeeded_count == 1
+    assert Post.objects.get(pk=first.post_id).caption == "on time"
+
+
+def test_concurrent_batches_interleave_in_claim_order(user):
+    first = batch_start(campaign=CampaignFactory(owner=user), count=10, enqueue=False)
+    second = batch_start(campaign=CampaignFactory(owner=user), count=10, enqueue=False)
+    claimed = store.claim_posts(owner="w", limit=6, lease_seconds=60)
+    assert [task.batch_id for task in claimed].count(first.pk) == 3
+    assert [task.batch_id for task in claimed].count(second.pk) == 3
+
+
+def test_regeneration_goes_first_and_leaves_batch_counters_alone(campaign):
+    batch = batch_start(campaign=campaign, count=3, enqueue=False)
+    run_batch_inline(batch.pk)
+    post = batch.posts.get(sequence=1)
+    old_caption, old_image = post.caption, post.image.name
+    post_regenerate(post=post, part="image")
+    other = batch_start(campaign=campaign, count=5, enqueue=False)
+    [first_claim] = store.claim_posts(owner="w", limit=1, lease_seconds=60)
+    assert first_claim.post_id == post.pk
+    assert first_claim.scope == GenerationScope.IMAGE
+    Post.objects.filter(pk=post.pk).update(status=GenerationStatus.PENDING, lease_owner="", lease_expires_at=None)
+    run_batch_inline(other.pk)  # only the other batch
+    run_batch_inline(batch.pk)  # picks up the regeneration of this batch's post
+    post.refresh_from_db()
+    batch.refresh_from_db()
+    assert post.status == GenerationStatus.SUCCEEDED
+    assert post.caption == old_caption
+    assert post.image.name != old_image
+    assert (batch.succeeded_count, batch.status) == (3, BatchStatus.SUCCEEDED)
+
+
+def test_cost_cap_stops_the_batch_cleanly(openai_settings, fake_openai):
+    from decimal import Decimal
+
+    openai_settings.GENERATION_CONCURRENCY = 2
+    batch = batch_start(campaign=CampaignFactory(), count=30, enqueue=False, cost_cap_usd=Decimal("0.10"))
+    run_batch_inline(batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.PARTIALLY_FAILED
+    assert batch.canceled_count > 0
+    assert batch.succeeded_count + batch.canceled_count + batch.failed_count == 30
+    assert "cost cap of $0.10" in batch.error_summary
+    # Only the posts already in flight when the cap was reached (2 here) run past it.
+    per_post = Decimal("0.0422")
+    assert batch.cost_usd <= Decimal("0.10") + 3 * per_post

@@ -1,0 +1,107 @@
+"""The engine on real rqworker processes, against PostgreSQL, Redis and the fake provider."""
+
+import time
+
+import pytest
+from django.db.models import Count
+from rq.job import Job
+
+from campaigns.models import BatchStatus, GenerationStatus, Post
+from campaigns.services import batch_start
+from generation import dispatch
+from tests.factories import CampaignFactory
+from tests.fake_openai import Config
+from tests.support import wait_for, wait_for_batch_end
+
+pytestmark = [pytest.mark.workers, pytest.mark.slow]
+
+
+def assert_exactly(batch, count: int) -> None:
+    """The batch has exactly `count` posts, one per position, none left unfinished."""
+    posts = Post.objects.filter(batch=batch)
+    assert posts.count() == count
+    assert sorted(posts.values_list("sequence", flat=True)) == list(range(count))
+    assert not posts.filter(status__in=[GenerationStatus.PENDING, GenerationStatus.GENERATING]).exists()
+    batch.refresh_from_db()
+    assert batch.succeeded_count + batch.failed_count + batch.canceled_count == count
+
+
+def test_two_workers_share_a_batch(workers, openai_settings, openai_env, fake_openai):
+    fake_openai.configure(Config(text_latency=0.05, image_latency=0.05))
+    workers.start("alpha", **openai_env, GENERATION_CONCURRENCY=8)
+    workers.start("beta", **openai_env, GENERATION_CONCURRENCY=8)
+    batch = batch_start(campaign=CampaignFactory(), count=50)
+    wait_for_batch_end(batch, timeout=90)
+    assert (batch.status, batch.succeeded_count, batch.failed_count) == (BatchStatus.SUCCEEDED, 50, 0)
+    assert_exactly(batch, 50)
+    # Chunk jobs ran on both workers.
+    queue = dispatch.generation_queue()
+
+    def finished_jobs():
+        jobs = Job.fetch_many(batch.rq_job_ids, connection=queue.connection)
+        return jobs if all(job and job.is_finished for job in jobs) else None
+
+    jobs = wait_for(finished_jobs, timeout=30, message="chunk jobs to finish")
+    assert {job.worker_name for job in jobs if job and job.worker_name} == {"alpha", "beta"}
+    assert sum(job.return_value()["succeeded"] for job in jobs if job) == 50
+    assert fake_openai.stats()["counts"] == {"chat:200": 50, "images:200": 50}
+
+
+def test_a_worker_killed_mid_batch_loses_no_post(workers, openai_settings, openai_env, fake_openai):
+    """SIGKILL one of two workers in the middle: the other takes over its posts after the lease."""
+    lease = 4
+    fake_openai.configure(Config(text_latency=0.2, image_latency=0.3))
+    env = {**openai_env, "GENERATION_LEASE_SECONDS": lease, "GENERATION_CONCURRENCY": 8}
+    workers.start("doomed", **env)
+    batch = batch_start(campaign=CampaignFactory(), count=60)
+    wait_for(lambda: Post.objects.filter(batch=batch, status=GenerationStatus.SUCCEEDED).count() >= 8, timeout=60)
+    workers.start("survivor", **env)
+    time.sleep(0.5)
+    in_flight = Post.objects.filter(batch=batch, status=GenerationStatus.GENERATING).count()
+    workers.kill("doomed")
+    killed_at = time.monotonic()
+    assert in_flight > 0
+    wait_for_batch_end(batch, timeout=120)
+    recovered_in = time.monotonic() - killed_at
+    assert (batch.status, batch.succeeded_count, batch.failed_count) == (BatchStatus.SUCCEEDED, 60, 0)
+    assert_exactly(batch, 60)
+    # Some posts were taken twice (the doomed worker's), and none is stored twice.
+    assert Post.objects.filter(batch=batch, attempts__gt=1).exists()
+    duplicates = Post.objects.filter(batch=batch).values("sequence").annotate(n=Count("id")).filter(n__gt=1)
+    assert not duplicates.exists()
+    # Recovery is bounded by the lease (plus the time to generate what was left).
+    assert recovered_in < lease + 30
+
+
+def test_rate_limit_is_shared_and_no_post_fails(workers, openai_settings, openai_env, fake_openai):
+    rpm, burst = 240, 10
+    fake_openai.configure(Config(rpm=rpm, text_latency=0.02, image_latency=0.02))
+    env = {**openai_env, "GENERATION_RPM": rpm, "GENERATION_BURST": burst, "GENERATION_CONCURRENCY": 16}
+    workers.start("one", **env)
+    workers.start("two", **env)
+    batch = batch_start(campaign=CampaignFactory(), count=25)  # 50 requests
+    wait_for_batch_end(batch, timeout=120)
+    assert (batch.status, batch.succeeded_count) == (BatchStatus.SUCCEEDED, 25)
+    stats = fake_openai.stats()
+    assert stats["counts"].get("chat:429", 0) + stats["counts"].get("images:429", 0) == 0
+    arrivals = sorted(stats["arrivals"])
+    # In any window of w seconds the server saw at most burst + rate * w requests.
+    for i, start in enumerate(arrivals):
+        for j in range(i, len(arrivals)):
+            window = arrivals[j] - start
+            assert j - i + 1 <= burst + rpm / 60 * window + 1
+
+
+def test_all_workers_killed_then_one_restarted_resumes(workers, openai_settings, openai_env, fake_openai):
+    fake_openai.configure(Config(text_latency=0.2, image_latency=0.2))
+    env = {**openai_env, "GENERATION_LEASE_SECONDS": 3, "GENERATION_CONCURRENCY": 8}
+    workers.start("first", **env)
+    batch = batch_start(campaign=CampaignFactory(), count=40)
+    wait_for(lambda: Post.objects.filter(batch=batch, status=GenerationStatus.SUCCEEDED).count() >= 5, timeout=60)
+    workers.kill("first")
+    done_at_kill = Post.objects.filter(batch=batch, status=GenerationStatus.SUCCEEDED).count()
+    assert done_at_kill < 40
+    workers.start("second", **env)
+    wait_for_batch_end(batch, timeout=120)
+    assert (batch.status, batch.succeeded_count) == (BatchStatus.SUCCEEDED, 40)
+    assert_exactly(batch, 40)
