@@ -33,7 +33,8 @@ def test_imports_every_row_of_a_valid_csv(tmp_path, user):
         tmp_path,
         "ok.csv",
         HEADER
-        + 'Spring,Sell spring shoes,runners,cheerful,"instagram, x",en,"shoes, spring",#Run,Buy now,2026-03-01,2026-04-01\n'
+        + 'Spring,Sell spring shoes,runners,cheerful,"instagram, x",en,"shoes, spring",#Run,Buy now,'
+        + "2026-03-01,2026-04-01\n"
         + "Autumn,Sell autumn coats,,,linkedin,,,,,,\n",
     )
     out, _ = run_import(path, user, "--json")

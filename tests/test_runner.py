@@ -75,7 +75,7 @@ def test_a_provider_that_keeps_failing_fails_posts_with_the_reason(openai_settin
 
 def test_a_result_is_written_only_under_its_lease(campaign):
     batch = batch_start(campaign=campaign, count=2, enqueue=False)
-    first, second = store.claim_posts(owner="worker-a", limit=2, lease_seconds=60)
+    first, _second = store.claim_posts(owner="worker-a", limit=2, lease_seconds=60)
     # worker-a's lease on the first post expires, and worker-b takes it.
     Post.objects.filter(pk=first.post_id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     [taken] = store.claim_posts(owner="worker-b", limit=5, lease_seconds=60)

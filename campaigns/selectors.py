@@ -1,0 +1,116 @@
+"""Reads of the campaigns domain: what the pages, the admin and the commands show.
+
+Every function returns a queryset or plain values and takes the viewing user where
+ownership matters, so "a marketer sees only their own" is decided here, once.
+"""
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+
+from campaigns.models import BatchJob, Campaign, GenerationStatus, Post
+
+CAMPAIGN_SORTS = {
+    "newest": "-created_at",
+    "oldest": "created_at",
+    "name": "name",
+    "-name": "-name",
+    "updated": "-updated_at",
+}
+
+
+def campaigns_for(user) -> QuerySet[Campaign]:
+    return Campaign.objects.filter(owner=user)
+
+
+def campaign_list(*, user, search: str = "", sort: str = "newest") -> QuerySet[Campaign]:
+    """The marketer's campaigns with post counts by status and the last batch's state.
+
+    One query: counts are conditional aggregates, the last batch comes from subqueries.
+    """
+    last_batch = BatchJob.objects.filter(campaign=OuterRef("pk")).order_by("-created_at")
+    campaigns = campaigns_for(user).annotate(
+        posts_total=Count("posts"),
+        posts_ready=Count("posts", filter=Q(posts__status=GenerationStatus.SUCCEEDED)),
+        posts_failed=Count("posts", filter=Q(posts__status=GenerationStatus.FAILED)),
+        posts_in_progress=Count(
+            "posts", filter=Q(posts__status__in=[GenerationStatus.PENDING, GenerationStatus.GENERATING])
+        ),
+        posts_approved=Count("posts", filter=Q(posts__review_status="approved")),
+        last_batch_id=Subquery(last_batch.values("pk")[:1]),
+        last_batch_status=Subquery(last_batch.values("status")[:1]),
+    )
+    if search:
+        campaigns = campaigns.filter(Q(name__icontains=search) | Q(brief__icontains=search))
+    return campaigns.order_by(CAMPAIGN_SORTS.get(sort, "-created_at"), "-pk")
+
+
+def campaign_for(*, user, pk: int) -> Campaign:
+    """The user's campaign, or Campaign.DoesNotExist (a view turns that into 404)."""
+    return campaigns_for(user).get(pk=pk)
+
+
+def batch_for(*, user, pk: int) -> BatchJob:
+    return BatchJob.objects.select_related("campaign").get(pk=pk, campaign__owner=user)
+
+
+def post_for(*, user, pk: int) -> Post:
+    return Post.objects.select_related("campaign", "batch").get(pk=pk, campaign__owner=user)
+
+
+def batch_progress(*, pk: int, user=None) -> BatchJob:
+    """The one row the live progress panel reads (two indexed lookups at most, never a count of posts)."""
+    batches = BatchJob.objects.only(
+        "id",
+        "campaign_id",
+        "requested_count",
+        "status",
+        "succeeded_count",
+        "failed_count",
+        "canceled_count",
+        "cost_usd",
+        "error_summary",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
+    if user is not None:
+        batches = batches.filter(campaign__owner=user)
+    return batches.get(pk=pk)
+
+
+def campaign_batches(campaign: Campaign, *, limit: int = 20) -> list[BatchJob]:
+    return list(campaign.batches.order_by("-created_at")[:limit])
+
+
+def active_batches(campaign: Campaign) -> list[BatchJob]:
+    return list(campaign.batches.filter(status__in=["queued", "running"]).order_by("-created_at"))
+
+
+def campaign_posts(
+    campaign: Campaign,
+    *,
+    status: str = "",
+    review: str = "",
+    platform: str = "",
+    batch_id: int | None = None,
+    scheduled_only: bool = False,
+) -> QuerySet[Post]:
+    """A campaign's posts, filtered as on the campaign page (and as exported)."""
+    posts = Post.objects.filter(campaign=campaign)
+    if status:
+        posts = posts.filter(status=status)
+    if review:
+        posts = posts.filter(review_status=review)
+    if platform:
+        posts = posts.filter(platform=platform)
+    if batch_id:
+        posts = posts.filter(batch_id=batch_id)
+    if scheduled_only:
+        posts = posts.filter(scheduled_at__isnull=False)
+    return posts.order_by("-created_at", "-id")
+
+
+def scheduled_posts(campaign: Campaign, *, start, end) -> QuerySet[Post]:
+    """Posts scheduled in [start, end), for the calendar."""
+    return Post.objects.filter(campaign=campaign, scheduled_at__gte=start, scheduled_at__lt=end).order_by(
+        "scheduled_at", "id"
+    )
