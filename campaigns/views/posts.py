@@ -128,9 +128,9 @@ def post_schedule(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.post_schedule(post=post, scheduled_at=form.cleaned_data["scheduled_at"])
         except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            return _done(request, post, "Post scheduled.")
+            post.refresh_from_db()
+            return _refused(request, post, error)
+        return _done(request, post, "Post scheduled.")
     post.refresh_from_db()
     errors = [message for messages_ in form.errors.values() for message in messages_]
     if request.htmx:
