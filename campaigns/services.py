@@ -81,10 +81,12 @@ def batch_start(
             image_model=image_model,
             cost_cap_usd=cost_cap_usd,
         )
+        # Inserted last position first: pages list posts newest first, so the batch reads in
+        # position order, the order the engine generates them in, and arrivals fill from the top.
         Post.objects.bulk_create(
             [
                 Post(campaign=campaign, batch=batch, sequence=index, platform=platforms[index % len(platforms)])
-                for index in range(count)
+                for index in reversed(range(count))
             ],
             batch_size=500,
         )

@@ -202,9 +202,12 @@ def test_preview_writes_one_caption_per_platform_within_limits(signed_in_client,
     assert "<html" not in html
     items = re.findall(r'data-platform="(\w+)"', html)
     assert items == ["instagram", "linkedin", "x"]  # in the platform table's order
-    counts = re.findall(r"(\d+) / (\d+) characters", html)
-    assert [int(limit) for _, limit in counts] == [2200, 3000, 280]
-    assert all(int(length) <= int(limit) for length, limit in counts)
+    counts = [
+        (int(length.replace(",", "")), int(limit.replace(",", "")))
+        for length, limit in re.findall(r"([\d,]+) / ([\d,]+) characters", html)
+    ]
+    assert [limit for _, limit in counts] == [2200, 3000, 280]
+    assert all(length <= limit for length, limit in counts)
     assert "#AutumnSale" in html  # the campaign's own hashtags come first
     assert (Campaign.objects.count(), Post.objects.count(), BatchJob.objects.count()) == before
 

@@ -18,7 +18,10 @@ CARD_TEMPLATE = "campaigns/partials/post_card.html"
 
 def _edit_form(post: Post, data=None) -> PostEditForm:
     # Ids unique per post: several cards may be in edit mode on one page.
-    return PostEditForm(data, instance=post, auto_id=f"post-{post.pk}-%s")
+    form = PostEditForm(data, instance=post, auto_id=f"post-{post.pk}-%s")
+    # htmx moves the focus to an autofocus field it swaps in: the caption, ready to type.
+    form.fields["caption"].widget.attrs["autofocus"] = True
+    return form
 
 
 def _card(request: HttpRequest, post: Post, **context) -> HttpResponse:
