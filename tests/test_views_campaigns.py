@@ -79,6 +79,12 @@ def test_list_search_sort_and_htmx_partial(signed_in_client, user):
     response = signed_in_client.get(reverse("campaigns:list"), {"q": "zebra"}, headers=HTMX)
     html = response.content.decode()
     assert "<html" not in html and "Zebra launch" in html and "Apple harvest" not in html
+    assert "HX-Request" in response["Vary"]  # the same address answers a page or a part: caches must know
+    # Back to a searched address after htmx's history cache missed: the whole page again.
+    restore = signed_in_client.get(
+        reverse("campaigns:list"), {"q": "zebra"}, headers={**HTMX, "HX-History-Restore-Request": "true"}
+    )
+    assert "<html" in restore.content.decode()
     # An unknown sort falls back to newest first instead of failing.
     assert signed_in_client.get(reverse("campaigns:list"), {"sort": "password"}).status_code == 200
 

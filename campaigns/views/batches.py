@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from campaigns import selectors, services
@@ -74,6 +75,7 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
 def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The live panel, polled every second: one indexed read of the batch row (plus the session)."""
     batch = owned_or_404(selectors.batch_progress, pk=pk, user=request.user)

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 
 from campaigns import selectors, services
@@ -31,6 +32,7 @@ PREVIEW_FIELDS = ("name", "brief", "target_audience", "tone", "language", "keywo
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
 def campaign_list(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()[:100]
     sort = request.GET.get("sort", "newest")
@@ -39,7 +41,9 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     campaigns = selectors.campaign_list(user=request.user, search=search, sort=sort)
     page = Paginator(campaigns, CAMPAIGNS_PER_PAGE).get_page(request.GET.get("page"))
     context = {"page": page, "search": search, "sort": sort, "sort_choices": SORT_CHOICES, "nav": "campaigns"}
-    template = "campaigns/campaign_list.html#results" if request.htmx else "campaigns/campaign_list.html"
+    # A history restore (back button after a search, htmx's cache missed) needs the whole page.
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "campaigns/campaign_list.html#results" if partial else "campaigns/campaign_list.html"
     return render(request, template, context)
 
 
@@ -133,6 +137,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
 def campaign_posts(request: HttpRequest, pk: int) -> HttpResponse:
     """The posts grid alone, for htmx: the filtered first page, or with ?after= the next page of cards."""
     campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from campaigns import selectors, services
@@ -57,6 +58,7 @@ def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
 def post_card(request: HttpRequest, pk: int) -> HttpResponse:
     """One card as it is now: the Cancel of an inline edit, and the poll of a card being regenerated."""
     post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
@@ -67,6 +69,7 @@ def post_card(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
     post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
     if request.method == "GET":
