@@ -218,6 +218,13 @@ def test_preview_writes_one_caption_per_platform_within_limits(signed_in_client,
     assert (Campaign.objects.count(), Post.objects.count(), BatchJob.objects.count()) == before
 
 
+def test_preview_on_the_edit_page_uses_the_campaigns_own_name(signed_in_client, user):
+    CampaignFactory(owner=user, name="Autumn Sale", keywords=[])
+    data = valid_campaign_data(platforms=["x"], keywords="", hashtags="")
+    html = signed_in_client.post(reverse("campaigns:preview"), data, headers=HTMX).content.decode()
+    assert "#AutumnSale" in html and "Your campaign" not in html
+
+
 def test_preview_asks_for_a_brief_and_platforms(signed_in_client):
     response = signed_in_client.post(reverse("campaigns:preview"), {"name": "x", "brief": ""}, headers=HTMX)
     assert "choose at least one platform" in response.content.decode()

@@ -27,7 +27,7 @@ SORT_CHOICES = [
     ("-name", "Name Z–A"),
     ("oldest", "Oldest first"),
 ]
-PREVIEW_FIELDS = ("name", "brief", "target_audience", "tone", "language", "keywords", "hashtags", "call_to_action")
+PREVIEW_FIELDS = ("brief", "target_audience", "tone", "language", "keywords", "hashtags", "call_to_action")
 
 
 @login_required
@@ -108,7 +108,8 @@ def campaign_preview(request: HttpRequest) -> HttpResponse:
         context["hint"] = "Describe the campaign's goal and choose at least one platform to see sample captions."
     else:
         fields = {name: cleaned[name] for name in PREVIEW_FIELDS if cleaned.get(name)}
-        fields.setdefault("name", "Your campaign")
+        # The name as typed: on the edit page the form calls the campaign's own name a duplicate.
+        fields["name"] = " ".join(request.POST.get("name", "").split())[:120] or "Your campaign"
         fields["brand_color"] = cleaned.get("brand_color") or "#2F5BEA"
         # "Write new samples" asks for another angle; edits keep the first, to compare like with like.
         variant = 1 + secrets.randbelow(10_000) if request.POST.get("shuffle") else 0
