@@ -301,7 +301,9 @@ def test_progress_moves_live_while_a_slower_provider_works(
         if not shot and 30 <= percent <= 70:
             # The posts that are done have appeared in the grid below, the others wait in line.
             wait_until(page, "document.querySelectorAll('.post-card[data-status=succeeded]').length > 0")
-            page.set_viewport_size({"width": 1280, "height": 1300})
+            page.set_viewport_size({"width": 1280, "height": 1700})
+            first_rows = "[...document.querySelectorAll('.post-card img.picture')].slice(0, 8)"
+            wait_until(page, f"{first_rows}.every(image => image.complete && image.naturalWidth > 0)")
             screenshot(page, "batch-progress")
             page.set_viewport_size(VIEWPORT)
             shot = True
