@@ -4,9 +4,11 @@ Every function returns a queryset or plain values and takes the viewing user whe
 ownership matters, so "a marketer sees only their own" is decided here, once.
 """
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from datetime import timedelta
 
-from campaigns.models import BatchJob, Campaign, GenerationStatus, Post
+from django.db.models import Count, DurationField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
+
+from campaigns.models import ACTIVE_BATCH_STATUSES, BatchJob, Campaign, GenerationStatus, Post
 
 CAMPAIGN_SORTS = {
     "newest": "-created_at",
@@ -75,6 +77,47 @@ def batch_progress(*, pk: int, user=None) -> BatchJob:
     if user is not None:
         batches = batches.filter(campaign__owner=user)
     return batches.get(pk=pk)
+
+
+def batch_failure_reasons(batch: BatchJob, *, limit: int = 20) -> list[tuple[str, int]]:
+    """A batch's failed posts grouped by reason, most frequent first: one grouped query on (batch, status)."""
+    rows = (
+        Post.objects.filter(batch=batch, status=GenerationStatus.FAILED)
+        .values_list("error_message")
+        .annotate(n=Count("id"))
+        .order_by("-n", "error_message")[:limit]
+    )
+    return [(reason or "unknown error", n) for reason, n in rows]
+
+
+def batch_duration_histogram(buckets: tuple[float, ...]) -> dict[str, tuple[list[tuple[float, int]], float]]:
+    """Finished batches by final status: cumulative counts per bucket (seconds from creation to end) and
+    the sum of their durations, in one aggregate query. The last bucket is +Inf (the status's total).
+    """
+    duration = ExpressionWrapper(F("finished_at") - F("created_at"), output_field=DurationField())
+    counts = {f"le{i}": Count("id", filter=Q(duration__lte=timedelta(seconds=le))) for i, le in enumerate(buckets)}
+    rows = (
+        BatchJob.objects.filter(finished_at__isnull=False)
+        .exclude(status__in=ACTIVE_BATCH_STATUSES)
+        .annotate(duration=duration)
+        .values("status")
+        .annotate(total=Count("id"), seconds=Sum("duration"), **counts)
+        .order_by("status")
+    )
+    histogram = {}
+    for row in rows:
+        cumulative = [(le, row[f"le{i}"]) for i, le in enumerate(buckets)] + [(float("inf"), row["total"])]
+        seconds = row["seconds"].total_seconds() if row["seconds"] else 0.0
+        histogram[row["status"]] = (cumulative, seconds)
+    return histogram
+
+
+def active_batch_counts() -> dict[str, int]:
+    """Queued and running batches, by status (the status index answers it)."""
+    counts = {str(status): 0 for status in ACTIVE_BATCH_STATUSES}
+    rows = BatchJob.objects.filter(status__in=ACTIVE_BATCH_STATUSES).values_list("status").annotate(n=Count("id"))
+    counts.update(dict(rows.order_by()))
+    return counts
 
 
 def campaign_batches(campaign: Campaign, *, limit: int = 20) -> list[BatchJob]:
