@@ -45,6 +45,24 @@ def campaign_list(*, user, search: str = "", sort: str = "newest") -> QuerySet[C
     return campaigns.order_by(CAMPAIGN_SORTS.get(sort, "-created_at"), "-pk")
 
 
+def campaign_by_reference(reference: str) -> Campaign:
+    """A campaign by id, or by exact name when that name is unique across owners (for commands).
+
+    Raises Campaign.DoesNotExist or Campaign.MultipleObjectsReturned with a message fit to print.
+    """
+    reference = reference.strip()
+    if reference.isdigit():
+        campaign = Campaign.objects.filter(pk=int(reference)).first()
+        if campaign:
+            return campaign
+    matches = list(Campaign.objects.filter(name=reference)[:2])
+    if not matches:
+        raise Campaign.DoesNotExist(f"no campaign with id or name {reference!r}")
+    if len(matches) > 1:
+        raise Campaign.MultipleObjectsReturned(f"several campaigns are named {reference!r}; use the id instead")
+    return matches[0]
+
+
 def campaign_for(*, user, pk: int) -> Campaign:
     """The user's campaign, or Campaign.DoesNotExist (a view turns that into 404)."""
     return campaigns_for(user).get(pk=pk)

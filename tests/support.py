@@ -100,3 +100,25 @@ def wait_for_batch_end(batch, *, timeout: float):
 
     wait_for(ended, timeout=timeout, message=f"batch {batch.pk} to end")
     return batch
+
+
+def run_manage(*args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+    """Run `manage.py ARGS` in a child process against the test database and Redis, as an operator would."""
+    environment = {**os.environ, "DATABASE_URL": database_url(), **env}
+    return subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        cwd=BASE_DIR,
+        timeout=timeout,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
+    """The command failed with exit status 1 and one line on stderr that says `fragment`."""
+    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("CommandError: ")
+    assert fragment in lines[0]
