@@ -379,7 +379,12 @@ class Runner:
                 self._record(kind, started, "permanent_error")
                 raise
             latency = self._record(kind, started, "ok")
-            log.info("%s request done", kind, extra={**self._log_context(task), "latency_ms": round(latency * 1000)})
+            log.log(
+                logging.INFO if self.provider.uses_network else logging.DEBUG,  # local "requests" are just drawing
+                "%s request done",
+                kind,
+                extra={**self._log_context(task), "latency_ms": round(latency * 1000)},
+            )
             return result
 
     def _log_context(self, task: PostTask) -> dict:

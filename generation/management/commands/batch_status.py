@@ -1,9 +1,6 @@
 import json
 
-import redis
 from django.utils import timezone
-from rq.exceptions import NoSuchJobError
-from rq.job import Job
 
 from campaigns.management.arguments import batch_argument
 from campaigns.management.base import OperatorCommand
@@ -11,33 +8,6 @@ from campaigns.models import BatchJob
 from campaigns.selectors import batch_failure_reasons
 from generation import dispatch
 from generation.progress import batch_summary
-
-
-def rq_jobs(batch: BatchJob) -> list[dict] | None:
-    """The batch's chunk jobs as RQ knows them (None when Redis does not answer)."""
-    ids = list(batch.rq_job_ids or [])
-    if not ids:
-        return []
-    try:
-        jobs = Job.fetch_many(ids, connection=dispatch.generation_queue().connection)
-    except (redis.RedisError, NoSuchJobError):
-        return None
-    return [
-        {
-            "id": job_id,
-            "status": _status(job),
-            "worker": (job.worker_name if job else None) or None,
-        }
-        for job_id, job in zip(ids, jobs, strict=True)
-    ]
-
-
-def _status(job: Job | None) -> str:
-    """RQ's status of a job; "expired" once RQ has forgotten it (results are kept a day)."""
-    if job is None:
-        return "expired"
-    status = job.get_status(refresh=False)
-    return str(getattr(status, "value", status))
 
 
 def batch_report(batch: BatchJob) -> dict:
@@ -62,7 +32,7 @@ def batch_report(batch: BatchJob) -> dict:
         "cost_cap_usd": float(batch.cost_cap_usd) if batch.cost_cap_usd is not None else None,
         "error_summary": batch.error_summary,
         "failures": [{"reason": reason, "count": n} for reason, n in batch_failure_reasons(batch)],
-        "rq_jobs": rq_jobs(batch),
+        "rq_jobs": dispatch.job_statuses(batch.rq_job_ids or []),
     }
 
 
