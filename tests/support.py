@@ -14,6 +14,8 @@ from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 FAKE_KEY = "sk-test-fake-key-0123456789abcdefghij"
+# What a worker runs: the Procfile's and docker-compose.yml's worker command (tests/test_deployment.py).
+WORKER_COMMAND = ("manage.py", "rqworker", "generation", "default")
 
 
 def database_url() -> str:
@@ -44,7 +46,7 @@ class WorkerPool:
         }
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
         process = subprocess.Popen(
-            [sys.executable, str(BASE_DIR / "manage.py"), "rqworker", "generation", "default", "--name", name],
+            [sys.executable, str(BASE_DIR / WORKER_COMMAND[0]), *WORKER_COMMAND[1:], "--name", name],
             env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
