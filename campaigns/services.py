@@ -5,6 +5,7 @@ themselves: they raise ValidationError with a message fit to show a user, and wr
 nothing when they do.
 """
 
+import contextlib
 from datetime import datetime
 from decimal import Decimal
 
@@ -204,10 +205,18 @@ def post_schedule(*, post: Post, scheduled_at: datetime | None) -> Post:
 def post_delete(*, post: Post) -> None:
     if post.is_busy:
         raise ValidationError("This post is being generated; delete it when it is ready.")
-    image = post.image.name if post.image else ""
+    files = [f.name for f in (post.image, post.thumbnail) if f]
+    storage = post.image.storage
     post.delete()
-    if image:
-        transaction.on_commit(lambda: post.image.storage.delete(image))
+    if files:
+        transaction.on_commit(lambda: _delete_files(storage, files))
+
+
+def _delete_files(storage, names: list[str]) -> None:
+    for name in names:
+        # A file that is already gone is what we wanted.
+        with contextlib.suppress(OSError):
+            storage.delete(name)
 
 
 def campaign_create(*, owner, **fields) -> Campaign:
@@ -224,6 +233,26 @@ def campaign_update(*, campaign: Campaign, **fields) -> Campaign:
     campaign.full_clean()
     campaign.save()
     return campaign
+
+
+def campaign_delete(*, campaign: Campaign) -> None:
+    """Delete a campaign with its batches, posts and their image files.
+
+    Refused while a batch runs: its workers would be writing into posts that no longer exist.
+    """
+    with transaction.atomic():
+        if campaign.batches.filter(status__in=ACTIVE_BATCH_STATUSES).exists():
+            raise ValidationError("A batch of this campaign is still running; cancel it before deleting the campaign.")
+        files = [
+            name
+            for pair in Post.objects.filter(campaign=campaign).values_list("image", "thumbnail")
+            for name in pair
+            if name
+        ]
+        storage = Post._meta.get_field("image").storage
+        campaign.delete()
+        if files:
+            transaction.on_commit(lambda: _delete_files(storage, files))
 
 
 @transaction.atomic

@@ -4,7 +4,8 @@ from decimal import Decimal
 
 from django import template
 
-from generation.platforms import RULES, Platform
+from campaigns.models import BatchStatus, Post
+from generation.platforms import RULES, Platform, full_length
 
 register = template.Library()
 
@@ -61,3 +62,17 @@ def platform_label(platform: str) -> str:
         return Platform(platform).label
     except ValueError:
         return platform
+
+
+@register.filter
+def batch_status_label(status: str) -> str:
+    try:
+        return BatchStatus(status).label
+    except ValueError:
+        return status
+
+
+@register.filter
+def post_length(post: Post) -> int:
+    """Characters of the post as published (caption and hashtags), what the platform limit counts."""
+    return full_length(post.caption, list(post.hashtags or []))
