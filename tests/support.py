@@ -14,8 +14,6 @@ from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 FAKE_KEY = "sk-test-fake-key-0123456789abcdefghij"
-# What a worker runs: the Procfile's and docker-compose.yml's worker command (tests/test_deployment.py).
-WORKER_COMMAND = ("manage.py", "rqworker", "generation", "default")
 
 
 def database_url() -> str:
@@ -25,6 +23,10 @@ def database_url() -> str:
         return f"sqlite:///{params['NAME']}"
     auth = params["USER"] + (f":{params['PASSWORD']}" if params.get("PASSWORD") else "")
     return f"postgres://{auth}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
+
+
+# What a worker runs: the Procfile's and docker-compose.yml's worker command (tests/test_deployment.py).
+WORKER_COMMAND = ("manage.py", "rqworker", "generation", "default")
 
 
 class WorkerPool:
