@@ -26,6 +26,11 @@ class BoundedCountPaginator(Paginator):
     def count_is_bounded(self) -> bool:
         return self.count > COUNT_LIMIT
 
+    @property
+    def display_count(self) -> str:
+        """The count for people: "1,234", or "10,000+" past the limit."""
+        return f"{COUNT_LIMIT:,}+" if self.count_is_bounded else f"{self.count:,}"
+
 
 @dataclass(frozen=True)
 class KeysetPage:

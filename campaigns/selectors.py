@@ -8,10 +8,10 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, DurationField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from campaigns.models import BatchJob, Campaign, GenerationStatus, Post
+from campaigns.models import ACTIVE_BATCH_STATUSES, BatchJob, Campaign, GenerationStatus, Post
 from generation import dispatch
 
 CAMPAIGN_SORTS = {
@@ -49,6 +49,24 @@ def campaign_list(*, user, search: str = "", sort: str = "newest") -> QuerySet[C
     return campaigns.order_by(CAMPAIGN_SORTS.get(sort, "-created_at"), "-pk")
 
 
+def campaign_by_reference(reference: str) -> Campaign:
+    """A campaign by id, or by exact name when that name is unique across owners (for commands).
+
+    Raises Campaign.DoesNotExist or Campaign.MultipleObjectsReturned with a message fit to print.
+    """
+    reference = reference.strip()
+    if reference.isdigit():
+        campaign = Campaign.objects.filter(pk=int(reference)).first()
+        if campaign:
+            return campaign
+    matches = list(Campaign.objects.filter(name=reference)[:2])
+    if not matches:
+        raise Campaign.DoesNotExist(f"no campaign with id or name {reference!r}")
+    if len(matches) > 1:
+        raise Campaign.MultipleObjectsReturned(f"several campaigns are named {reference!r}; use the id instead")
+    return matches[0]
+
+
 def campaign_for(*, user, pk: int) -> Campaign:
     """The user's campaign, or Campaign.DoesNotExist (a view turns that into 404)."""
     return campaigns_for(user).get(pk=pk)
@@ -81,6 +99,47 @@ def batch_progress(*, pk: int, user=None) -> BatchJob:
     if user is not None:
         batches = batches.filter(campaign__owner=user)
     return batches.get(pk=pk)
+
+
+def batch_failure_reasons(batch: BatchJob, *, limit: int = 20) -> list[tuple[str, int]]:
+    """A batch's failed posts grouped by reason, most frequent first: one grouped query on (batch, status)."""
+    rows = (
+        Post.objects.filter(batch=batch, status=GenerationStatus.FAILED)
+        .values_list("error_message")
+        .annotate(n=Count("id"))
+        .order_by("-n", "error_message")[:limit]
+    )
+    return [(reason or "unknown error", n) for reason, n in rows]
+
+
+def batch_duration_histogram(buckets: tuple[float, ...]) -> dict[str, tuple[list[tuple[float, int]], float]]:
+    """Finished batches by final status: cumulative counts per bucket (seconds from creation to end) and
+    the sum of their durations, in one aggregate query. The last bucket is +Inf (the status's total).
+    """
+    duration = ExpressionWrapper(F("finished_at") - F("created_at"), output_field=DurationField())
+    counts = {f"le{i}": Count("id", filter=Q(duration__lte=timedelta(seconds=le))) for i, le in enumerate(buckets)}
+    rows = (
+        BatchJob.objects.filter(finished_at__isnull=False)
+        .exclude(status__in=ACTIVE_BATCH_STATUSES)
+        .annotate(duration=duration)
+        .values("status")
+        .annotate(total=Count("id"), seconds=Sum("duration"), **counts)
+        .order_by("status")
+    )
+    histogram = {}
+    for row in rows:
+        cumulative = [(le, row[f"le{i}"]) for i, le in enumerate(buckets)] + [(float("inf"), row["total"])]
+        seconds = row["seconds"].total_seconds() if row["seconds"] else 0.0
+        histogram[row["status"]] = (cumulative, seconds)
+    return histogram
+
+
+def active_batch_counts() -> dict[str, int]:
+    """Queued and running batches, by status (the status index answers it)."""
+    counts = {str(status): 0 for status in ACTIVE_BATCH_STATUSES}
+    rows = BatchJob.objects.filter(status__in=ACTIVE_BATCH_STATUSES).values_list("status").annotate(n=Count("id"))
+    counts.update(dict(rows.order_by()))
+    return counts
 
 
 def campaign_batches(campaign: Campaign, *, limit: int = 20) -> list[BatchJob]:

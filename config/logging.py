@@ -6,7 +6,17 @@ import re
 from datetime import UTC, datetime
 
 # Context that the engine attaches with `extra=`; formatters print whichever are present.
-CONTEXT_FIELDS = ("batch_id", "post_id", "campaign_id", "attempt", "latency_ms", "provider", "reason", "worker")
+CONTEXT_FIELDS = (
+    "batch_id",
+    "post_id",
+    "campaign_id",
+    "attempt",
+    "try",
+    "latency_ms",
+    "provider",
+    "reason",
+    "worker",
+)
 
 _KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-]{16,}")
 

@@ -8,7 +8,10 @@ import math
 import secrets
 
 import django_rq
+import redis
 from django.conf import settings
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 
 from campaigns.models import BatchJob
 
@@ -64,6 +67,26 @@ def _remember_job_ids(batch_id: int, job_ids: list[str]) -> None:
         return
     combined = (list(batch.rq_job_ids or []) + job_ids)[-50:]
     BatchJob.objects.filter(pk=batch_id).update(rq_job_ids=combined)
+
+
+def job_statuses(job_ids: list[str]) -> list[dict] | None:
+    """[{id, status, worker}] for chunk jobs as RQ knows them, in one round trip.
+
+    A job RQ has forgotten (results are kept a day, failures a week) is "expired"; the
+    answer is None when Redis does not answer.
+    """
+    if not job_ids:
+        return []
+    try:
+        jobs = Job.fetch_many(list(job_ids), connection=generation_queue().connection)
+    except (redis.RedisError, NoSuchJobError):
+        return None
+    statuses = []
+    for job_id, job in zip(job_ids, jobs, strict=True):
+        status = job.get_status(refresh=False) if job else "expired"
+        worker = (job.worker_name if job else None) or None
+        statuses.append({"id": job_id, "status": str(getattr(status, "value", status)), "worker": worker})
+    return statuses
 
 
 def enqueue_post_work(post_id: int) -> list[str]:

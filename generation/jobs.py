@@ -13,6 +13,7 @@ from rq import get_current_job
 
 from generation import recovery
 from generation.config import EngineConfig, engine_config
+from generation.metrics import MetricsRecorder
 from generation.providers import build_provider
 from generation.ratelimit import LocalRateLimiter, RedisRateLimiter, quota_id
 from generation.runner import Runner, RunStats
@@ -45,10 +46,16 @@ def local_limiter(config: EngineConfig) -> LocalRateLimiter:
 async def _run_chunk(config: EngineConfig, owner: str) -> RunStats:
     client = aioredis.from_url(settings.REDIS_URL, health_check_interval=30)
     provider = build_provider(config)
+    metrics = MetricsRecorder(client, provider=config.provider)
+    stats = None
     try:
-        runner = Runner(config=config, provider=provider, limiter=redis_limiter(config, client), owner=owner)
+        runner = Runner(
+            config=config, provider=provider, limiter=redis_limiter(config, client), owner=owner, metrics=metrics
+        )
+        stats = runner.stats
         return await runner.run(max_seconds=config.chunk_seconds)
     finally:
+        await metrics.push(stats)
         await provider.aclose()
         await client.aclose()
 

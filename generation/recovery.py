@@ -9,8 +9,9 @@ recover_batches command.
 """
 
 import logging
+from dataclasses import asdict, dataclass, field
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from campaigns.models import GenerationStatus, Post
@@ -30,29 +31,85 @@ def has_claimable_work() -> bool:
     return claimable_posts().exists()
 
 
-def lost_batches() -> dict[int | None, int]:
-    """{batch_id: claimable posts} for every batch with work nobody is doing (None: single posts)."""
-    counts: dict[int | None, int] = {}
-    for batch_id in claimable_posts().values_list("batch_id", flat=True)[:100_000]:
-        counts[batch_id] = counts.get(batch_id, 0) + 1
-    return counts
+@dataclass
+class LostWork:
+    """A batch (None: single-post regenerations) with posts nobody is working on."""
+
+    batch_id: int | None
+    pending: int
+    expired_leases: int
+    job_ids: list[str] = field(default_factory=list)
+
+    @property
+    def posts(self) -> int:
+        return self.pending + self.expired_leases
+
+
+@dataclass
+class RecoveryReport:
+    queued_jobs: int  # jobs waiting on the generation queue when recovery looked
+    lost: list[LostWork]
+    enqueued: bool
+    dry_run: bool = False
+
+    @property
+    def note(self) -> str:
+        if not self.lost:
+            return "nothing to recover: no pending posts and no expired leases"
+        if self.enqueued:
+            return f"enqueued chunk jobs for {len(self.lost)} batches"
+        if self.dry_run:
+            return f"dry run: would enqueue chunk jobs for {len(self.lost)} batches"
+        return f"not enqueued: {self.queued_jobs} queued jobs will take this work (use --force to add more)"
+
+    def as_dict(self) -> dict:
+        return {
+            "dry_run": self.dry_run,
+            "queued_jobs": self.queued_jobs,
+            "enqueued": self.enqueued,
+            "note": self.note,
+            "batches": [{**asdict(work), "posts": work.posts} for work in self.lost],
+        }
+
+
+def lost_work() -> list[LostWork]:
+    """Every batch with claimable posts, pending and expired leases counted apart (one grouped query)."""
+    rows = (
+        claimable_posts()
+        .values("batch_id")
+        .annotate(
+            pending=Count("id", filter=Q(status=GenerationStatus.PENDING)),
+            expired=Count("id", filter=Q(status=GenerationStatus.GENERATING)),
+        )
+        .order_by("batch_id")
+    )
+    return [LostWork(row["batch_id"], row["pending"], row["expired"]) for row in rows]
+
+
+def recover(*, reason: str = "recover", force: bool = False, dry_run: bool = False) -> RecoveryReport:
+    """Enqueue chunk jobs for batches with claimable posts, unless queued jobs will take them.
+
+    A chunk job claims from every batch (store.claim_posts), so any job waiting on the queue
+    will pick the work up; `force` enqueues anyway. Enqueuing too much is harmless (jobs that
+    find nothing end at once); enqueuing too little would leave posts waiting.
+    """
+    queued = dispatch.generation_queue().count
+    lost = lost_work()
+    if dry_run or not lost or (queued and not force):
+        return RecoveryReport(queued_jobs=queued, lost=lost, enqueued=False, dry_run=dry_run)
+    for work in lost:
+        work.job_ids = dispatch.enqueue_batch(work.batch_id, work.posts, reason=reason)
+    log.info("re-enqueued work for %d batches", len(lost), extra={"reason": reason})
+    return RecoveryReport(queued_jobs=queued, lost=lost, enqueued=True)
 
 
 def enqueue_lost_work(*, reason: str = "recover", force: bool = False) -> list[int]:
-    """Enqueue chunk jobs for batches with claimable posts, unless queued jobs will take them.
+    """recover() for the idle workers and jobs: answers with the batch ids enqueued for.
 
-    Returns the batch ids enqueued for. Enqueuing too much is harmless (jobs that find
-    nothing end at once); enqueuing too little would leave posts waiting, so when in doubt
-    this enqueues.
+    A queue with jobs waiting is left alone without asking the database, since every idle
+    worker calls this every GENERATION_RECOVERY_INTERVAL seconds.
     """
-    queue = dispatch.generation_queue()
-    if not force and queue.count > 0:
+    if not force and dispatch.generation_queue().count:
         return []
-    batches = lost_batches()
-    enqueued = []
-    for batch_id, count in batches.items():
-        dispatch.enqueue_batch(batch_id, count, reason=reason)
-        enqueued.append(batch_id)
-    if enqueued:
-        log.info("re-enqueued work for %d batches", len(enqueued), extra={"reason": reason})
-    return [batch_id for batch_id in enqueued if batch_id is not None]
+    report = recover(reason=reason, force=True)
+    return [work.batch_id for work in report.lost if report.enqueued and work.batch_id is not None]

@@ -93,6 +93,7 @@ class Runner:
         owner: str,
         batch_id: int | None = None,
         on_flush: Callable[[list[PostOutcome]], Awaitable[None] | None] | None = None,
+        metrics=None,
     ) -> None:
         self.config = config
         self.provider = provider
@@ -100,6 +101,7 @@ class Runner:
         self.owner = owner
         self.batch_id = batch_id
         self.on_flush = on_flush
+        self.metrics = metrics  # a generation.metrics.MetricsRecorder, or None (no Redis)
         self.stats = RunStats()
         self.briefs: dict[int, Brief] = {}
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation-db")
@@ -219,6 +221,8 @@ class Runner:
             result = self.on_flush(written)
             if asyncio.iscoroutine(result):
                 await result
+        if self.metrics is not None:
+            await self.metrics.record(self.stats, written)
 
     async def _generate(self, task: PostTask) -> PostOutcome:
         """One post, start to end. Never raises: a failure becomes a failed outcome."""
@@ -346,13 +350,19 @@ class Runner:
                     result = await accept(result)
             except RateLimitedError as exc:
                 self.stats.rate_limited += 1
-                self._record(kind, started, "rate_limited")
+                latency = self._record(kind, started, "rate_limited")
+                log.info(
+                    "%s request rate limited; every worker pauses %.1fs",
+                    kind,
+                    exc.retry_after if exc.retry_after is not None else 1.0,
+                    extra={**self._log_context(task), "latency_ms": round(latency * 1000)},
+                )
                 await self.limiter.pause(exc.retry_after if exc.retry_after is not None else 1.0)
                 last_error = exc
                 continue
             except (TransientProviderError, TimeoutError) as exc:
                 error = exc if isinstance(exc, ProviderError) else TransientProviderError("request timed out")
-                self._record(kind, started, "transient_error")
+                latency = self._record(kind, started, "transient_error")
                 tries += 1
                 last_error = error
                 if tries >= self.config.max_tries:
@@ -361,7 +371,7 @@ class Runner:
                     "retrying %s request: %s",
                     kind,
                     error.reason,
-                    extra={"post_id": task.post_id, "batch_id": task.batch_id, "attempt": tries},
+                    extra={**self._log_context(task), "try": tries, "latency_ms": round(latency * 1000)},
                 )
                 await asyncio.sleep(min(backoff_delay(tries), max(deadline - loop.time(), 0)))
                 continue
@@ -369,12 +379,21 @@ class Runner:
                 self._record(kind, started, "permanent_error")
                 raise
             latency = self._record(kind, started, "ok")
-            log.debug(
+            log.log(
+                logging.INFO if self.provider.uses_network else logging.DEBUG,  # local "requests" are just drawing
                 "%s request done",
                 kind,
-                extra={"post_id": task.post_id, "batch_id": task.batch_id, "latency_ms": round(latency * 1000)},
+                extra={**self._log_context(task), "latency_ms": round(latency * 1000)},
             )
             return result
+
+    def _log_context(self, task: PostTask) -> dict:
+        return {
+            "batch_id": task.batch_id,
+            "post_id": task.post_id,
+            "attempt": task.attempt,
+            "provider": self.provider.name,
+        }
 
     def _record(self, kind: str, started: float, outcome: str) -> float:
         latency = time.monotonic() - started

@@ -25,6 +25,10 @@ def database_url() -> str:
     return f"postgres://{auth}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
 
 
+# What a worker runs: the Procfile's and docker-compose.yml's worker command (tests/test_deployment.py).
+WORKER_COMMAND = ("manage.py", "rqworker", "generation", "default")
+
+
 class WorkerPool:
     """Real `manage.py rqworker` processes against the test database and Redis."""
 
@@ -44,7 +48,7 @@ class WorkerPool:
         }
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
         process = subprocess.Popen(
-            [sys.executable, str(BASE_DIR / "manage.py"), "rqworker", "generation", "default", "--name", name],
+            [sys.executable, str(BASE_DIR / WORKER_COMMAND[0]), *WORKER_COMMAND[1:], "--name", name],
             env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -100,3 +104,25 @@ def wait_for_batch_end(batch, *, timeout: float):
 
     wait_for(ended, timeout=timeout, message=f"batch {batch.pk} to end")
     return batch
+
+
+def run_manage(*args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+    """Run `manage.py ARGS` in a child process against the test database and Redis, as an operator would."""
+    environment = {**os.environ, "DATABASE_URL": database_url(), **env}
+    return subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        cwd=BASE_DIR,
+        timeout=timeout,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
+    """The command failed with exit status 1 and one line on stderr that says `fragment`."""
+    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("CommandError: ")
+    assert fragment in lines[0]

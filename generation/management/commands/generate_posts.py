@@ -1,10 +1,15 @@
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from rich.console import Console
 
+from campaigns.management.arguments import campaign_argument
+from campaigns.management.base import OperatorCommand
 from campaigns.models import BatchJob, BatchStatus, Campaign
 from campaigns.services import batch_start
 from generation import dispatch
@@ -12,30 +17,31 @@ from generation.platforms import Platform
 from generation.progress import InlineProgress, batch_summary, summary_table, watch_batches
 
 
-def find_campaign(reference: str) -> Campaign:
-    """A campaign by id, or by exact name when that name is unique across owners."""
-    if reference.isdigit():
-        campaign = Campaign.objects.filter(pk=int(reference)).first()
-        if campaign:
-            return campaign
-    matches = list(Campaign.objects.filter(name=reference)[:2])
-    if not matches:
-        raise CommandError(f"no campaign with id or name {reference!r}")
-    if len(matches) > 1:
-        raise CommandError(f"several campaigns are named {reference!r}; use the id instead")
-    return matches[0]
+@contextmanager
+def engine_logs_at_least(level: int) -> Iterator[None]:
+    engine = logging.getLogger("generation")
+    previous = engine.level
+    engine.setLevel(max(level, engine.getEffectiveLevel()))
+    try:
+        yield
+    finally:
+        engine.setLevel(previous)
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
-        "Start a batch of posts for one or more campaigns.\n\n"
-        "Without --sync the batch goes to the RQ workers (python manage.py rqworker generation default); "
-        "--wait shows a live progress bar until it ends. --sync generates in this process with no Redis "
-        "or worker. With --json the last line of stdout is one JSON object per batch (a list when there "
-        "are several). Exit status: 0 when every batch succeeded (or was queued, without --wait), else 1.\n\n"
+        "Start a batch of posts for one or more campaigns (one batch each).\n\n"
+        "Without --sync the batches go to the RQ workers (manage.py rqworker generation default);\n"
+        "--wait shows one live progress bar per batch until they end, then a summary table.\n"
+        "--sync generates in this process, one batch after the other, with no Redis or worker.\n"
+        "Progress and the table go to stderr. With --json the last line of stdout is one JSON\n"
+        "object (a list of them for several batches): batch_id, status, requested, succeeded,\n"
+        "failed, seconds, posts_per_minute, cost_usd.\n"
+        "Exit status: 0 when every batch succeeded (or was queued, without --wait), else 1.\n\n"
         "Examples:\n"
         "  manage.py generate_posts 12 --count 100 --wait\n"
         '  manage.py generate_posts "Summer Cold Brew Launch" --count 20 --platform instagram --sync --json\n'
+        "  manage.py generate_posts 12 14 15 --count 50 --wait\n"
         "  manage.py generate_posts --all-active --count 10 --wait"
     )
 
@@ -78,20 +84,22 @@ class Command(BaseCommand):
             console.print(f"Batch #{batch.pk}: {batch.requested_count} posts for {campaign.name!r}")
 
         if options["sync"]:
-            for batch in batches:
-                with InlineProgress(batch, console) as bar:
-                    dispatch.generate_batch_now(batch.pk, on_flush=bar.on_flush)
+            # The engine logs every request at INFO; below -v 2 that would scroll the bars away.
+            with engine_logs_at_least(logging.INFO if options["verbosity"] >= 2 else logging.WARNING):
+                for batch in batches:
+                    with InlineProgress(batch, console) as bar:
+                        dispatch.generate_batch_now(batch.pk, on_flush=bar.on_flush)
         elif options["wait"]:
             watch_batches([b.pk for b in batches], console=console)
 
         final = list(BatchJob.objects.filter(pk__in=[b.pk for b in batches]).select_related("campaign"))
         final.sort(key=lambda b: b.pk)
-        if len(final) > 1:
+        waited = options["sync"] or options["wait"]
+        if waited or len(final) > 1:
             console.print(summary_table(final))
         summaries = [batch_summary(batch) for batch in final]
         if options["as_json"]:
             self.stdout.write(json.dumps(summaries[0] if len(summaries) == 1 else summaries))
-        waited = options["sync"] or options["wait"]
         if waited and any(batch.status != BatchStatus.SUCCEEDED for batch in final):
             raise CommandError("not every batch succeeded: " + ", ".join(f"#{b.pk} {b.status}" for b in final))
 
@@ -105,4 +113,4 @@ class Command(BaseCommand):
             return campaigns
         if not references:
             raise CommandError("name at least one campaign (id or exact name), or use --all-active")
-        return [find_campaign(reference) for reference in references]
+        return [campaign_argument(reference) for reference in references]

@@ -1,0 +1,34 @@
+"""What every operator command shares: help shown as written, and usage errors on one line, exit 1."""
+
+import argparse
+
+from django.core.management.base import BaseCommand, CommandParser, DjangoHelpFormatter
+
+
+class ExamplesHelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Keeps the line breaks of a command's help, so its examples stay one per line."""
+
+
+class OperatorCommand(BaseCommand):
+    """A command for operators and scripts.
+
+    Exit status 0 on success and 1 on any error, including a bad option (argparse alone would
+    exit 2 and print the whole usage): every error is one line, "CommandError: ...".
+    Like dumpdata, it skips the system checks, whose warnings would come before that line
+    (settings errors still stop it at start-up).
+    """
+
+    requires_system_checks = []
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.formatter_class = ExamplesHelpFormatter
+        raise_or_exit = parser.error
+
+        def error(message: str):
+            if parser.called_from_command_line:
+                parser.exit(1, f"CommandError: {message} (see --help)\n")
+            raise_or_exit(message)
+
+        parser.error = error
+        return parser

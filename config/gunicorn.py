@@ -1,0 +1,53 @@
+"""Gunicorn settings for the web process (Procfile, Dockerfile), read from the environment.
+
+https://docs.gunicorn.org/en/stable/settings.html
+
+Each process has its own database pool of up to DATABASE_POOL_MAX_SIZE connections (4 by
+default), shared by its threads: one web container holds at most WEB_CONCURRENCY x that
+many connections to PostgreSQL. Scale out with more containers behind the load balancer.
+"""
+
+import multiprocessing
+import os
+import sys
+from pathlib import Path
+
+# Gunicorn reads this file before it puts the project on sys.path (with --chdir, for one).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from config.env import env_bool, env_choice, env_int
+
+bind = f"0.0.0.0:{env_int('PORT', 8000, minimum=1)}"
+
+# Threads let one process serve the htmx progress polls (one a second per open batch page)
+# while another request waits on the database.
+worker_class = "gthread"
+workers = env_int("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2 + 1, 8), minimum=1)
+threads = env_int("GUNICORN_THREADS", 4, minimum=1)
+# ZIP exports of large campaigns take a while; the load balancer's own timeout should be longer.
+timeout = env_int("GUNICORN_TIMEOUT", 120, minimum=1)
+graceful_timeout = 30
+keepalive = 5
+# Recycle processes now and then, staggered, so slow leaks never add up.
+max_requests = 2000
+max_requests_jitter = 200
+# Heartbeat files on tmpfs: a container's disk can stall under load and get workers killed.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - gunicorn's own advice
+# The load balancer's address: only it may say that a request came over HTTPS.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+loglevel = env_choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info")
+accesslog = "-"
+errorlog = "-"
+if env_choice("LOG_FORMAT", ("json", "text"), "text" if env_bool("DEBUG", False) else "json") == "json":
+    # The same one-JSON-object-per-line format as Django's logs (config.logging).
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["console"], "level": loglevel.upper(), "propagate": False},
+            "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        },
+    }
