@@ -11,8 +11,9 @@ Behaviour is set by a Config, changeable at run time with POST /_config:
   `fault_kinds` (429, 500, 503, timeout, malformed_json, truncated_image); and posts whose
   prompt says "post number N" with N in `refuse_posts` are refused permanently (HTTP 400).
 
-GET /_stats returns what it saw: requests by endpoint and status, the peak number of
-requests in flight, and the arrival times (for checking a rate limit from outside).
+GET /_stats returns what it saw: requests by endpoint and status, faults injected by kind,
+the peak number of requests in flight, and the arrival times (for checking a rate limit
+from outside).
 
 Run alone (the benchmark does): python -m tests.fake_openai --port 8765 --rpm 120
 """
@@ -164,6 +165,8 @@ class Handler(BaseHTTPRequestHandler):
             if allowed and config.fault_rate and state.random.random() < config.fault_rate:
                 kinds = [k for k in config.fault_kinds if endpoint == "images" or k != "truncated_image"]
                 fault = state.random.choice(kinds) if kinds else None
+                if fault:
+                    state.count(f"fault:{fault}")
             if allowed:
                 state.accepted.append(time.time())
             state.in_flight += 1

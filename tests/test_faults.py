@@ -6,8 +6,12 @@ TCP proxy in front of the shared server.
 """
 
 import time
+from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count
 from rq import Worker
 
 from campaigns.models import BatchStatus, GenerationStatus, Post
@@ -15,7 +19,8 @@ from campaigns.services import batch_start
 from generation import dispatch
 from tests.factories import CampaignFactory
 from tests.fake_openai import Config
-from tests.support import PrivateRedis, wait_for, wait_for_batch_end
+from tests.support import PrivateRedis, database_url, wait_for, wait_for_batch_end
+from tests.tcp_proxy import TcpProxy
 from tests.test_workers import assert_exactly
 
 pytestmark = [pytest.mark.workers, pytest.mark.slow]
@@ -70,3 +75,131 @@ def test_redis_restarted_mid_batch(workers, private_redis, openai_settings, open
         timeout=30,
         message="both workers to be listed in the new Redis",
     )
+
+
+@pytest.fixture
+def database_proxy():
+    """A TCP proxy in front of the test database; the workers connect through it."""
+    params = connection.settings_dict
+    with TcpProxy(params["HOST"] or "127.0.0.1", int(params["PORT"] or 5432)) as proxy:
+        yield proxy
+
+
+def assert_consistent(batch) -> None:
+    """Nothing half-written: counters match the posts, every post is final and unleased, images match files."""
+    batch.refresh_from_db()
+    by_status = dict(Post.objects.filter(batch=batch).values_list("status").annotate(n=Count("id")))
+    assert by_status.get(GenerationStatus.SUCCEEDED, 0) == batch.succeeded_count
+    assert by_status.get(GenerationStatus.FAILED, 0) == batch.failed_count
+    assert by_status.get(GenerationStatus.CANCELED, 0) == batch.canceled_count
+    assert not by_status.get(GenerationStatus.PENDING) and not by_status.get(GenerationStatus.GENERATING)
+    assert not Post.objects.filter(batch=batch).exclude(lease_owner="").exists()
+    assert not Post.objects.filter(batch=batch, lease_expires_at__isnull=False).exists()
+    posts = Post.objects.filter(batch=batch)
+    referenced = {name for pair in posts.values_list("image", "thumbnail") for name in pair if name}
+    assert len(referenced) == 2 * batch.succeeded_count
+    folder = Path(settings.MEDIA_ROOT) / "posts" / str(batch.campaign_id)
+    stored = {f"posts/{batch.campaign_id}/{path.name}" for path in folder.iterdir()} if folder.exists() else set()
+    assert stored - referenced == set(), "image files that no post refers to"
+    assert referenced - stored == set(), "posts whose image file is missing"
+
+
+def test_postgresql_unreachable_for_a_few_seconds(workers, database_proxy, openai_settings, openai_env, fake_openai):
+    """PostgreSQL refuses connections and drops open ones for 5 s mid-batch: workers back off and carry on."""
+    fake_openai.configure(Config(text_latency=0.3, image_latency=0.3))
+    through_proxy = database_url().replace(f":{connection.settings_dict['PORT'] or 5432}/", f":{database_proxy.port}/")
+    env = {
+        **openai_env,
+        "DATABASE_URL": through_proxy,
+        "GENERATION_LEASE_SECONDS": 15,
+        "GENERATION_CONCURRENCY": 6,
+    }
+    workers.start("north", **env)
+    workers.start("south", **env)
+    batch = batch_start(campaign=CampaignFactory(), count=60)
+    wait_for(lambda: succeeded(batch) >= 10, timeout=60, message="10 posts")
+    database_proxy.down()
+    time.sleep(5)
+    database_proxy.up()
+    wait_for_batch_end(batch, timeout=180)
+    assert (batch.status, batch.succeeded_count, batch.failed_count) == (BatchStatus.SUCCEEDED, 60, 0)
+    assert_exactly(batch, 60)
+    assert_consistent(batch)
+    logs = workers.log("north") + workers.log("south")
+    assert "database unavailable" in logs  # the outage did hit a running batch
+    for name, process in workers.processes.items():
+        assert process.poll() is None, f"worker {name} quit:\n{workers.log(name)[-3000:]}"
+
+
+def test_a_faulty_provider_costs_only_the_posts_it_refuses(workers, openai_settings, openai_env, fake_openai):
+    """20% of requests fail (429, 500, 503, a hang past the request timeout, malformed JSON, a truncated image).
+
+    Every transient fault is retried until it succeeds; the posts the provider refuses for
+    good (HTTP 400, content policy) fail at once with that reason; the batch ends.
+    """
+    refused = [4, 17, 30]
+    fake_openai.configure(
+        Config(
+            text_latency=0.05,
+            image_latency=0.05,
+            fault_rate=0.2,
+            fault_kinds=["429", "500", "503", "timeout", "malformed_json", "truncated_image"],
+            timeout_seconds=3,
+            refuse_posts=refused,
+        )
+    )
+    env = {
+        **openai_env,
+        "GENERATION_CONCURRENCY": 8,
+        "GENERATION_REQUEST_TIMEOUT": 1,
+        # At 20% a request fails 8 times running once in 400,000: transient faults never cost a post.
+        "GENERATION_MAX_TRIES": 8,
+    }
+    workers.start("east", **env)
+    workers.start("west", **env)
+    batch = batch_start(campaign=CampaignFactory(platforms=["instagram"]), count=60)
+    wait_for_batch_end(batch, timeout=300)
+    assert (batch.status, batch.succeeded_count, batch.failed_count) == (BatchStatus.PARTIALLY_FAILED, 57, 3)
+    assert_exactly(batch, 60)
+    assert_consistent(batch)
+    failed = dict(
+        Post.objects.filter(batch=batch, status=GenerationStatus.FAILED).values_list("sequence", "error_message")
+    )
+    assert sorted(failed) == refused
+    assert all(reason.startswith("refused by the provider's content policy") for reason in failed.values())
+    assert batch.error_summary.startswith("3 failed: refused by the provider's content policy")
+    counts = fake_openai.stats()["counts"]
+    injected = {key.removeprefix("fault:"): n for key, n in counts.items() if key.startswith("fault:")}
+    assert sum(injected.values()) >= 10 and len(injected) >= 4, injected
+    print(f"faults injected: {injected}")
+
+
+@pytest.mark.parametrize(
+    ("provider", "engine", "reason"),
+    [
+        # Every answer takes longer than the request timeout.
+        (
+            Config(text_latency=3),
+            {"GENERATION_REQUEST_TIMEOUT": 0.5, "GENERATION_MAX_TRIES": 2},
+            "request timed out (after 2 tries)",
+        ),
+        # Transient errors that never stop: the post's deadline ends the retries.
+        (
+            Config(fault_rate=1.0, fault_kinds=["503"]),
+            {"GENERATION_MAX_TRIES": 1000, "GENERATION_POST_DEADLINE": 3},
+            "gave up after the post's deadline: provider error (HTTP 503)",
+        ),
+    ],
+    ids=["slower-than-the-timeout", "errors-past-the-deadline"],
+)
+def test_a_provider_that_never_recovers_still_ends_the_batch(
+    workers, openai_settings, openai_env, fake_openai, provider, engine, reason
+):
+    fake_openai.configure(provider)
+    workers.start("lonely", **openai_env, GENERATION_CONCURRENCY=4, **engine)
+    batch = batch_start(campaign=CampaignFactory(), count=6)
+    wait_for_batch_end(batch, timeout=120)
+    assert (batch.status, batch.failed_count) == (BatchStatus.FAILED, 6)
+    assert set(Post.objects.filter(batch=batch).values_list("error_message", flat=True)) == {reason}
+    assert batch.error_summary == f"6 failed: {reason} (6)"
+    assert_consistent(batch)
