@@ -166,6 +166,12 @@ class PostEditForm(forms.ModelForm):
         fields = ["caption", "hashtags"]
         widgets = {"caption": forms.Textarea(attrs={"rows": 6})}
 
+    def clean_caption(self) -> str:
+        caption = (self.cleaned_data.get("caption") or "").strip()
+        if not caption:
+            raise ValidationError("Write a caption: a post cannot be published without one.", code="required")
+        return caption
+
     def clean(self) -> dict:
         cleaned = super().clean()
         caption = cleaned.get("caption", "")

@@ -49,6 +49,24 @@ def _validate_platforms(campaign: Campaign, platforms: list[str] | None) -> list
     return [p for p in PLATFORM_VALUES if p in chosen]
 
 
+# BatchJob.cost_cap_usd holds dollars and cents, below ten billion.
+_MAX_COST_CAP = Decimal("9999999999.99")
+
+
+def _validate_cost_cap(cost_cap_usd: object) -> Decimal | None:
+    if cost_cap_usd is None:
+        return None
+    try:
+        cap = Decimal(str(cost_cap_usd))
+    except ArithmeticError:  # decimal.InvalidOperation: not a number at all
+        cap = None
+    if cap is None or not cap.is_finite() or not Decimal("0.01") <= cap <= _MAX_COST_CAP:
+        raise ValidationError(f"The cost cap must be an amount in dollars from $0.01 to ${_MAX_COST_CAP:,}.")
+    if cap != cap.quantize(Decimal("0.01")):
+        raise ValidationError("The cost cap is in dollars and cents: use at most two decimals.")
+    return cap
+
+
 def batch_start(
     *,
     campaign: Campaign,
@@ -65,8 +83,7 @@ def batch_start(
     """
     count = _validate_count(count)
     platforms = _validate_platforms(campaign, platforms)
-    if cost_cap_usd is not None and cost_cap_usd <= 0:
-        raise ValidationError("The cost cap must be more than $0.")
+    cost_cap_usd = _validate_cost_cap(cost_cap_usd)
     config = engine_config()
     text_model, image_model = config.model_names
     with transaction.atomic():
@@ -146,6 +163,8 @@ def post_update(*, post: Post, caption: str, hashtags: list[str]) -> Post:
         raise ValidationError("This post is being generated; edit it when it is ready.")
     rules = rules_for(post.platform)
     caption = caption.strip()
+    if not caption:
+        raise ValidationError("Write a caption: a post cannot be published without one.")
     tags = normalize_hashtags(hashtags, post.platform) if len(hashtags) <= rules.max_hashtags else hashtags
     if len(tags) > rules.max_hashtags:
         raise ValidationError(f"{rules.platform.label} allows at most {rules.max_hashtags} hashtags.")

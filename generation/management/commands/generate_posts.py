@@ -1,3 +1,4 @@
+import argparse
 import json
 from decimal import Decimal
 
@@ -26,6 +27,14 @@ def find_campaign(reference: str) -> Campaign:
     return matches[0]
 
 
+def dollars(value: str) -> Decimal:
+    """--cost-cap's type: a number, or argparse's one-line error instead of a traceback."""
+    try:
+        return Decimal(value)
+    except ArithmeticError:  # decimal.InvalidOperation is not a ValueError, so argparse would not catch it
+        raise argparse.ArgumentTypeError(f"{value!r} is not an amount in dollars, such as 25 or 7.50") from None
+
+
 class Command(BaseCommand):
     help = (
         "Start a batch of posts for one or more campaigns.\n\n"
@@ -50,7 +59,7 @@ class Command(BaseCommand):
             choices=Platform.values,
             help="limit to this platform (repeat for several); default: the campaign's platforms",
         )
-        parser.add_argument("--cost-cap", type=Decimal, help="stop a batch once it has cost this many USD")
+        parser.add_argument("--cost-cap", type=dollars, help="stop a batch once it has cost this many USD")
         parser.add_argument("--wait", action="store_true", help="show progress and wait until the batches end")
         parser.add_argument("--sync", action="store_true", help="generate in this process, without Redis")
         parser.add_argument("--json", action="store_true", dest="as_json", help="print a JSON summary last")
