@@ -65,6 +65,7 @@ class State:
             self.peak_in_flight = 0
             self.arrivals: list[float] = []
             self.accepted: list[float] = []
+            self.bodies: list[tuple[str, dict]] = []  # (endpoint, request body), for tests that check the prompts
 
     def take_token(self) -> tuple[bool, float, int]:
         """(allowed, seconds until the next token, tokens remaining) for one request."""
@@ -160,6 +161,7 @@ class Handler(BaseHTTPRequestHandler):
         with state.lock:
             config = state.config
             state.arrivals.append(time.time())
+            state.bodies.append((endpoint, body))
             allowed, wait, remaining = state.take_token()
             fault = None
             if allowed and config.fault_rate and state.random.random() < config.fault_rate:
@@ -293,6 +295,11 @@ class FakeOpenAIServer:
 
     def stats(self) -> dict:
         return self.state.stats()
+
+    def received(self, endpoint: str) -> list[dict]:
+        """The bodies of the requests made to an endpoint ("chat" or "images"), in arrival order."""
+        with self.state.lock:
+            return [body for name, body in self.state.bodies if name == endpoint]
 
     def __enter__(self) -> "FakeOpenAIServer":
         self.thread.start()
