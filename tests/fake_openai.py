@@ -8,8 +8,9 @@ Behaviour is set by a Config, changeable at run time with POST /_config:
 - a rate limit like OpenAI's: a bucket of `rpm` requests, full at start, refilling
   continuously; over it, 429 with retry-after and x-ratelimit-* headers on every answer;
 - injected faults: each request fails with probability `fault_rate`, with a kind drawn from
-  `fault_kinds` (429, 500, 503, timeout, malformed_json, truncated_image); and posts whose
-  prompt says "post number N" with N in `refuse_posts` are refused permanently (HTTP 400).
+  `fault_kinds` (429, 500, 503, timeout, malformed_json, truncated_image; also 401, not in
+  the default mix: a refused key, echoed in the error message as OpenAI does); and posts
+  whose prompt says "post number N" with N in `refuse_posts` are refused permanently (HTTP 400).
 
 GET /_stats returns what it saw: requests by endpoint and status, faults injected by kind,
 the peak number of requests in flight, and the arrival times (for checking a rate limit
@@ -203,6 +204,13 @@ class Handler(BaseHTTPRequestHandler):
                     },
                     headers,
                 )
+                return
+            if fault == "401":
+                key = self.headers.get("authorization", "").removeprefix("Bearer ")
+                message = (
+                    f"Incorrect API key provided: {key}. You can find your API key at https://platform.openai.com."
+                )
+                self._finish(endpoint, 401, {"error": {"message": message, "code": "invalid_api_key"}}, headers)
                 return
             if fault in ("429", "500", "503"):
                 status = int(fault)
