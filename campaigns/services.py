@@ -3,6 +3,10 @@
 Functions are named <entity>_<action>, take keyword arguments, and validate their input
 themselves: they raise ValidationError with a message fit to show a user, and write
 nothing when they do.
+
+Work is enqueued on commit with robust=True: the rows in PostgreSQL are the truth, so a
+queue that cannot take the work (Redis away) is logged, not raised, and the workers'
+recovery enqueues it once Redis is back.
 """
 
 from datetime import datetime
@@ -105,7 +109,7 @@ def batch_start(
             batch_size=500,
         )
         if enqueue:
-            transaction.on_commit(lambda: dispatch.enqueue_batch(batch.pk, count))
+            transaction.on_commit(lambda: dispatch.enqueue_batch(batch.pk, count), robust=True)
     return batch
 
 
@@ -152,7 +156,7 @@ def batch_retry_failed(*, batch: BatchJob) -> int:
             finished_at=None,
             error_summary="",
         )
-        transaction.on_commit(lambda: dispatch.enqueue_batch(locked.pk, retried, reason="retry"))
+        transaction.on_commit(lambda: dispatch.enqueue_batch(locked.pk, retried, reason="retry"), robust=True)
     batch.refresh_from_db()
     return retried
 
@@ -207,7 +211,7 @@ def post_regenerate(*, post: Post, part: str) -> Post:
         )
         if not updated:
             raise ValidationError("This post is already being generated.")
-        transaction.on_commit(lambda: dispatch.enqueue_post_work(post.pk))
+        transaction.on_commit(lambda: dispatch.enqueue_post_work(post.pk), robust=True)
     post.refresh_from_db()
     return post
 

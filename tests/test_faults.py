@@ -203,3 +203,17 @@ def test_a_provider_that_never_recovers_still_ends_the_batch(
     assert set(Post.objects.filter(batch=batch).values_list("error_message", flat=True)) == {reason}
     assert batch.error_summary == f"6 failed: {reason} (6)"
     assert_consistent(batch)
+
+
+def test_a_batch_started_while_redis_is_down_runs_once_it_is_back(workers, private_redis):
+    """The batch is in PostgreSQL, which is the truth: a queue that cannot take it yet only delays it."""
+    private_redis.kill()
+    started = time.monotonic()
+    batch = batch_start(campaign=CampaignFactory(), count=10)
+    print(f"batch_start took {time.monotonic() - started:.1f}s with Redis down")
+    assert (batch.status, batch.posts.count()) == (BatchStatus.QUEUED, 10)
+    private_redis.start()
+    workers.start("late", REDIS_URL=private_redis.url)  # the local provider
+    wait_for_batch_end(batch, timeout=120)
+    assert (batch.status, batch.succeeded_count) == (BatchStatus.SUCCEEDED, 10)
+    assert any("-recover-" in job_id for job_id in batch.rq_job_ids), batch.rq_job_ids
