@@ -146,7 +146,11 @@ def test_all_workers_killed_then_one_restarted_resumes(workers, openai_settings,
     workers.kill("first")
     done_at_kill = Post.objects.filter(batch=batch, status=GenerationStatus.SUCCEEDED).count()
     assert done_at_kill < 40
+    held = Post.objects.filter(batch=batch, status=GenerationStatus.GENERATING).count()
     workers.start("second", **env)
     wait_for_batch_end(batch, timeout=120)
     assert (batch.status, batch.succeeded_count) == (BatchStatus.SUCCEEDED, 40)
     assert_exactly(batch, 40)
+    # The posts the first worker held when it died were taken again, after their lease.
+    assert Post.objects.filter(batch=batch, attempts=2).count() == held
+    assert not Post.objects.filter(batch=batch, attempts__gt=2).exists()
