@@ -127,7 +127,7 @@ class Runner:
                     raise
                 delay = min(0.25 * 2**attempt, 5.0)
                 log.warning("database unavailable (%s); retrying in %.1fs", exc.__class__.__name__, delay)
-                await loop.run_in_executor(self._db, connections.close_all)
+                await loop.run_in_executor(self._db, store.close_database_connections)
                 await asyncio.sleep(delay)
 
     def _db_round(self, outcomes: list[PostOutcome], claim: int) -> tuple[list[PostOutcome], list[PostTask]]:

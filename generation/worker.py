@@ -18,22 +18,15 @@ import time
 
 import redis
 from django.conf import settings
-from django.db import connections
 from rq import worker_registration
 from rq.worker import Worker
 
 from generation import recovery
+from generation.store import close_database_connections
 
 log = logging.getLogger(__name__)
 
 REDIS_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
-
-
-def close_database_connections() -> None:
-    for connection in connections.all(initialized_only=True):
-        connection.close()
-        if getattr(connection, "pool", None) is not None:
-            connection.close_pool()
 
 
 class GenerationWorker(Worker):

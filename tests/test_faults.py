@@ -110,8 +110,21 @@ def assert_consistent(batch) -> None:
     assert referenced - stored == set(), "posts whose image file is missing"
 
 
-def test_postgresql_unreachable_for_a_few_seconds(workers, database_proxy, openai_settings, openai_env, fake_openai):
-    """PostgreSQL refuses connections and drops open ones for 5 s mid-batch: workers back off and carry on."""
+@pytest.mark.parametrize(
+    "outages",
+    [[(5.0, 0.0)], [(0.5, 0.7)] * 12],
+    ids=["refused-for-5s", "flapping-for-15s"],
+)
+def test_postgresql_unreachable_for_a_few_seconds(
+    workers, database_proxy, openai_settings, openai_env, fake_openai, outages
+):
+    """PostgreSQL refuses connections and drops open ones mid-batch: workers back off and carry on.
+
+    `outages` is a list of (seconds down, seconds up). The lease (15 s) outlasts every
+    outage, so no post may be taken twice: a worker that resumes late, because it kept
+    trying connections that died with the outage or waited on the pool's growing
+    reconnection delay, would let its leases expire.
+    """
     fake_openai.configure(Config(text_latency=0.3, image_latency=0.3))
     through_proxy = database_url().replace(f":{connection.settings_dict['PORT'] or 5432}/", f":{database_proxy.port}/")
     env = {
@@ -122,15 +135,18 @@ def test_postgresql_unreachable_for_a_few_seconds(workers, database_proxy, opena
     }
     workers.start("north", **env)
     workers.start("south", **env)
-    batch = batch_start(campaign=CampaignFactory(), count=60)
+    batch = batch_start(campaign=CampaignFactory(), count=120)
     wait_for(lambda: succeeded(batch) >= 10, timeout=60, message="10 posts")
-    database_proxy.down()
-    time.sleep(5)
-    database_proxy.up()
+    for down, up in outages:
+        database_proxy.down()
+        time.sleep(down)
+        database_proxy.up()
+        time.sleep(up)
     wait_for_batch_end(batch, timeout=180)
-    assert (batch.status, batch.succeeded_count, batch.failed_count) == (BatchStatus.SUCCEEDED, 60, 0)
-    assert_exactly(batch, 60)
+    assert (batch.status, batch.succeeded_count, batch.failed_count) == (BatchStatus.SUCCEEDED, 120, 0)
+    assert_exactly(batch, 120)
     assert_consistent(batch)
+    assert set(Post.objects.filter(batch=batch).values_list("attempts", flat=True)) == {1}
     logs = workers.log("north") + workers.log("south")
     assert "database unavailable" in logs  # the outage did hit a running batch
     for name, process in workers.processes.items():
