@@ -102,6 +102,8 @@ class Runner:
         self.on_flush = on_flush
         self.stats = RunStats()
         self.briefs: dict[int, Brief] = {}
+        # Posts this runner claimed and has not yet written: the only leases it renews.
+        self.held: set[int] = set()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation-db")
         self._stopping = False
 
@@ -173,6 +175,8 @@ class Runner:
                         finished, oldest_unsaved = [], None
                     written, tasks = await self._in_db(self._db_round, outcomes=to_save, claim=free)
                     await self._after_flush(to_save, written)
+                    self.held.difference_update(outcome.task.post_id for outcome in to_save)
+                    self.held.update(task.post_id for task in tasks)
                     self.stats.claimed += len(tasks)
                     if free > 0 and not tasks:
                         exhausted = True
@@ -181,7 +185,12 @@ class Runner:
                 if not in_flight and not finished and (exhausted or self._stopping):
                     break
                 if loop.time() >= next_renewal:
-                    await self._in_db(store.renew_leases, owner=self.owner, lease_seconds=self.config.lease_seconds)
+                    await self._in_db(
+                        store.renew_leases,
+                        owner=self.owner,
+                        lease_seconds=self.config.lease_seconds,
+                        post_ids=sorted(self.held),
+                    )
                     next_renewal = loop.time() + self.config.lease_seconds / 3
                 if not in_flight:
                     continue

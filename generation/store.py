@@ -204,9 +204,16 @@ def brief_of(campaign: Campaign) -> Brief:
     )
 
 
-def renew_leases(*, owner: str, lease_seconds: float) -> int:
-    """Extend every lease `owner` holds; a live worker's posts are never taken from it."""
-    return Post.objects.filter(status=GenerationStatus.GENERATING, lease_owner=owner).update(
+def renew_leases(*, owner: str, lease_seconds: float, post_ids: list[int]) -> int:
+    """Extend `owner`'s leases on the posts it is working on; a live worker's posts are never taken from it.
+
+    Only the posts the caller knows it holds: a claim that committed but whose reply was
+    lost (a connection cut at that moment) left posts under `owner` that nobody works on,
+    and they must expire to be claimed again.
+    """
+    if not post_ids:
+        return 0
+    return Post.objects.filter(id__in=post_ids, status=GenerationStatus.GENERATING, lease_owner=owner).update(
         lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds)
     )
 
