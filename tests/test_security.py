@@ -44,6 +44,7 @@ def test_password_guessing_locks_the_account_out_even_with_the_right_password(cl
     assert "Too many failed sign-in attempts" in page
     assert "Try again in 15 minutes" in page  # AXES_COOLOFF_HOURS = 0.25
     assert "_auth_user_id" not in client.session
+    assert_strict_policy(response)
     assert client.get(reverse("campaigns:list")).status_code == 302  # still signed out
     # The lock is on this account from this address: another user signs in as usual.
     UserFactory(username="bystander")
@@ -112,7 +113,7 @@ def test_every_response_carries_the_policy(client, path, status):
 def test_signed_in_pages_admin_and_errors_carry_the_policy(staff_client, client):
     for path in ("/admin/", reverse("admin:campaigns_post_changelist"), "/admin/no-such-thing/"):
         assert_strict_policy(staff_client.get(path))
-    # A CSRF failure and a lockout are responses too.
+    # A CSRF failure is a response too (the lockout page: see the sign-in test).
     strict = Client(enforce_csrf_checks=True)
     response = strict.post(reverse("login"), {"username": "x", "password": "y"})
     assert response.status_code == 403
