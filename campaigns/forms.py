@@ -178,6 +178,12 @@ class PostEditForm(forms.ModelForm):
             ].help_text = f"{rules.platform.label} allows {rules.caption_limit:,} characters, hashtags included."
             self.fields["hashtags"].help_text = f"Up to {rules.max_hashtags}, separated by spaces or commas."
 
+    def clean_caption(self) -> str:
+        caption = (self.cleaned_data.get("caption") or "").strip()
+        if not caption:
+            raise ValidationError("Write a caption: a post cannot be published without one.", code="required")
+        return caption
+
     def clean(self) -> dict:
         cleaned = super().clean()
         caption = cleaned.get("caption", "")

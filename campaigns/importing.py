@@ -73,7 +73,12 @@ def _csv_rows(text: str, name: str) -> list[dict]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames:
         raise ImportFileError(f"{name} is empty")
-    _check_columns({field.strip() for field in reader.fieldnames if field}, name)
+    columns = [field.strip() for field in reader.fieldnames if field]
+    repeated = sorted({column for column in columns if columns.count(column) > 1})
+    if repeated:
+        # DictReader would keep only the last of them, silently.
+        raise ImportFileError(f"{name}: column(s) {', '.join(repeated)} appear more than once in the header")
+    _check_columns(set(columns), name)
     rows = []
     try:
         for row in reader:
@@ -94,20 +99,28 @@ def _json_rows(text: str, name: str) -> list[dict]:
         data = data["campaigns"]
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise ImportFileError(f"{name}: expected a list of campaign objects")
-    columns = set().union(*(item.keys() for item in data)) if data else set()
-    _check_columns(columns, name)
-    return [_json_row(item) for item in data]
+    if not data:
+        return []
+    _check_columns(set().union(*(item.keys() for item in data)), name)
+    return [_json_row(item, number, name) for number, item in enumerate(data, start=1)]
 
 
-def _json_row(item: dict) -> dict:
+_SCALARS = (str, int, float)
+
+
+def _json_row(item: dict, number: int, name: str) -> dict:
+    """One object as a CSV-like row of strings; lists of words become 'a, b'. Objects and nested lists are refused."""
     row = {}
     for key, value in item.items():
-        if isinstance(value, list):
-            row[key] = ", ".join(str(v) for v in value)
-        elif value is None:
+        if value is None:
             row[key] = ""
-        else:
+        elif isinstance(value, _SCALARS) and not isinstance(value, bool):
             row[key] = str(value)
+        elif isinstance(value, list) and all(isinstance(v, _SCALARS) and not isinstance(v, bool) for v in value):
+            row[key] = ", ".join(str(v) for v in value)
+        else:
+            kind = "an object" if isinstance(value, dict) else "true/false" if isinstance(value, bool) else "nested"
+            raise ImportFileError(f"{name}: campaign {number}: {key} must be text or a list of text, not {kind}")
     return row
 
 

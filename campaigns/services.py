@@ -3,6 +3,10 @@
 Functions are named <entity>_<action>, take keyword arguments, and validate their input
 themselves: they raise ValidationError with a message fit to show a user, and write
 nothing when they do.
+
+Work is enqueued on commit with robust=True: the rows in PostgreSQL are the truth, so a
+queue that cannot take the work (Redis away) is logged, not raised, and the workers'
+recovery enqueues it once Redis is back.
 """
 
 import contextlib
@@ -50,6 +54,24 @@ def _validate_platforms(campaign: Campaign, platforms: list[str] | None) -> list
     return [p for p in PLATFORM_VALUES if p in chosen]
 
 
+# BatchJob.cost_cap_usd holds dollars and cents, below ten billion.
+_MAX_COST_CAP = Decimal("9999999999.99")
+
+
+def _validate_cost_cap(cost_cap_usd: object) -> Decimal | None:
+    if cost_cap_usd is None:
+        return None
+    try:
+        cap = Decimal(str(cost_cap_usd))
+    except ArithmeticError:  # decimal.InvalidOperation: not a number at all
+        cap = None
+    if cap is None or not cap.is_finite() or not Decimal("0.01") <= cap <= _MAX_COST_CAP:
+        raise ValidationError(f"The cost cap must be an amount in dollars from $0.01 to ${_MAX_COST_CAP:,}.")
+    if cap != cap.quantize(Decimal("0.01")):
+        raise ValidationError("The cost cap is in dollars and cents: use at most two decimals.")
+    return cap
+
+
 def batch_start(
     *,
     campaign: Campaign,
@@ -66,8 +88,7 @@ def batch_start(
     """
     count = _validate_count(count)
     platforms = _validate_platforms(campaign, platforms)
-    if cost_cap_usd is not None and cost_cap_usd <= 0:
-        raise ValidationError("The cost cap must be more than $0.")
+    cost_cap_usd = _validate_cost_cap(cost_cap_usd)
     config = engine_config()
     text_model, image_model = config.model_names
     with transaction.atomic():
@@ -91,7 +112,7 @@ def batch_start(
             batch_size=500,
         )
         if enqueue:
-            transaction.on_commit(lambda: dispatch.enqueue_batch(batch.pk, count))
+            transaction.on_commit(lambda: dispatch.enqueue_batch(batch.pk, count), robust=True)
     return batch
 
 
@@ -138,7 +159,7 @@ def batch_retry_failed(*, batch: BatchJob) -> int:
             finished_at=None,
             error_summary="",
         )
-        transaction.on_commit(lambda: dispatch.enqueue_batch(locked.pk, retried, reason="retry"))
+        transaction.on_commit(lambda: dispatch.enqueue_batch(locked.pk, retried, reason="retry"), robust=True)
     batch.refresh_from_db()
     return retried
 
@@ -149,6 +170,8 @@ def post_update(*, post: Post, caption: str, hashtags: list[str]) -> Post:
         raise ValidationError("This post is being generated; edit it when it is ready.")
     rules = rules_for(post.platform)
     caption = caption.strip()
+    if not caption:
+        raise ValidationError("Write a caption: a post cannot be published without one.")
     tags = normalize_hashtags(hashtags, post.platform) if len(hashtags) <= rules.max_hashtags else hashtags
     if len(tags) > rules.max_hashtags:
         raise ValidationError(f"{rules.platform.label} allows at most {rules.max_hashtags} hashtags.")
@@ -191,7 +214,7 @@ def post_regenerate(*, post: Post, part: str) -> Post:
         )
         if not updated:
             raise ValidationError("This post is already being generated.")
-        transaction.on_commit(lambda: dispatch.enqueue_post_work(post.pk))
+        transaction.on_commit(lambda: dispatch.enqueue_post_work(post.pk), robust=True)
     post.refresh_from_db()
     return post
 

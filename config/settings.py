@@ -66,6 +66,9 @@ MIDDLEWARE = [
     # First: /healthz, /readyz and /metrics answer probes by IP and plain HTTP (config.observability).
     "config.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Near the top, so that responses made by the middleware below it (static files,
+    # redirects, sign-in lockouts) carry the policy too.
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -74,7 +77,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "config.middleware.ContentSecurityPolicyMiddleware",
     # Last, so that it sees failed sign-ins after authentication ran.
     "axes.middleware.AxesMiddleware",
 ]
@@ -114,7 +116,18 @@ if _database["ENGINE"] == "django.db.backends.postgresql":
         # A pool needs CONN_MAX_AGE=0: the pool, not Django, keeps connections alive.
         _database["CONN_MAX_AGE"] = 0
         _database["OPTIONS"] = {
-            "pool": {"min_size": 0, "max_size": DATABASE_POOL_MAX_SIZE, "timeout": 10, "max_idle": 60},
+            "pool": {
+                "min_size": 0,
+                "max_size": DATABASE_POOL_MAX_SIZE,
+                "timeout": 10,
+                "max_idle": 60,
+                # After a failed connection the pool retries with a doubling delay until
+                # reconnect_timeout (5 minutes by default), so a database back after a
+                # minute's outage was tried again only a minute later. Giving up after as long
+                # as a caller waits lets the next caller start a fresh attempt at once.
+                # https://www.psycopg.org/psycopg3/docs/api/pool.html#psycopg_pool.ConnectionPool
+                "reconnect_timeout": 10,
+            },
         }
     _database["OPTIONS"] = {**_database.get("OPTIONS", {}), "connect_timeout": 5}
 elif _database["ENGINE"] == "django.db.backends.sqlite3":

@@ -9,7 +9,8 @@ from django.conf import settings
 @dataclass(frozen=True)
 class EngineConfig:
     provider: str
-    api_key: str
+    # Out of repr: a config printed in a traceback, a debugger or an error report shows no key.
+    api_key: str = field(repr=False)
     base_url: str | None
     text_model: str
     image_model: str

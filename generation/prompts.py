@@ -92,7 +92,9 @@ def caption_messages(request: CaptionRequest) -> list[dict[str, str]]:
 
 
 def image_prompt(request: ImageRequest) -> str:
+    # The campaign's name is the marketer's text too: quoted, it reads as a name, not as an instruction.
+    name = json.dumps(request.brief.name, ensure_ascii=False)
     return (
-        f"{request.prompt.strip()} Style: clean, modern social media visual for {request.brief.name}, "
+        f"{request.prompt.strip()} Style: clean, modern social media visual for the campaign named {name}, "
         f"{request.orientation} format, brand colour {request.brief.brand_color}. No text, no logos."
     )

@@ -12,17 +12,28 @@ sends, and empties the buckets as of the pause's end, so requests resume one slo
 time rather than in a burst.
 Without a configured GENERATION_RPM, the limiter adopts the limit the provider announces in
 its x-ratelimit-limit-* headers, and pauses when the provider says nothing remains.
+
+While Redis is away (a restart, a failover) requests wait for it rather than fail or go
+unmetered: the limiter is what keeps every worker under the provider's quota. Only after
+REDIS_OUTAGE_TOLERANCE seconds does a request give up, failing its post with that reason.
 """
 
 import asyncio
 import hashlib
+import logging
 import random
 import time
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+import redis.exceptions
 
-from generation.providers.base import RateLimitInfo
+from generation.providers.base import RateLimitInfo, TransientProviderError
+
+log = logging.getLogger(__name__)
+
+REDIS_OUTAGE_TOLERANCE = 120.0
+_REDIS_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 # KEYS: the pause key, then one bucket key per limit.
 # ARGV: for each limit, interval (seconds per unit), burst (units), cost (units).
@@ -110,6 +121,10 @@ def _wanted(limits: dict[str, Limit | None], image: bool, tokens: int) -> list[t
     return [(limit, cost) for limit, cost in wanted if limit is not None]
 
 
+class RateLimiterUnavailableError(TransientProviderError):
+    """Redis, and with it the shared limiter, stayed away longer than REDIS_OUTAGE_TOLERANCE."""
+
+
 def quota_id(base_url: str | None, api_key: str) -> str:
     """Providers count quota per key and server: hash them (never store the key itself)."""
     return hashlib.sha256(f"{base_url or 'openai'}|{api_key}".encode()).hexdigest()[:16]
@@ -139,6 +154,34 @@ class RedisRateLimiter:
         self._reserve = client.register_script(_RESERVE)
         self._pause = client.register_script(_PAUSE)
         self._pause_left = client.register_script(_PAUSE_LEFT)
+        self._outage_since: float | None = None
+
+    async def _run(self, script, *, keys: list[str], args: list[float]) -> str:
+        """Run one of the scripts, waiting for Redis while it is away (see the module docstring).
+
+        The scripts are reloaded by redis-py when a restarted Redis no longer knows them.
+        """
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        attempt = 0
+        while True:
+            try:
+                result = await script(keys=keys, args=args)
+            except _REDIS_UNAVAILABLE as exc:
+                if self._outage_since is None:
+                    self._outage_since = loop.time()
+                    log.warning("the rate limiter cannot reach Redis (%s); requests wait for it", exc)
+                if loop.time() - started >= REDIS_OUTAGE_TOLERANCE:
+                    raise RateLimiterUnavailableError(
+                        f"the shared rate limiter (Redis) did not answer for {REDIS_OUTAGE_TOLERANCE:.0f} seconds"
+                    ) from None
+                attempt += 1
+                await asyncio.sleep(min(0.2 * 2**attempt, 3.0) * random.uniform(0.5, 1.0))
+                continue
+            if self._outage_since is not None:
+                log.info("the rate limiter reaches Redis again after %.1fs", loop.time() - self._outage_since)
+                self._outage_since = None
+            return result
 
     @property
     def pause_key(self) -> str:
@@ -159,13 +202,13 @@ class RedisRateLimiter:
             for limit, cost in wanted:
                 args += [limit.interval, limit.burst, cost]
             keys = [self.pause_key] + [self._key(limit.name) for limit, _ in wanted]
-            wait = float(await self._reserve(keys=keys, args=args))
+            wait = float(await self._run(self._reserve, keys=keys, args=args))
             if wait > 0:
                 await asyncio.sleep(wait)
                 waited += wait
             # A 429 elsewhere may have paused everyone while this request slept: then it
             # takes a new place in the line behind the pause instead of rushing in.
-            remaining = float(await self._pause_left(keys=[self.pause_key]))
+            remaining = float(await self._run(self._pause_left, keys=[self.pause_key], args=[]))
             if remaining <= 0:
                 return waited
             delay = remaining + random.uniform(0, 0.05)
@@ -179,7 +222,7 @@ class RedisRateLimiter:
         args: list[float] = [max(seconds, 0.05)]
         for limit in limits:
             args += [limit.interval, limit.burst]
-        await self._pause(keys=keys, args=args)
+        await self._run(self._pause, keys=keys, args=args)
 
     async def observe(self, info: RateLimitInfo) -> None:
         """Learn from the provider's x-ratelimit-* headers."""

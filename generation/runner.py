@@ -104,6 +104,8 @@ class Runner:
         self.metrics = metrics  # a generation.metrics.MetricsRecorder, or None (no Redis)
         self.stats = RunStats()
         self.briefs: dict[int, Brief] = {}
+        # Posts this runner claimed and has not yet written: the only leases it renews.
+        self.held: set[int] = set()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation-db")
         self._stopping = False
 
@@ -129,7 +131,7 @@ class Runner:
                     raise
                 delay = min(0.25 * 2**attempt, 5.0)
                 log.warning("database unavailable (%s); retrying in %.1fs", exc.__class__.__name__, delay)
-                await loop.run_in_executor(self._db, connections.close_all)
+                await loop.run_in_executor(self._db, store.close_database_connections)
                 await asyncio.sleep(delay)
 
     def _db_round(self, outcomes: list[PostOutcome], claim: int) -> tuple[list[PostOutcome], list[PostTask]]:
@@ -175,6 +177,8 @@ class Runner:
                         finished, oldest_unsaved = [], None
                     written, tasks = await self._in_db(self._db_round, outcomes=to_save, claim=free)
                     await self._after_flush(to_save, written)
+                    self.held.difference_update(outcome.task.post_id for outcome in to_save)
+                    self.held.update(task.post_id for task in tasks)
                     self.stats.claimed += len(tasks)
                     if free > 0 and not tasks:
                         exhausted = True
@@ -183,7 +187,12 @@ class Runner:
                 if not in_flight and not finished and (exhausted or self._stopping):
                     break
                 if loop.time() >= next_renewal:
-                    await self._in_db(store.renew_leases, owner=self.owner, lease_seconds=self.config.lease_seconds)
+                    await self._in_db(
+                        store.renew_leases,
+                        owner=self.owner,
+                        lease_seconds=self.config.lease_seconds,
+                        post_ids=sorted(self.held),
+                    )
                     next_renewal = loop.time() + self.config.lease_seconds / 3
                 if not in_flight:
                     continue

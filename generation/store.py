@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 
@@ -100,6 +100,19 @@ class PostOutcome:
     completion_tokens: int = 0
     images: int = 0
     cost_usd: Decimal = Decimal("0")
+
+
+def close_database_connections() -> None:
+    """Close this thread's connections and Django's connection pool with them.
+
+    Before a fork, so that a work horse never shares a socket with its parent; and after
+    the database failed, because the connections idle in the pool died with it and would
+    otherwise be found out one failed query (and one backoff) at a time.
+    """
+    for connection in connections.all(initialized_only=True):
+        connection.close()
+        if getattr(connection, "pool", None) is not None:
+            connection.close_pool()
 
 
 def claim_posts(*, owner: str, limit: int, lease_seconds: float, batch_id: int | None = None) -> list[PostTask]:
@@ -191,9 +204,16 @@ def brief_of(campaign: Campaign) -> Brief:
     )
 
 
-def renew_leases(*, owner: str, lease_seconds: float) -> int:
-    """Extend every lease `owner` holds; a live worker's posts are never taken from it."""
-    return Post.objects.filter(status=GenerationStatus.GENERATING, lease_owner=owner).update(
+def renew_leases(*, owner: str, lease_seconds: float, post_ids: list[int]) -> int:
+    """Extend `owner`'s leases on the posts it is working on; a live worker's posts are never taken from it.
+
+    Only the posts the caller knows it holds: a claim that committed but whose reply was
+    lost (a connection cut at that moment) left posts under `owner` that nobody works on,
+    and they must expire to be claimed again.
+    """
+    if not post_ids:
+        return 0
+    return Post.objects.filter(id__in=post_ids, status=GenerationStatus.GENERATING, lease_owner=owner).update(
         lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds)
     )
 

@@ -8,11 +8,13 @@ Behaviour is set by a Config, changeable at run time with POST /_config:
 - a rate limit like OpenAI's: a bucket of `rpm` requests, full at start, refilling
   continuously; over it, 429 with retry-after and x-ratelimit-* headers on every answer;
 - injected faults: each request fails with probability `fault_rate`, with a kind drawn from
-  `fault_kinds` (429, 500, 503, timeout, malformed_json, truncated_image); and posts whose
-  prompt says "post number N" with N in `refuse_posts` are refused permanently (HTTP 400).
+  `fault_kinds` (429, 500, 503, timeout, malformed_json, truncated_image; also 401, not in
+  the default mix: a refused key, echoed in the error message as OpenAI does); and posts
+  whose prompt says "post number N" with N in `refuse_posts` are refused permanently (HTTP 400).
 
-GET /_stats returns what it saw: requests by endpoint and status, the peak number of
-requests in flight, and the arrival times (for checking a rate limit from outside).
+GET /_stats returns what it saw: requests by endpoint and status, faults injected by kind,
+the peak number of requests in flight, and the arrival times (for checking a rate limit
+from outside).
 
 Run alone (the benchmark does): python -m tests.fake_openai --port 8765 --rpm 120
 """
@@ -64,6 +66,7 @@ class State:
             self.peak_in_flight = 0
             self.arrivals: list[float] = []
             self.accepted: list[float] = []
+            self.bodies: list[tuple[str, dict]] = []  # (endpoint, request body), for tests that check the prompts
 
     def take_token(self) -> tuple[bool, float, int]:
         """(allowed, seconds until the next token, tokens remaining) for one request."""
@@ -159,11 +162,14 @@ class Handler(BaseHTTPRequestHandler):
         with state.lock:
             config = state.config
             state.arrivals.append(time.time())
+            state.bodies.append((endpoint, body))
             allowed, wait, remaining = state.take_token()
             fault = None
             if allowed and config.fault_rate and state.random.random() < config.fault_rate:
                 kinds = [k for k in config.fault_kinds if endpoint == "images" or k != "truncated_image"]
                 fault = state.random.choice(kinds) if kinds else None
+                if fault:
+                    state.count(f"fault:{fault}")
             if allowed:
                 state.accepted.append(time.time())
             state.in_flight += 1
@@ -198,6 +204,13 @@ class Handler(BaseHTTPRequestHandler):
                     },
                     headers,
                 )
+                return
+            if fault == "401":
+                key = self.headers.get("authorization", "").removeprefix("Bearer ")
+                message = (
+                    f"Incorrect API key provided: {key}. You can find your API key at https://platform.openai.com."
+                )
+                self._finish(endpoint, 401, {"error": {"message": message, "code": "invalid_api_key"}}, headers)
                 return
             if fault in ("429", "500", "503"):
                 status = int(fault)
@@ -290,6 +303,11 @@ class FakeOpenAIServer:
 
     def stats(self) -> dict:
         return self.state.stats()
+
+    def received(self, endpoint: str) -> list[dict]:
+        """The bodies of the requests made to an endpoint ("chat" or "images"), in arrival order."""
+        with self.state.lock:
+            return [body for name, body in self.state.bodies if name == endpoint]
 
     def __enter__(self) -> "FakeOpenAIServer":
         self.thread.start()

@@ -12,8 +12,12 @@ import psutil
 import pytest
 from django.db import connection
 
+from config.embedded_redis import start_redis
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 FAKE_KEY = "sk-test-fake-key-0123456789abcdefghij"
+# GENERATION_RECOVERY_INTERVAL of the workers that WorkerPool starts, in seconds.
+WORKER_RECOVERY_INTERVAL = 1
 
 
 def database_url() -> str:
@@ -42,7 +46,7 @@ class WorkerPool:
             **os.environ,
             "DATABASE_URL": database_url(),
             "DATABASE_POOL_MAX_SIZE": "2",
-            "GENERATION_RECOVERY_INTERVAL": "1",
+            "GENERATION_RECOVERY_INTERVAL": str(WORKER_RECOVERY_INTERVAL),
             **self.base_env,
             **{key: str(value) for key, value in env.items()},
         }
@@ -84,6 +88,30 @@ class WorkerPool:
         for name, process in self.processes.items():
             if process.poll() is None:
                 self.kill(name, signal.SIGKILL)
+
+
+class PrivateRedis:
+    """A redis-server of the test's own (a Unix socket under `folder`), which it may kill and restart.
+
+    The shared Redis is never restarted. Like a server without persistence, a restarted
+    one comes back empty, on the same address.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.url, self.process = start_redis(folder)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=30)
+
+    def start(self) -> None:
+        url, self.process = start_redis(self.folder)
+        assert url == self.url
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.kill()
 
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.2, message: str = "condition"):

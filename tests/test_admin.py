@@ -53,3 +53,25 @@ def test_rq_dashboard_is_reachable_from_the_admin(staff_client):
     response = staff_client.get(reverse("admin:django_rq_home"))
     assert response.status_code == 200
     assert b"generation" in response.content
+
+
+def test_a_marketer_cannot_sign_in_to_the_admin_even_with_the_right_password(client, user):
+    response = client.post(
+        reverse("admin:login"), {"username": user.username, "password": "correct-horse-battery", "next": "/admin/"}
+    )
+    assert response.status_code == 200
+    assert b"Please enter the correct username and password for a staff account" in response.content
+    assert client.get(reverse("admin:index")).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    ["admin:index", "admin:campaigns_batchjob_changelist", "admin:django_rq_home", "admin:auth_user_changelist"],
+)
+def test_marketers_and_strangers_are_sent_to_the_admin_sign_in(signed_in_client, url_name):
+    from django.test import Client
+
+    for visitor in (signed_in_client, Client()):
+        response = visitor.get(reverse(url_name))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))

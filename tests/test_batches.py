@@ -1,11 +1,14 @@
 """Starting, canceling and retrying batches: the services, without workers."""
 
+import re
+from decimal import Decimal
+
 import django_rq
 import pytest
 from django.core.exceptions import ValidationError
 
 from campaigns.models import BatchJob, BatchStatus, GenerationScope, GenerationStatus, Post
-from campaigns.services import batch_cancel, batch_retry_failed, batch_start, post_regenerate
+from campaigns.services import batch_cancel, batch_retry_failed, batch_start, post_regenerate, post_update
 from tests.factories import PostFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,3 +90,33 @@ def test_regenerate_marks_one_post_and_enqueues_it(campaign):
     assert len(queued_job_ids()) == 1
     with pytest.raises(ValidationError, match="already being generated"):
         post_regenerate(post=post, part="caption")
+
+
+@pytest.mark.parametrize(
+    ("cap", "message"),
+    [
+        (Decimal("0"), "from $0.01 to $9,999,999,999.99"),
+        (Decimal("-1"), "from $0.01 to $9,999,999,999.99"),
+        (Decimal("1e20"), "from $0.01 to $9,999,999,999.99"),
+        (Decimal("NaN"), "from $0.01 to $9,999,999,999.99"),
+        (Decimal("Infinity"), "from $0.01 to $9,999,999,999.99"),
+        ("lots", "from $0.01 to $9,999,999,999.99"),
+        # Stored in cents: $0.001 used to become a cap of $0.00, which canceled the batch at once.
+        (Decimal("0.001"), "from $0.01 to $9,999,999,999.99"),
+        (Decimal("2.015"), "at most two decimals"),
+    ],
+)
+def test_a_bad_cost_cap_is_refused_and_nothing_is_written(campaign, cap, message):
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        batch_start(campaign=campaign, count=5, cost_cap_usd=cap)
+    assert not BatchJob.objects.exists()
+    assert not Post.objects.exists()
+    assert queued_job_ids() == []
+
+
+def test_an_empty_caption_is_refused_by_the_service_too(campaign):
+    post = PostFactory(campaign=campaign, caption="Keep me.")
+    with pytest.raises(ValidationError, match="Write a caption"):
+        post_update(post=post, caption="   ", hashtags=[])
+    post.refresh_from_db()
+    assert post.caption == "Keep me."

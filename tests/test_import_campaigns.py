@@ -101,6 +101,18 @@ def test_json_import_and_duplicate_names(tmp_path, user):
         ("shape.json", '{"name": "A"}', "expected a list of campaign objects"),
         ("notes.txt", "hello", "use a .csv or .json file"),
         ("empty.csv", HEADER, "has no campaigns in it"),
+        ("utf16.csv", HEADER.encode("utf-16"), "is not UTF-8 text"),
+        ("twice.csv", "name,brief,name,platforms\nA,b,B,x\n", "column(s) name appear more than once"),
+        ("wide.csv", HEADER + "A,b,,,x,,,,,,,surplus\n", "line 2 has more cells than the header"),
+        ("nothing.csv", "", "is empty"),
+        ("empty.json", "[]", "has no campaigns in it"),
+        (
+            "object.json",
+            '[{"name": {"en": "A"}, "brief": "b", "platforms": "x"}]',
+            "name must be text or a list of text",
+        ),
+        ("nested.json", '[{"name": "A", "brief": "b", "platforms": [["x"]]}]', "platforms must be text or a list"),
+        ("bool.json", '[{"name": "A", "brief": true, "platforms": "x"}]', "brief must be text or a list of text"),
     ],
 )
 def test_unreadable_files_get_one_clear_line(tmp_path, user, name, content, message):
@@ -114,3 +126,36 @@ def test_unknown_owner(tmp_path, db):
     path = write(tmp_path, "ok.csv", HEADER + "A,b,,,x,,,,,,\n")
     with pytest.raises(CommandError, match="no user named 'ghost'"):
         call_command("import_campaigns", str(path), "--owner", "ghost")
+
+
+def test_every_bad_row_is_reported_and_nothing_is_imported(tmp_path, user):
+    from io import StringIO
+
+    CampaignFactory(owner=user, name="Taken")
+    rows = [
+        {"name": "Fine", "brief": "A good brief", "platforms": "x"},
+        {"name": "Long", "brief": "b" * 10_000, "platforms": "x"},
+        {"name": "Dates", "brief": "b", "platforms": "x", "start_date": "2026-02-30"},
+        {"name": "Order", "brief": "b", "platforms": "x", "start_date": "2026-03-02", "end_date": "2026-03-01"},
+        {"name": "", "brief": "", "platforms": ""},
+        {"name": "taken", "brief": "b", "platforms": "x"},
+        {"name": "Colour", "brief": "b", "platforms": "x", "brand_color": "blue"},
+        {"name": "NUL", "brief": "b\x00", "platforms": "x"},
+    ]
+    path = write(tmp_path, "many.json", json.dumps(rows))
+    err = StringIO()
+    with pytest.raises(CommandError, match="7 of 8 rows are invalid; nothing was imported"):
+        call_command("import_campaigns", str(path), "--owner", user.username, stderr=err)
+    report = err.getvalue()
+    for line in (
+        "row 2: brief: Ensure this value has at most 4000 characters (it has 10000).",
+        "row 3: start_date: Enter a valid date.",
+        "row 4: end_date: The end date must be on or after the start date.",
+        "row 5: name: This field is required.",
+        "row 5: platforms: Choose at least one platform.",
+        "row 6: name: You already have a campaign with this name.",
+        "row 7: brand_color: Use a hex colour such as #2F5BEA.",
+        "row 8: brief: Null characters are not allowed.",
+    ):
+        assert line in report
+    assert list(Campaign.objects.values_list("name", flat=True)) == ["Taken"]

@@ -7,8 +7,10 @@ import pytest
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from generation import ratelimit
 from generation.providers.base import RateLimitInfo
 from generation.ratelimit import LocalRateLimiter, RedisRateLimiter
+from tests.support import PrivateRedis
 
 
 def run(coroutine_factory):
@@ -108,3 +110,45 @@ def test_local_limiter_keeps_the_same_pace():
         return time.monotonic() - started
 
     assert asyncio.run(scenario()) == pytest.approx(0.3, abs=0.06)
+
+
+def test_requests_wait_for_a_restarted_redis_instead_of_failing(tmp_path):
+    """A request that finds Redis away waits for it (counted by the limiter), then goes."""
+    server = PrivateRedis(tmp_path / "redis")
+
+    async def scenario():
+        client = aioredis.from_url(server.url)
+        shared = limiter(client, rpm=600, burst=5)
+        try:
+            await shared.acquire()
+            server.kill()
+            waiting = asyncio.create_task(shared.acquire())
+            await asyncio.sleep(1.0)
+            assert not waiting.done()
+            server.start()  # empty, as Redis without persistence comes back
+            await asyncio.wait_for(waiting, timeout=30)
+            await shared.pause(0.1)
+            return await shared.acquire()
+        finally:
+            await client.aclose()
+
+    try:
+        assert asyncio.run(scenario()) >= 0
+    finally:
+        server.stop()
+
+
+def test_a_redis_that_stays_away_fails_the_request_with_a_reason(tmp_path, monkeypatch):
+    monkeypatch.setattr(ratelimit, "REDIS_OUTAGE_TOLERANCE", 0.5)
+    server = PrivateRedis(tmp_path / "redis")
+    server.kill()
+
+    async def scenario():
+        client = aioredis.from_url(server.url)
+        try:
+            await limiter(client, rpm=600).acquire()
+        finally:
+            await client.aclose()
+
+    with pytest.raises(ratelimit.RateLimiterUnavailableError, match="the shared rate limiter"):
+        asyncio.run(scenario())

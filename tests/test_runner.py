@@ -135,3 +135,35 @@ def test_cost_cap_stops_the_batch_cleanly(openai_settings, fake_openai):
     # Only the posts already in flight when the cap was reached (2 here) run past it.
     per_post = Decimal("0.0422")
     assert batch.cost_usd <= Decimal("0.10") + 3 * per_post
+
+
+def test_posts_claimed_in_a_round_whose_reply_was_lost_are_not_kept_by_renewals(openai_settings, fake_openai):
+    """A claim can commit and its reply be lost (a connection cut at that moment); the runner then
+    retries the round and never hears of the posts it took. Its lease renewals must not keep them:
+    they expire after one lease and are claimed again, here by the same runner."""
+    import asyncio
+
+    from generation.config import engine_config
+    from generation.jobs import local_limiter
+    from generation.providers import build_provider
+    from generation.runner import Runner
+
+    openai_settings.GENERATION_LEASE_SECONDS = 1.5
+    openai_settings.GENERATION_CONCURRENCY = 2
+    fake_openai.configure(Config(text_latency=0.15, image_latency=0.15))
+    batch = batch_start(campaign=CampaignFactory(platforms=["x"]), count=16, enqueue=False)
+    lost = store.claim_posts(owner="worker-x", limit=2, lease_seconds=1.5)  # the round whose reply was lost
+
+    async def run():
+        config = engine_config()
+        provider = build_provider(config)
+        try:
+            runner = Runner(config=config, provider=provider, limiter=local_limiter(config), owner="worker-x")
+            return await runner.run()
+        finally:
+            await provider.aclose()
+
+    asyncio.run(run())
+    batch.refresh_from_db()
+    assert (batch.status, batch.succeeded_count) == (BatchStatus.SUCCEEDED, 16)
+    assert {post.attempts for post in Post.objects.filter(pk__in=[task.post_id for task in lost])} == {2}

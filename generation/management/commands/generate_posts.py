@@ -1,3 +1,4 @@
+import argparse
 import json
 import logging
 from collections.abc import Iterator
@@ -28,6 +29,14 @@ def engine_logs_at_least(level: int) -> Iterator[None]:
         engine.setLevel(previous)
 
 
+def dollars(value: str) -> Decimal:
+    """--cost-cap's type: a number, or argparse's one-line error instead of a traceback."""
+    try:
+        return Decimal(value)
+    except ArithmeticError:  # decimal.InvalidOperation is not a ValueError, so argparse would not catch it
+        raise argparse.ArgumentTypeError(f"{value!r} is not an amount in dollars, such as 25 or 7.50") from None
+
+
 class Command(OperatorCommand):
     help = (
         "Start a batch of posts for one or more campaigns (one batch each).\n\n"
@@ -56,7 +65,7 @@ class Command(OperatorCommand):
             choices=Platform.values,
             help="limit to this platform (repeat for several); default: the campaign's platforms",
         )
-        parser.add_argument("--cost-cap", type=Decimal, help="stop a batch once it has cost this many USD")
+        parser.add_argument("--cost-cap", type=dollars, help="stop a batch once it has cost this many USD")
         parser.add_argument("--wait", action="store_true", help="show progress and wait until the batches end")
         parser.add_argument("--sync", action="store_true", help="generate in this process, without Redis")
         parser.add_argument("--json", action="store_true", dest="as_json", help="print a JSON summary last")

@@ -1,0 +1,166 @@
+"""The forms refuse bad input with a message a marketer can act on, and nothing is written."""
+
+import pytest
+
+from campaigns.forms import BatchForm, CampaignForm, PostEditForm
+from campaigns.models import Campaign, Post
+from tests.factories import CampaignFactory, PostFactory
+
+pytestmark = pytest.mark.django_db
+
+LONG = "x" * 10_000
+VALID = {
+    "name": "Autumn coats",
+    "brief": "Sell warm coats.",
+    "platforms": ["x"],
+    "language": "en",
+    "brand_color": "#2F5BEA",
+}
+
+
+def errors_of(form) -> dict[str, list[str]]:
+    assert not form.is_valid()
+    return {field: list(messages) for field, messages in form.errors.items()}
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {"name": "", "brief": "", "platforms": []},
+            {
+                "name": ["This field is required."],
+                "brief": ["This field is required."],
+                "platforms": ["Choose at least one platform."],
+            },
+        ),
+        ({"name": "   ", "brief": " \n "}, {"name": ["This field is required."], "brief": ["This field is required."]}),
+        (
+            {"name": LONG, "brief": LONG, "target_audience": LONG, "tone": LONG, "call_to_action": LONG},
+            {
+                "name": ["Ensure this value has at most 120 characters (it has 10000)."],
+                "brief": ["Ensure this value has at most 4000 characters (it has 10000)."],
+                "target_audience": ["Ensure this value has at most 300 characters (it has 10000)."],
+                "tone": ["Ensure this value has at most 200 characters (it has 10000)."],
+                "call_to_action": ["Ensure this value has at most 200 characters (it has 10000)."],
+            },
+        ),
+        (
+            {"keywords": LONG},
+            {"keywords": ["Each item must be at most 60 characters (xxxxxxxxxxxxxxxxxxxx… is longer)."]},
+        ),
+        (
+            {"hashtags": "#" + LONG[:100]},
+            {"hashtags": ["Each item must be at most 60 characters (#Xxxxxxxxxxxxxxxxxxx… is longer)."]},
+        ),
+        (
+            {"platforms": ["x", "myspace"]},
+            {"platforms": ["Select a valid choice. myspace is not one of the available choices."]},
+        ),
+        (
+            {"start_date": "2026-02-30", "end_date": "next week"},
+            {"start_date": ["Enter a valid date."], "end_date": ["Enter a valid date."]},
+        ),
+        (
+            {"start_date": "2026-03-02", "end_date": "2026-03-01"},
+            {"end_date": ["The end date must be on or after the start date."]},
+        ),
+        ({"brief": "A brief\x00with a NUL"}, {"brief": ["Null characters are not allowed."]}),
+        ({"brand_color": "red"}, {"brand_color": ["Use a hex colour such as #2F5BEA."]}),
+        (
+            {"language": "klingon"},
+            {"language": ["Select a valid choice. klingon is not one of the available choices."]},
+        ),
+    ],
+    ids=[
+        "empty",
+        "blank",
+        "10000-chars",
+        "long-keywords",
+        "long-hashtag",
+        "unknown-platform",
+        "invalid-dates",
+        "dates-reversed",
+        "nul",
+        "colour",
+        "language",
+    ],
+)
+def test_campaign_form_refuses_bad_input(user, changes, expected):
+    form = CampaignForm(data={**VALID, **changes}, owner=user)
+    assert errors_of(form) == expected
+    assert not Campaign.objects.exists()
+
+
+def test_campaign_form_refuses_a_duplicate_name_whatever_its_case_and_spacing(user, other_user):
+    CampaignFactory(owner=user, name="Spring Shoes")
+    form = CampaignForm(data={**VALID, "name": "  spring   SHOES "}, owner=user)
+    assert errors_of(form) == {"name": ["You already have a campaign with this name."]}
+    # Names are unique per owner: someone else may use it.
+    assert CampaignForm(data={**VALID, "name": "Spring Shoes"}, owner=other_user).is_valid()
+    assert Campaign.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("count", "message"),
+    [
+        ("", "This field is required."),
+        ("0", "Ask for at least 1 post."),
+        ("-5", "Ask for at least 1 post."),
+        ("1001", "At most 1000 posts per batch."),
+        ("9" * 30, "At most 1000 posts per batch."),
+        ("ten", "Enter a whole number."),
+        ("2.5", "Enter a whole number."),
+        ("1e3", "Enter a whole number."),
+    ],
+)
+def test_batch_form_refuses_bad_counts(campaign, count, message):
+    form = BatchForm(data={"count": count, "platforms": ["instagram"]}, campaign=campaign)
+    assert errors_of(form) == {"count": [message]}
+
+
+@pytest.mark.parametrize(
+    ("platforms", "message"),
+    [
+        ([], "Choose at least one platform."),
+        (["myspace"], "Select a valid choice. myspace is not one of the available choices."),
+        # A platform the campaign does not use is not offered either.
+        (["tiktok"], "Select a valid choice. tiktok is not one of the available choices."),
+    ],
+)
+def test_batch_form_refuses_platforms_outside_the_campaign(campaign, platforms, message):
+    assert campaign.platforms == ["instagram", "x", "linkedin"]
+    form = BatchForm(data={"count": "5", "platforms": platforms}, campaign=campaign)
+    assert errors_of(form) == {"platforms": [message]}
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"caption": "", "hashtags": ""}, {"caption": ["Write a caption: a post cannot be published without one."]}),
+        (
+            {"caption": "  \n ", "hashtags": ""},
+            {"caption": ["Write a caption: a post cannot be published without one."]},
+        ),
+        ({"caption": LONG, "hashtags": ""}, {"caption": ["10,000 characters with hashtags; X allows 280."]}),
+        (
+            {"caption": "Fine.", "hashtags": "#ok " + LONG},
+            {"hashtags": ["Each item must be at most 60 characters (#Xxxxxxxxxxxxxxxxxxx… is longer)."]},
+        ),
+        ({"caption": "Fine.", "hashtags": "!!!"}, {"hashtags": ["'!!!' is not a usable hashtag."]}),
+        ({"caption": "Fine\x00.", "hashtags": ""}, {"caption": ["Null characters are not allowed."]}),
+    ],
+    ids=["empty", "blank", "10000-chars", "long-hashtag", "bad-hashtag", "nul"],
+)
+def test_post_edit_form_refuses_bad_input_and_leaves_the_post_alone(campaign, data, expected):
+    post = PostFactory(campaign=campaign, platform="x", caption="The original words.")
+    form = PostEditForm(data=data, instance=Post.objects.get(pk=post.pk))
+    assert errors_of(form) == expected
+    post.refresh_from_db()
+    assert post.caption == "The original words."
+
+
+def test_post_edit_form_counts_hashtags_against_the_platform(campaign):
+    post = PostFactory(campaign=campaign, platform="instagram")
+    form = PostEditForm(data={"caption": "Fine.", "hashtags": "#a #b #c #d #e #f"}, instance=post)
+    assert errors_of(form) == {"hashtags": ["Instagram allows at most 5 hashtags."]}
