@@ -42,10 +42,12 @@ def test_burst_goes_at_once_then_one_per_interval():
         return sorted(times)
 
     times = run(scenario)
-    assert all(t < 0.05 for t in times[:5])
-    # The other five follow at 0.1 s intervals: the last near 0.5 s, never earlier.
-    assert times[-1] == pytest.approx(0.5, abs=0.08)
-    assert times[5] >= 0.08
+    # The burst goes without waiting for a slot (the bound is loose: a busy machine delays asyncio).
+    assert times[4] < 0.3  # without a burst it would wait until 0.4 s
+    # The other five follow at 0.1 s intervals: never earlier than their slot.
+    for index, slot in enumerate((0.1, 0.2, 0.3, 0.4, 0.5), start=5):
+        assert times[index] >= slot - 0.02
+    assert times[-1] < 2.0
 
 
 def test_two_limiters_share_one_quota():
