@@ -172,7 +172,7 @@ def post_update(*, post: Post, caption: str, hashtags: list[str]) -> Post:
     caption = caption.strip()
     if not caption:
         raise ValidationError("Write a caption: a post cannot be published without one.")
-    tags = normalize_hashtags(hashtags, post.platform) if len(hashtags) <= rules.max_hashtags else hashtags
+    tags = normalize_hashtags(hashtags, post.platform, cap=False)
     if len(tags) > rules.max_hashtags:
         raise ValidationError(f"{rules.platform.label} allows at most {rules.max_hashtags} hashtags.")
     length = full_length(caption, tags)

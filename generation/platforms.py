@@ -70,8 +70,8 @@ def normalize_hashtag(tag: str) -> str:
     return f"#{cleaned}" if cleaned else ""
 
 
-def normalize_hashtags(tags: list[str], platform: str) -> list[str]:
-    """Normalised, de-duplicated (case-insensitively) and capped at the platform's maximum."""
+def normalize_hashtags(tags: list[str], platform: str, *, cap: bool = True) -> list[str]:
+    """Normalised, de-duplicated (case-insensitively) and, with cap, cut to the platform's maximum."""
     seen: set[str] = set()
     result = []
     for tag in tags:
@@ -79,7 +79,7 @@ def normalize_hashtags(tags: list[str], platform: str) -> list[str]:
         if normalized and normalized.lower() not in seen:
             seen.add(normalized.lower())
             result.append(normalized)
-    return result[: rules_for(platform).max_hashtags]
+    return result[: rules_for(platform).max_hashtags] if cap else result
 
 
 def full_text(caption: str, hashtags: list[str]) -> str:

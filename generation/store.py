@@ -18,7 +18,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import connections, models, transaction
-from django.db.models import Case, Count, F, Q, Value, When
+from django.db.models import Case, Count, F, Value, When
 from django.utils import timezone
 
 from campaigns.models import (
@@ -385,12 +385,3 @@ def failure_summary(batch_id: int, limit: int = 5) -> str:
     if len(rows) > limit:
         parts.append("…")
     return f"{total} failed: " + "; ".join(parts)
-
-
-def claimable_batch_ids() -> list[int]:
-    """Batches with work nobody is doing: pending posts, or leases that expired."""
-    now = timezone.now()
-    lost = Post.objects.filter(
-        Q(status=GenerationStatus.PENDING) | Q(status=GenerationStatus.GENERATING, lease_expires_at__lt=now)
-    )
-    return sorted(set(lost.values_list("batch_id", flat=True).distinct()[:1000]), key=lambda b: b or 0)
