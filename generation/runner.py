@@ -104,6 +104,11 @@ class Runner:
         self.briefs: dict[int, Brief] = {}
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation-db")
         self._stopping = False
+        # Posts whose provider requests are over, with only local work left (fit and store the
+        # image). They stop counting against `concurrency` then, so the next post's requests go
+        # out while their CPU work runs: posts that finish together no longer hold the provider idle.
+        self._local_work: set[int] = set()
+        self._slot_freed = asyncio.Event()
 
     def stop(self) -> None:
         """Claim nothing more; finish the posts in flight."""
@@ -159,7 +164,8 @@ class Runner:
                 now = loop.time()
                 if stop_claiming_at is not None and now >= stop_claiming_at:
                     self._stopping = True
-                free = 0 if (self._stopping or exhausted) else self.config.concurrency - len(in_flight)
+                requesting = len(in_flight) - len(self._local_work)
+                free = 0 if (self._stopping or exhausted) else self.config.concurrency - requesting
                 flush_due = finished and (
                     len(finished) >= FLUSH_SIZE
                     or not in_flight
@@ -186,9 +192,18 @@ class Runner:
                 if not in_flight:
                     continue
                 timeout = FLUSH_SECONDS if finished else min(self.config.lease_seconds / 3, 5.0)
-                done, in_flight = await asyncio.wait(in_flight, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                slot_freed = asyncio.ensure_future(self._slot_freed.wait())
+                done, in_flight = await asyncio.wait(
+                    {*in_flight, slot_freed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                slot_freed.cancel()
+                self._slot_freed.clear()
+                done.discard(slot_freed)
+                in_flight.discard(slot_freed)
                 for completed in done:
-                    finished.append(completed.result())
+                    outcome = completed.result()
+                    self._local_work.discard(outcome.task.post_id)
+                    finished.append(outcome)
                     oldest_unsaved = oldest_unsaved or loop.time()
                 if done and exhausted and not self._stopping:
                     # Slots freed: look again, other batches may have work by now.
@@ -298,10 +313,17 @@ class Runner:
 
         async def fit(result: ImageResult) -> bytes:
             outcome.images += 1  # the provider charges for an image even if it arrives broken
+            self._local_work.add(task.post_id)
+            self._slot_freed.set()
             if result.fitted:
                 return result.data
-            # A truncated image fails to decode here, and the request is tried again.
-            return await asyncio.to_thread(fit_to_size, result.data, rules.image_width, rules.image_height)
+            try:
+                return await asyncio.to_thread(fit_to_size, result.data, rules.image_width, rules.image_height)
+            except ProviderError:
+                # A truncated image fails to decode here, and the request is tried again: the post
+                # counts against `concurrency` again (one over it, briefly, if its slot was taken).
+                self._local_work.discard(task.post_id)
+                raise
 
         data = await self._call("image", lambda: self.provider.image(request), task, deadline, image=True, accept=fit)
         outcome.image_name, outcome.thumbnail_name = await asyncio.to_thread(
