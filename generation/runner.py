@@ -111,7 +111,10 @@ class Runner:
         self._stopping = False
         # Posts whose provider requests are over, with only local work left (fit and store the
         # image). They stop counting against `concurrency` then, so the next post's requests go
-        # out while their CPU work runs: posts that finish together no longer hold the provider idle.
+        # out while their CPU work runs: posts that finish together no longer hold the provider
+        # idle. At most `concurrency` of them, so that a provider faster than our CPU meets
+        # back-pressure instead of piling up claimed posts; none of a batch with a cost cap,
+        # which must not start posts before the ones it has paid for are counted.
         self._local_work: set[int] = set()
         self._slot_freed = asyncio.Event()
 
@@ -319,8 +322,9 @@ class Runner:
 
         async def fit(result: ImageResult) -> bytes:
             outcome.images += 1  # the provider charges for an image even if it arrives broken
-            self._local_work.add(task.post_id)
-            self._slot_freed.set()
+            if not task.cost_capped and len(self._local_work) < self.config.concurrency:
+                self._local_work.add(task.post_id)
+                self._slot_freed.set()
             if result.fitted:
                 return result.data
             try:

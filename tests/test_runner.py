@@ -135,3 +135,15 @@ def test_cost_cap_stops_the_batch_cleanly(openai_settings, fake_openai):
     # Only the posts already in flight when the cap was reached (2 here) run past it.
     per_post = Decimal("0.0422")
     assert batch.cost_usd <= Decimal("0.10") + 3 * per_post
+
+
+def test_requests_in_flight_never_exceed_the_concurrency(openai_settings, fake_openai):
+    """A post's slot frees once its image has arrived, so image work does not hold the next
+    post back; still, no more than GENERATION_CONCURRENCY requests are ever in flight."""
+    openai_settings.GENERATION_CONCURRENCY = 4
+    fake_openai.configure(Config(text_latency=0.05, image_latency=0.05))
+    batch = batch_start(campaign=CampaignFactory(), count=24, enqueue=False)
+    stats = run_batch_inline(batch.pk)
+    batch.refresh_from_db()
+    assert (batch.status, batch.succeeded_count, stats.requests) == (BatchStatus.SUCCEEDED, 24, 48)
+    assert fake_openai.stats()["peak_in_flight"] == 4
