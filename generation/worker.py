@@ -5,12 +5,9 @@ It adds two things to rq's forking Worker:
   a dead worker or a restarted Redis is picked up without an operator or rq's 10-minute
   maintenance;
 - it closes its database connections (and Django's pool) before each fork, so a work
-  horse never shares a socket with its parent;
-- it imports the engine (and the provider's SDK) once, so that each forked work horse
-  starts warm instead of importing them again for every chunk job.
+  horse never shares a socket with its parent.
 """
 
-import importlib
 import logging
 import time
 
@@ -31,28 +28,29 @@ def close_database_connections() -> None:
 
 
 def preload_engine() -> None:
-    """Import what every chunk job imports, here in the worker, before it forks work horses.
+    """Import what every chunk job imports, in the worker, before it forks work horses.
 
-    A horse is a fork: it inherits these modules instead of importing them again (openai
-    alone took ~0.3 s of every job's start, more on a busy machine).
+    rq forks a work horse per job; a horse inherits these modules instead of importing them
+    again (the openai SDK alone took ~0.3 s of every job's start, more on a busy machine).
     """
-    importlib.import_module("generation.jobs")
-    if settings.GENERATION_PROVIDER == "openai":
-        importlib.import_module("generation.providers.openai_api")
-    else:
-        importlib.import_module("generation.providers.local")
+    from importlib import import_module
+
+    import_module("generation.jobs")
+    import_module(
+        "generation.providers.openai_api" if settings.GENERATION_PROVIDER == "openai" else "generation.providers.local"
+    )
 
 
 class GenerationWorker(Worker):
     _last_recovery: float = 0.0
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        preload_engine()
-
     @property
     def recovery_interval(self) -> float:
         return settings.GENERATION_RECOVERY_INTERVAL
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        preload_engine()
 
     @property
     def dequeue_timeout(self) -> int:
