@@ -1,7 +1,10 @@
+from datetime import timedelta
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
-from campaigns.models import MAX_BATCH_SIZE, Campaign, Post
+from campaigns.models import MAX_BATCH_SIZE, BatchJob, Campaign, GenerationStatus, Post, ReviewStatus
 from generation.platforms import Platform, full_length, normalize_hashtag, rules_for
 
 
@@ -166,6 +169,15 @@ class PostEditForm(forms.ModelForm):
         fields = ["caption", "hashtags"]
         widgets = {"caption": forms.Textarea(attrs={"rows": 6})}
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.platform:
+            rules = rules_for(self.instance.platform)
+            self.fields[
+                "caption"
+            ].help_text = f"{rules.platform.label} allows {rules.caption_limit:,} characters, hashtags included."
+            self.fields["hashtags"].help_text = f"Up to {rules.max_hashtags}, separated by spaces or commas."
+
     def clean(self) -> dict:
         cleaned = super().clean()
         caption = cleaned.get("caption", "")
@@ -185,7 +197,56 @@ class PostEditForm(forms.ModelForm):
 
 
 class PostScheduleForm(forms.ModelForm):
+    # Scheduling a post a little in the past is a typo, not an intent: allow only clock skew.
+    PAST_TOLERANCE = timedelta(minutes=5)
+
     class Meta:
         model = Post
         fields = ["scheduled_at"]
         widgets = {"scheduled_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
+        labels = {"scheduled_at": "Publish at"}
+
+    def clean_scheduled_at(self):
+        scheduled_at = self.cleaned_data["scheduled_at"]
+        if scheduled_at and scheduled_at < timezone.now() - self.PAST_TOLERANCE:
+            raise ValidationError("Pick a time in the future.", code="past")
+        return scheduled_at
+
+
+class PostReviewForm(forms.Form):
+    decision = forms.ChoiceField(choices=ReviewStatus.choices)
+
+
+class PostRegenerateForm(forms.Form):
+    part = forms.ChoiceField(
+        choices=[("caption", "Caption"), ("image", "Image"), ("both", "Caption and image")],
+        error_messages={"invalid_choice": "Choose what to regenerate: caption, image or both."},
+    )
+
+
+class PostFilterForm(forms.Form):
+    """The filters above a campaign's posts grid; the export uses the same ones.
+
+    A value that is not valid (typed into the URL by hand) is ignored rather than refused.
+    """
+
+    status = forms.ChoiceField(label="Status", choices=[("", "Any status"), *GenerationStatus.choices], required=False)
+    review = forms.ChoiceField(label="Review", choices=[("", "Any review"), *ReviewStatus.choices], required=False)
+    platform = forms.ChoiceField(label="Platform", choices=[("", "All platforms"), *Platform.choices], required=False)
+    batch = forms.IntegerField(label="Batch", required=False, min_value=1, widget=forms.Select)
+
+    def __init__(self, *args, batches: list[BatchJob] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["batch"].widget.choices = [("", "All batches")] + [
+            (batch.pk, f"#{batch.pk} · {batch.requested_count} posts · {timezone.localtime(batch.created_at):%b %d}")
+            for batch in batches
+        ]
+
+    def filters(self) -> dict:
+        """The valid filters as keyword arguments of selectors.campaign_posts."""
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        filters = {name: cleaned[name] for name in ("status", "review", "platform") if cleaned.get(name)}
+        if cleaned.get("batch"):
+            filters["batch_id"] = cleaned["batch"]
+        return filters

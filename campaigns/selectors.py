@@ -4,9 +4,15 @@ Every function returns a queryset or plain values and takes the viewing user whe
 ownership matters, so "a marketer sees only their own" is decided here, once.
 """
 
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from campaigns.models import BatchJob, Campaign, GenerationStatus, Post
+from generation import dispatch
 
 CAMPAIGN_SORTS = {
     "newest": "-created_at",
@@ -114,3 +120,59 @@ def scheduled_posts(campaign: Campaign, *, start, end) -> QuerySet[Post]:
     return Post.objects.filter(campaign=campaign, scheduled_at__gte=start, scheduled_at__lt=end).order_by(
         "scheduled_at", "id"
     )
+
+
+@dataclass
+class CalendarDay:
+    day: date
+    in_month: bool
+    is_today: bool
+    posts: list[Post] = field(default_factory=list)
+
+
+@dataclass
+class CalendarMonth:
+    first_day: date  # the 1st of the month shown
+    weeks: list[list[CalendarDay]]
+    previous_month: date
+    next_month: date
+    post_count: int
+
+    @property
+    def weekday_names(self) -> list[str]:
+        return [calendar.day_abbr[(calendar.MONDAY + offset) % 7] for offset in range(7)]
+
+
+def calendar_month(campaign: Campaign, *, year: int, month: int) -> CalendarMonth:
+    """The month grid (weeks from Monday) with the campaign's posts scheduled on each day.
+
+    Days are the current time zone's; one query reads the posts of the weeks shown.
+    """
+    first_day = date(year, month, 1)
+    weeks_of_dates = calendar.Calendar(firstweekday=calendar.MONDAY).monthdatescalendar(year, month)
+    start, end = weeks_of_dates[0][0], weeks_of_dates[-1][-1] + timedelta(days=1)
+    zone = timezone.get_current_timezone()
+    posts = scheduled_posts(
+        campaign,
+        start=datetime.combine(start, time.min, tzinfo=zone),
+        end=datetime.combine(end, time.min, tzinfo=zone),
+    ).only("id", "platform", "caption", "review_status", "status", "scheduled_at", "campaign_id")
+    by_day: dict[date, list[Post]] = {}
+    for post in posts:
+        by_day.setdefault(timezone.localtime(post.scheduled_at).date(), []).append(post)
+    today = timezone.localdate()
+    weeks = [
+        [CalendarDay(day=d, in_month=d.month == month, is_today=d == today, posts=by_day.get(d, [])) for d in week]
+        for week in weeks_of_dates
+    ]
+    previous_month = (first_day - timedelta(days=1)).replace(day=1)
+    next_month = (first_day + timedelta(days=32)).replace(day=1)
+    in_month = sum(len(day.posts) for week in weeks for day in week if day.in_month)
+    return CalendarMonth(
+        first_day=first_day, weeks=weeks, previous_month=previous_month, next_month=next_month, post_count=in_month
+    )
+
+
+def campaign_preview(*, fields: dict, platforms: list[str], variant: int = 0) -> list:
+    """One caption per platform from an unsaved brief (the engine's preview; no database access)."""
+    return dispatch.preview_captions(fields=fields, platforms=platforms, variant=variant)

@@ -5,6 +5,7 @@ themselves: they raise ValidationError with a message fit to show a user, and wr
 nothing when they do.
 """
 
+import contextlib
 from datetime import datetime
 from decimal import Decimal
 
@@ -80,10 +81,12 @@ def batch_start(
             image_model=image_model,
             cost_cap_usd=cost_cap_usd,
         )
+        # Inserted last position first: pages list posts newest first, so the batch reads in
+        # position order, the order the engine generates them in, and arrivals fill from the top.
         Post.objects.bulk_create(
             [
                 Post(campaign=campaign, batch=batch, sequence=index, platform=platforms[index % len(platforms)])
-                for index in range(count)
+                for index in reversed(range(count))
             ],
             batch_size=500,
         )
@@ -204,10 +207,18 @@ def post_schedule(*, post: Post, scheduled_at: datetime | None) -> Post:
 def post_delete(*, post: Post) -> None:
     if post.is_busy:
         raise ValidationError("This post is being generated; delete it when it is ready.")
-    image = post.image.name if post.image else ""
+    files = [f.name for f in (post.image, post.thumbnail) if f]
+    storage = post.image.storage
     post.delete()
-    if image:
-        transaction.on_commit(lambda: post.image.storage.delete(image))
+    if files:
+        transaction.on_commit(lambda: _delete_files(storage, files))
+
+
+def _delete_files(storage, names: list[str]) -> None:
+    for name in names:
+        # A file that is already gone is what we wanted.
+        with contextlib.suppress(OSError):
+            storage.delete(name)
 
 
 def campaign_create(*, owner, **fields) -> Campaign:
@@ -224,6 +235,26 @@ def campaign_update(*, campaign: Campaign, **fields) -> Campaign:
     campaign.full_clean()
     campaign.save()
     return campaign
+
+
+def campaign_delete(*, campaign: Campaign) -> None:
+    """Delete a campaign with its batches, posts and their image files.
+
+    Refused while a batch runs: its workers would be writing into posts that no longer exist.
+    """
+    with transaction.atomic():
+        if campaign.batches.filter(status__in=ACTIVE_BATCH_STATUSES).exists():
+            raise ValidationError("A batch of this campaign is still running; cancel it before deleting the campaign.")
+        files = [
+            name
+            for pair in Post.objects.filter(campaign=campaign).values_list("image", "thumbnail")
+            for name in pair
+            if name
+        ]
+        storage = Post._meta.get_field("image").storage
+        campaign.delete()
+        if files:
+            transaction.on_commit(lambda: _delete_files(storage, files))
 
 
 @transaction.atomic

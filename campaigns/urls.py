@@ -1,12 +1,33 @@
 from django.urls import path
 
-from campaigns import views
+from campaigns.views import batches, campaigns, exports, posts
 
 app_name = "campaigns"
 
 urlpatterns = [
-    path("", views.campaign_list, name="list"),
-    path("campaigns/<int:pk>/", views.campaign_detail, name="detail"),
-    path("batches/<int:pk>/", views.batch_detail, name="batch_detail"),
-    path("posts/<int:pk>/", views.post_detail, name="post_detail"),
+    # Campaigns
+    path("", campaigns.campaign_list, name="list"),
+    path("campaigns/new/", campaigns.campaign_create, name="create"),
+    path("campaigns/preview/", campaigns.campaign_preview, name="preview"),
+    path("campaigns/<int:pk>/", campaigns.campaign_detail, name="detail"),
+    path("campaigns/<int:pk>/edit/", campaigns.campaign_update, name="update"),
+    path("campaigns/<int:pk>/delete/", campaigns.campaign_delete, name="delete"),
+    path("campaigns/<int:pk>/posts/", campaigns.campaign_posts, name="posts"),
+    path("campaigns/<int:pk>/calendar/", campaigns.campaign_calendar, name="calendar"),
+    path("campaigns/<int:pk>/export.csv", exports.campaign_export_csv, name="export_csv"),
+    path("campaigns/<int:pk>/export.zip", exports.campaign_export_zip, name="export_zip"),
+    # Batches
+    path("campaigns/<int:pk>/batches/", batches.batch_start, name="batch_start"),
+    path("batches/<int:pk>/", batches.batch_detail, name="batch_detail"),
+    path("batches/<int:pk>/progress/", batches.batch_progress, name="batch_progress"),
+    path("batches/<int:pk>/cancel/", batches.batch_cancel, name="batch_cancel"),
+    path("batches/<int:pk>/retry/", batches.batch_retry, name="batch_retry"),
+    # Posts
+    path("posts/<int:pk>/", posts.post_detail, name="post_detail"),
+    path("posts/<int:pk>/card/", posts.post_card, name="post_card"),
+    path("posts/<int:pk>/edit/", posts.post_edit, name="post_edit"),
+    path("posts/<int:pk>/review/", posts.post_review, name="post_review"),
+    path("posts/<int:pk>/regenerate/", posts.post_regenerate, name="post_regenerate"),
+    path("posts/<int:pk>/schedule/", posts.post_schedule, name="post_schedule"),
+    path("posts/<int:pk>/delete/", posts.post_delete, name="post_delete"),
 ]

@@ -76,3 +76,21 @@ def generate_batch_now(batch_id: int, *, on_flush=None):
     from generation.jobs import run_batch_inline
 
     return run_batch_inline(batch_id, on_flush=on_flush)
+
+
+def preview_captions(*, fields: dict, platforms: list[str], variant: int = 0):
+    """One caption per platform for a brief that is not saved (the campaign form's preview).
+
+    `fields` are CampaignForm's cleaned fields (name, brief, target_audience, tone, language,
+    keywords, hashtags, call_to_action, brand_color); missing ones are left empty. Returns a
+    list of generation.preview.CaptionPreview; provider trouble comes back as their `error`.
+    `variant` picks the angle, as a post's position in a batch does.
+    """
+    from generation.preview import caption_previews, preview_brief
+
+    known = ("name", "brief", "target_audience", "tone", "language", "keywords", "hashtags", "call_to_action")
+    brief = preview_brief(
+        **{key: fields[key] for key in known if fields.get(key) is not None},
+        brand_color=fields.get("brand_color") or "#2F5BEA",
+    )
+    return caption_previews(brief, platforms, variant=variant)

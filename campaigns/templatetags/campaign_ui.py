@@ -1,0 +1,78 @@
+"""Formatting for the marketer's pages: durations, money, platform rules."""
+
+from decimal import Decimal
+
+from django import template
+
+from campaigns.models import BatchStatus, Post
+from generation.platforms import RULES, Platform, full_length
+
+register = template.Library()
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    """62.4 -> '1 min 2 s'; 4000 -> '1 h 6 min'; None -> '–'."""
+    if seconds is None:
+        return "–"
+    seconds = max(round(seconds), 0)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"
+
+
+@register.filter
+def usd(amount: Decimal | float | None) -> str:
+    """Dollars with cents, or with four decimals when a cent would hide a real cost."""
+    if amount is None:
+        return "–"
+    amount = Decimal(amount)
+    if amount and amount < Decimal("0.01"):
+        return f"${amount:.4f}"
+    return f"${amount:,.2f}"
+
+
+@register.filter
+def rate(posts_per_minute: float | None) -> str:
+    if not posts_per_minute:
+        return "–"
+    return f"{posts_per_minute:.1f}" if posts_per_minute < 10 else f"{posts_per_minute:.0f}"
+
+
+@register.filter
+def caption_limit(platform: str) -> int:
+    """The platform's limit for caption plus hashtags (generation.platforms is the one table)."""
+    rules = RULES.get(platform)
+    return rules.caption_limit if rules else 0
+
+
+@register.filter
+def max_hashtags(platform: str) -> int:
+    rules = RULES.get(platform)
+    return rules.max_hashtags if rules else 0
+
+
+@register.filter
+def platform_label(platform: str) -> str:
+    try:
+        return Platform(platform).label
+    except ValueError:
+        return platform
+
+
+@register.filter
+def batch_status_label(status: str) -> str:
+    try:
+        return BatchStatus(status).label
+    except ValueError:
+        return status
+
+
+@register.filter
+def post_length(post: Post) -> int:
+    """Characters of the post as published (caption and hashtags), what the platform limit counts."""
+    return full_length(post.caption, list(post.hashtags or []))

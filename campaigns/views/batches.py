@@ -1,0 +1,126 @@
+"""Batches: start one from the campaign page, watch it live, cancel it, retry its failures."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
+
+from campaigns import selectors, services
+from campaigns.forms import BatchForm
+from campaigns.views.access import login_required, owned_or_404
+from campaigns.views.campaigns import campaign_page_context
+from campaigns.views.grid import post_grid_context
+
+PROGRESS_TEMPLATE = "campaigns/partials/batch_progress.html"
+
+
+def _progress_context(batch, **extra) -> dict:
+    return {
+        "batch": batch,
+        "poll_url": reverse("campaigns:batch_progress", args=[batch.pk]),
+        "show_actions": True,
+        **extra,
+    }
+
+
+@login_required
+@require_POST
+def batch_start(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
+    form = BatchForm(request.POST, campaign=campaign)
+    batch = None
+    if form.is_valid():
+        try:
+            batch = services.batch_start(
+                campaign=campaign,
+                count=form.cleaned_data["count"],
+                platforms=form.cleaned_data["platforms"],
+                requested_by=request.user,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+    if not request.htmx:
+        if batch is not None:
+            messages.success(request, f"Batch #{batch.pk} started: {batch.requested_count} posts on their way.")
+            return redirect(batch)
+        context = campaign_page_context(request, campaign, batch_form=form)
+        return render(request, "campaigns/campaign_detail.html", context)
+    if batch is None:
+        return render(request, "campaigns/campaign_detail.html#batch-form", {"campaign": campaign, "batch_form": form})
+    # A fresh form, and the new batch's live panel placed out of band at the top of the panels.
+    context = {"campaign": campaign, "batch_form": BatchForm(campaign=campaign), "started_batch": batch}
+    context.update(_progress_context(batch))
+    response = render(request, "campaigns/campaign_detail.html#batch-form", context)
+    return trigger_client_event(response, "batch-started", {"batch": batch.pk})
+
+
+@login_required
+@require_GET
+def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = owned_or_404(selectors.batch_for, user=request.user, pk=pk)
+    campaign = batch.campaign
+    context = {
+        "campaign": campaign,
+        "batch": batch,
+        "posts_url": reverse("campaigns:posts", args=[campaign.pk]),
+        **_progress_context(batch),
+        **post_grid_context(campaign, request.GET, batch=batch),
+    }
+    return render(request, "campaigns/batch_detail.html", context)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live panel, polled every second: one indexed read of the batch row (plus the session)."""
+    batch = owned_or_404(selectors.batch_progress, pk=pk, user=request.user)
+    if not request.htmx:
+        return redirect("campaigns:batch_detail", pk=pk)
+    response = render(request, PROGRESS_TEMPLATE, _progress_context(batch))
+    if not batch.is_active:
+        return trigger_client_event(response, "batch-finished", {"batch": batch.pk})
+    try:
+        seen = int(request.GET.get("seen", ""))
+    except ValueError:
+        seen = None
+    if seen is not None and batch.done_count > seen:
+        trigger_client_event(response, "posts-arrived", {"batch": batch.pk})
+    return response
+
+
+def _batch_action_response(request: HttpRequest, batch, *, notice: str, event: str) -> HttpResponse:
+    if not request.htmx:
+        messages.info(request, notice)
+        return redirect(batch)
+    batch = selectors.batch_progress(pk=batch.pk)
+    response = render(request, PROGRESS_TEMPLATE, _progress_context(batch, notice=notice))
+    return trigger_client_event(response, event, {"batch": batch.pk})
+
+
+@login_required
+@require_POST
+def batch_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = owned_or_404(selectors.batch_for, user=request.user, pk=pk)
+    try:
+        canceled = services.batch_cancel(batch=batch)
+    except ValidationError as error:
+        return _batch_action_response(request, batch, notice=error.messages[0], event="batch-finished")
+    notice = f"Batch canceled: {canceled} post{'s' if canceled != 1 else ''} will not be generated."
+    return _batch_action_response(request, batch, notice=notice, event="batch-finished")
+
+
+@login_required
+@require_POST
+def batch_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = owned_or_404(selectors.batch_for, user=request.user, pk=pk)
+    try:
+        retried = services.batch_retry_failed(batch=batch)
+    except ValidationError as error:
+        return _batch_action_response(request, batch, notice=error.messages[0], event="batch-finished")
+    notice = f"Trying {retried} failed post{'s' if retried != 1 else ''} again."
+    return _batch_action_response(request, batch, notice=notice, event="batch-started")

@@ -1,0 +1,179 @@
+"""Campaign pages: the list, create/edit with a live caption preview, the campaign page, the calendar."""
+
+import secrets
+from datetime import date
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import push_url
+
+from campaigns import selectors, services
+from campaigns.forms import BatchForm, CampaignForm
+from campaigns.views.access import login_required, owned_or_404
+from campaigns.views.grid import post_grid_context
+
+CAMPAIGNS_PER_PAGE = 20
+SORT_CHOICES = [
+    ("newest", "Newest first"),
+    ("updated", "Recently updated"),
+    ("name", "Name A–Z"),
+    ("-name", "Name Z–A"),
+    ("oldest", "Oldest first"),
+]
+PREVIEW_FIELDS = ("name", "brief", "target_audience", "tone", "language", "keywords", "hashtags", "call_to_action")
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "").strip()[:100]
+    sort = request.GET.get("sort", "newest")
+    if sort not in selectors.CAMPAIGN_SORTS:
+        sort = "newest"
+    campaigns = selectors.campaign_list(user=request.user, search=search, sort=sort)
+    page = Paginator(campaigns, CAMPAIGNS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"page": page, "search": search, "sort": sort, "sort_choices": SORT_CHOICES, "nav": "campaigns"}
+    # A history restore (back button after a search, htmx's cache missed) needs the whole page.
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "campaigns/campaign_list.html#results" if partial else "campaigns/campaign_list.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_create(request: HttpRequest) -> HttpResponse:
+    form = CampaignForm(request.POST or None, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = services.campaign_create(owner=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Campaign “{campaign.name}” created. Generate its first posts below.")
+            return redirect(campaign)
+    return render(request, "campaigns/campaign_form.html", {"form": form, "nav": "new"})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_update(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
+    form = CampaignForm(request.POST or None, instance=campaign, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.campaign_update(campaign=campaign, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Campaign saved.")
+            return redirect(campaign)
+    return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": campaign})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation (a campaign may hold thousands of posts); POST deletes."""
+    campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
+    error = ""
+    if request.method == "POST":
+        try:
+            services.campaign_delete(campaign=campaign)
+        except ValidationError as exc:
+            error = exc.messages[0]
+        else:
+            messages.success(request, f"Campaign “{campaign.name}” deleted.")
+            return redirect("campaigns:list")
+    return render(request, "campaigns/campaign_confirm_delete.html", {"campaign": campaign, "error": error})
+
+
+@login_required
+@require_POST
+def campaign_preview(request: HttpRequest) -> HttpResponse:
+    """One caption per chosen platform from the brief as typed (not saved). POST: it spends provider calls."""
+    form = CampaignForm(request.POST, owner=request.user)
+    form.is_valid()
+    cleaned = form.cleaned_data
+    platforms = cleaned.get("platforms") or []
+    context = {"previews": [], "hint": ""}
+    if not cleaned.get("brief") or not platforms:
+        context["hint"] = "Describe the campaign's goal and choose at least one platform to see sample captions."
+    else:
+        fields = {name: cleaned[name] for name in PREVIEW_FIELDS if cleaned.get(name)}
+        fields.setdefault("name", "Your campaign")
+        fields["brand_color"] = cleaned.get("brand_color") or "#2F5BEA"
+        # "Write new samples" asks for another angle; edits keep the first, to compare like with like.
+        variant = 1 + secrets.randbelow(10_000) if request.POST.get("shuffle") else 0
+        context["previews"] = selectors.campaign_preview(fields=fields, platforms=platforms, variant=variant)
+    return render(request, "campaigns/campaign_form.html#preview", context)
+
+
+def campaign_page_context(request: HttpRequest, campaign, *, batch_form: BatchForm | None = None) -> dict:
+    batches = selectors.campaign_batches(campaign)
+    return {
+        "campaign": campaign,
+        "batches": batches,
+        "active_batches": [batch for batch in batches if batch.is_active],
+        "batch_form": batch_form or BatchForm(campaign=campaign),
+        "posts_url": reverse("campaigns:posts", args=[campaign.pk]),
+        **post_grid_context(campaign, request.GET, batches=batches),
+    }
+
+
+@login_required
+@require_GET
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
+    return render(request, "campaigns/campaign_detail.html", campaign_page_context(request, campaign))
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def campaign_posts(request: HttpRequest, pk: int) -> HttpResponse:
+    """The posts grid alone, for htmx: the filtered first page, or with ?after= the next page of cards."""
+    campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
+    detail_url = reverse("campaigns:detail", args=[campaign.pk])
+    if not request.htmx:
+        return redirect(f"{detail_url}?{request.GET.urlencode()}" if request.GET else detail_url)
+    context = {
+        "campaign": campaign,
+        "posts_url": request.path,
+        **post_grid_context(campaign, request.GET, batches=[]),
+    }
+    if request.GET.get("after"):
+        return render(request, "campaigns/partials/post_grid.html#page", context)
+    response = render(request, "campaigns/partials/post_grid.html#results", context)
+    if request.GET.get("push"):
+        # The address bar shows the campaign page with these filters, so a reload keeps them.
+        query = context["filter_query"]
+        push_url(response, f"{detail_url}?{query}" if query else detail_url)
+    return response
+
+
+def _month_from(value: str) -> date:
+    """'2025-06' -> date(2025, 6, 1); anything else (or far from today) -> this month."""
+    try:
+        year, month = (int(part) for part in value.split("-", 1))
+        if 1900 <= year <= 2999:
+            return date(year, month, 1)
+    except ValueError:
+        pass
+    return timezone.localdate().replace(day=1)
+
+
+@login_required
+@require_GET
+def campaign_calendar(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
+    first_day = _month_from(request.GET.get("month", ""))
+    month = selectors.calendar_month(campaign, year=first_day.year, month=first_day.month)
+    return render(request, "campaigns/campaign_calendar.html", {"campaign": campaign, "month": month})

@@ -1,0 +1,48 @@
+"""Downloads of a campaign's posts, filtered as on screen: a CSV, and a ZIP with the CSV and the images."""
+
+import tempfile
+
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET
+
+from campaigns import selectors
+from campaigns.exports import csv_lines, write_zip
+from campaigns.forms import PostFilterForm
+from campaigns.models import Campaign
+from campaigns.views.access import login_required, owned_or_404
+
+
+def _export(request: HttpRequest, pk: int) -> tuple[Campaign, object, str]:
+    """The campaign, its posts filtered by the query string, and a file name without extension:
+    campaign slug, the filters, and today's date ("summer-launch-posts-approved-x-2025-06-01")."""
+    campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
+    filter_form = PostFilterForm(request.GET)
+    filters = filter_form.filters()
+    posts = selectors.campaign_posts(campaign, **filters)
+    labels = [str(filters[key]) for key in ("review", "status", "platform") if key in filters]
+    if "batch_id" in filters:
+        labels.append(f"batch-{filters['batch_id']}")
+    name = "-".join([slugify(campaign.name)[:60] or f"campaign-{campaign.pk}", "posts", *labels])
+    return campaign, posts, f"{name}-{timezone.localdate():%Y-%m-%d}"
+
+
+@login_required
+@require_GET
+def campaign_export_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    _campaign, posts, name = _export(request, pk)
+    response = StreamingHttpResponse(csv_lines(posts), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+@login_required
+@require_GET
+def campaign_export_zip(request: HttpRequest, pk: int) -> HttpResponse:
+    _campaign, posts, name = _export(request, pk)
+    # Written to a temporary file (images can be large), then streamed from it.
+    archive = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
+    write_zip(posts, archive)
+    archive.seek(0)
+    return FileResponse(archive, as_attachment=True, filename=f"{name}.zip", content_type="application/zip")

@@ -1,0 +1,37 @@
+"""The posts grid shared by the campaign page and the batch page: filters, keyset pages, cards."""
+
+from urllib.parse import urlencode
+
+from django.http import QueryDict
+
+from campaigns import selectors
+from campaigns.forms import PostFilterForm
+from campaigns.models import BatchJob, Campaign
+from campaigns.paginators import keyset_page
+
+POSTS_PER_PAGE = 24
+
+
+def post_grid_context(
+    campaign: Campaign, query: QueryDict, *, batches: list[BatchJob] = (), batch: BatchJob | None = None
+) -> dict:
+    """Filters from the query string, the page of posts after `?after=`, and the query string
+    that keeps those filters on the next page, the refresh and the exports.
+
+    `batch` pins the grid to one batch (the batch page); its posts are then the only ones shown.
+    """
+    data = query.copy()
+    if batch is not None:
+        data["batch"] = str(batch.pk)
+    filter_form = PostFilterForm(data, batches=batches)
+    filters = filter_form.filters()
+    posts = selectors.campaign_posts(campaign, **filters)
+    page = keyset_page(posts, after=query.get("after", ""), size=POSTS_PER_PAGE)
+    query_filters = {name: filter_form.cleaned_data.get(name) for name in ("status", "review", "platform", "batch")}
+    return {
+        "filter_form": filter_form,
+        "filters": filters,
+        "is_filtered": bool(filters) and not (batch is not None and set(filters) == {"batch_id"}),
+        "filter_query": urlencode({name: value for name, value in query_filters.items() if value}),
+        "page": page,
+    }

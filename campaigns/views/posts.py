@@ -1,0 +1,160 @@
+"""Post actions. With htmx each answers with the one card it changed; without JavaScript the
+same URLs take a plain form POST and send the browser back to the post's page."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
+
+from campaigns import selectors, services
+from campaigns.forms import PostEditForm, PostRegenerateForm, PostReviewForm, PostScheduleForm
+from campaigns.models import Post, ReviewStatus
+from campaigns.views.access import login_required, owned_or_404
+
+CARD_TEMPLATE = "campaigns/partials/post_card.html"
+
+
+def _edit_form(post: Post, data=None) -> PostEditForm:
+    # Ids unique per post: several cards may be in edit mode on one page.
+    form = PostEditForm(data, instance=post, auto_id=f"post-{post.pk}-%s")
+    # htmx moves the focus to an autofocus field it swaps in: the caption, ready to type.
+    form.fields["caption"].widget.attrs["autofocus"] = True
+    return form
+
+
+def _card(request: HttpRequest, post: Post, **context) -> HttpResponse:
+    return render(request, CARD_TEMPLATE, {"post": post, **context})
+
+
+def _post_page(request: HttpRequest, post: Post, **context) -> HttpResponse:
+    context.setdefault("edit_form", PostEditForm(instance=post))
+    context.setdefault("schedule_form", PostScheduleForm(instance=post))
+    return render(request, "campaigns/post_detail.html", {"post": post, "campaign": post.campaign, **context})
+
+
+def _done(request: HttpRequest, post: Post, message: str) -> HttpResponse:
+    if request.htmx:
+        return _card(request, post)
+    messages.success(request, message)
+    return redirect(post)
+
+
+def _refused(request: HttpRequest, post: Post, error: ValidationError) -> HttpResponse:
+    if request.htmx:
+        return _card(request, post, card_error=error.messages[0])
+    messages.error(request, error.messages[0])
+    return redirect(post)
+
+
+@login_required
+@require_GET
+def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
+    return _post_page(request, post)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def post_card(request: HttpRequest, pk: int) -> HttpResponse:
+    """One card as it is now: the Cancel of an inline edit, and the poll of a card being regenerated."""
+    post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
+    if not request.htmx:
+        return redirect(post)
+    return _card(request, post)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
+    if request.method == "GET":
+        if not request.htmx:
+            return redirect(post)
+        return _card(request, post, mode="edit", edit_form=_edit_form(post))
+    form = _edit_form(post, request.POST) if request.htmx else PostEditForm(request.POST, instance=post)
+    if form.is_valid():
+        try:
+            services.post_update(
+                post=post, caption=form.cleaned_data["caption"], hashtags=form.cleaned_data["hashtags"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return _done(request, post, "Caption saved.")
+    post.refresh_from_db()  # the form wrote its values on the instance; show the stored post beside them
+    if request.htmx:
+        return _card(request, post, mode="edit", edit_form=form)
+    return _post_page(request, post, edit_form=form)
+
+
+@login_required
+@require_POST
+def post_review(request: HttpRequest, pk: int) -> HttpResponse:
+    post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
+    form = PostReviewForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, post, ValidationError("Choose approve, reject or back to draft."))
+    try:
+        services.post_review(post=post, decision=form.cleaned_data["decision"])
+    except ValidationError as error:
+        return _refused(request, post, error)
+    return _done(request, post, f"Post marked {ReviewStatus(post.review_status).label.lower()}.")
+
+
+@login_required
+@require_POST
+def post_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
+    post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
+    form = PostRegenerateForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, post, ValidationError(form.errors["part"][0]))
+    try:
+        services.post_regenerate(post=post, part=form.cleaned_data["part"])
+    except ValidationError as error:
+        return _refused(request, post, error)
+    return _done(request, post, "Regenerating: the post updates itself when it is ready.")
+
+
+@login_required
+@require_POST
+def post_schedule(request: HttpRequest, pk: int) -> HttpResponse:
+    post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
+    if "clear" in request.POST:
+        services.post_schedule(post=post, scheduled_at=None)
+        return _done(request, post, "Post unscheduled.")
+    form = PostScheduleForm(request.POST, instance=post)
+    if form.is_valid() and not form.cleaned_data["scheduled_at"]:
+        form.add_error("scheduled_at", "Pick a date and time.")
+    if form.is_valid():
+        try:
+            services.post_schedule(post=post, scheduled_at=form.cleaned_data["scheduled_at"])
+        except ValidationError as error:
+            post.refresh_from_db()
+            return _refused(request, post, error)
+        return _done(request, post, "Post scheduled.")
+    post.refresh_from_db()
+    errors = [message for messages_ in form.errors.values() for message in messages_]
+    if request.htmx:
+        return _card(request, post, schedule_error=errors[0], schedule_value=request.POST.get("scheduled_at", ""))
+    return _post_page(request, post, schedule_form=form)
+
+
+@login_required
+@require_POST
+def post_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
+    try:
+        services.post_delete(post=post)
+    except ValidationError as error:
+        return _refused(request, post, error)
+    if request.htmx and request.POST.get("next") != "campaign":
+        return HttpResponse("")  # the card's outerHTML swap with nothing removes it
+    messages.success(request, f"Post #{pk} deleted.")
+    if request.htmx:
+        return HttpResponseClientRedirect(post.campaign.get_absolute_url())
+    return redirect(post.campaign)

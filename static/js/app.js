@@ -1,0 +1,88 @@
+// Campaign Posts: the little the pages need beyond htmx (static file: the CSP allows no inline script).
+// Every page works without it; it adds the live character counter, error toasts, and keeps the
+// posts grid from refreshing under someone who is editing.
+(function () {
+  "use strict";
+
+  // ---- Character counter: caption + "\n\n" + hashtags, as generation.platforms.full_text builds it.
+  function hashtagList(text) {
+    return text.split(/[\s,]+/).filter(Boolean).map(function (tag) {
+      return tag.charAt(0) === "#" ? tag : "#" + tag;
+    });
+  }
+
+  function updateCounter(form) {
+    var counter = form.querySelector("[data-counter]");
+    var caption = form.querySelector("[name=caption]");
+    if (!counter || !caption) return;
+    var tagsInput = form.querySelector("[name=hashtags]");
+    var tags = tagsInput ? hashtagList(tagsInput.value) : [];
+    var text = caption.value.trim() + (tags.length ? "\n\n" + tags.join(" ") : "");
+    var length = Array.from(text).length; // code points, like Python's len()
+    var limit = parseInt(counter.getAttribute("data-limit"), 10);
+    counter.querySelector("[data-counter-value]").textContent = length.toLocaleString();
+    counter.classList.toggle("is-over", length > limit);
+  }
+
+  function updateAllCounters(root) {
+    (root || document).querySelectorAll("form [data-counter]").forEach(function (counter) {
+      updateCounter(counter.closest("form"));
+    });
+  }
+
+  document.addEventListener("input", function (event) {
+    var form = event.target.closest && event.target.closest("form");
+    if (form && form.querySelector("[data-counter]")) updateCounter(form);
+  });
+  document.addEventListener("DOMContentLoaded", function () { updateAllCounters(document); });
+  document.addEventListener("htmx:load", function (event) { updateAllCounters(event.detail.elt); });
+
+  // ---- Failed requests: htmx swaps nothing on 4xx/5xx, so say something.
+  var toastTimer = null;
+  function toast(text) {
+    var box = document.getElementById("toast");
+    if (!box) return;
+    box.textContent = text;
+    box.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { box.hidden = true; }, 6000);
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    toast(status === 404 ? "That item no longer exists. Reload the page to see the latest."
+      : status === 403 ? "Your session has expired. Reload the page and sign in again."
+      : "Something went wrong (" + status + "). Please try again.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    toast("The server cannot be reached. Check your connection and try again.");
+  });
+
+  // ---- The posts grid refreshes itself while a batch runs; not under someone's hands.
+  function userIsBusyInGrid() {
+    return Boolean(document.querySelector(
+      "#post-results .post-card.is-editing, #post-results details[open], #post-results [data-loaded-more]"
+    ));
+  }
+  document.addEventListener("htmx:confirm", function (event) {
+    var element = event.detail.elt;
+    if (!element.hasAttribute("data-grid-refresher") || !userIsBusyInGrid()) return;
+    event.preventDefault(); // skip this refresh, and offer it instead
+    var offer = document.getElementById("grid-refresh-offer");
+    if (offer) offer.hidden = false;
+  });
+
+  // ---- Close an open <details> menu when clicking elsewhere or pressing Escape.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      menu.open = false;
+      var summary = menu.querySelector("summary");
+      if (summary) summary.focus();
+    });
+  });
+})();

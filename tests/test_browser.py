@@ -1,0 +1,417 @@
+"""The marketer's flow in a real headless Chromium against a live server and a real rqworker.
+
+Debian's chromium is driven through Playwright's Python API (Playwright's own browser download
+cannot work here). The tests also save screenshots of the main pages under SCREENSHOT_DIR, the
+ones the README shows.
+"""
+
+import csv
+import io
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from campaigns.models import BatchJob, BatchStatus, Campaign, GenerationStatus, Post, ReviewStatus
+from tests.factories import CampaignFactory, UserFactory
+from tests.fake_openai import Config
+
+pytestmark = [pytest.mark.browser, pytest.mark.workers, pytest.mark.slow]
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT_DIR = Path(__file__).resolve().parent / "screenshots"
+PASSWORD = "correct-horse-battery"
+VIEWPORT = {"width": 1280, "height": 860}
+# Generous: two cores shared with other test runs.
+BATCH_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium package)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an asyncio loop running in this thread, which Django's
+    # async-safety check mistakes for async code; the ORM calls here are plain sync test code.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.console_errors = []
+    page.on(
+        "console",
+        lambda message: message.type == "error" and page.console_errors.append(f"{message.text} at {message.location}"),
+    )
+    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str, *, full_page: bool = False) -> None:
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"), full_page=full_page)
+
+
+def sign_in(page, user) -> None:
+    page.goto("/")
+    assert "/accounts/login/" in page.url  # every page needs a signed-in user
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def assert_htmx_is_loaded(page) -> None:
+    """From our static files: without it the live parts would silently become full page loads."""
+    assert page.evaluate("typeof window.htmx") == "object", "htmx.min.js did not load"
+    assert page.evaluate("window.htmx.version") == "2.0.11"
+    assert page.evaluate("window.htmx.config.allowEval") is False  # the meta config was read
+
+
+def wait_until(page, expression: str, *, timeout_ms: int = 30_000) -> None:
+    """Poll a JavaScript expression until it is truthy. (page.wait_for_function evaluates a string,
+    which our Content-Security-Policy forbids, rightly; page.evaluate goes through the debugger.)"""
+    waited = 0
+    while not page.evaluate(expression):
+        if waited >= timeout_ms:
+            cards = page.evaluate("[...document.querySelectorAll('.post-card')].map(c => c.dataset.status).join()")
+            pytest.fail(f"timed out after {timeout_ms} ms waiting for {expression} (cards: {cards})")
+        page.wait_for_timeout(100)
+        waited += 100
+
+
+def mark_page(page) -> None:
+    """Set a variable that a page load would wipe out, to prove later that none happened."""
+    page.evaluate("window.__noReload = 'still the same page'")
+
+
+def assert_not_reloaded(page) -> None:
+    assert page.evaluate("window.__noReload") == "still the same page", "the page was reloaded"
+
+
+def start_batch(page, count: int) -> None:
+    page.get_by_label("Number of posts").fill(str(count))
+    page.get_by_role("button", name="Generate").click()
+    page.locator(".batch-progress").first.wait_for()
+
+
+def test_marketer_flow_sign_in_to_csv(page, live_server, workers):
+    """Sign in, create a campaign, generate 20 posts live with the local provider and a real worker,
+    edit a caption inline, approve a post, download the CSV: all without a page reload where a part will do."""
+    workers.start("browser-worker", GENERATION_CONCURRENCY=2)
+    user = UserFactory(username="maya")
+
+    sign_in(page, user)
+    assert_htmx_is_loaded(page)
+    assert page.get_by_role("heading", name="No campaigns yet").is_visible()
+
+    # --- create a campaign, with the live caption preview
+    page.get_by_role("link", name="New campaign").first.click()
+    page.get_by_label("Name").fill("Summer Cold Brew Launch")
+    page.get_by_label("Brief").fill(
+        "Launch our new nitro cold brew for the summer. Smooth, naturally sweet, no sugar added."
+    )
+    page.get_by_label("Target audience").fill("busy commuters and students")
+    page.get_by_label("Tone / brand voice").fill("upbeat, friendly")
+    page.get_by_label("Keywords").fill("nitro cold brew, summer mornings, oat milk")
+    page.get_by_label("Hashtags to include").fill("#BrewBetter")
+    page.get_by_label("Call to action").fill("Grab one on your way in today.")
+    page.get_by_label("Instagram").check()
+    page.get_by_label("X", exact=True).check()
+    page.locator("#preview [data-platform='x']").wait_for()
+    previews = page.locator("#preview [data-platform]")
+    assert previews.evaluate_all("items => items.map(i => i.dataset.platform)") == ["instagram", "x"]
+    assert "Made for busy commuters and students" in page.locator("#preview").inner_text()
+    screenshot(page, "campaign-form", full_page=True)
+    page.get_by_role("button", name="Create campaign").click()
+    page.wait_for_url(re.compile(r"/campaigns/\d+/$"))
+    campaign = Campaign.objects.get(owner=user)
+    assert page.url.endswith(campaign.get_absolute_url())
+    assert page.get_by_role("heading", name="No posts yet").is_visible()
+
+    # --- start a batch of 20 and watch it live: no reload
+    mark_page(page)
+    start_batch(page, 20)
+    panel = page.locator(".batch-progress").first
+    page.wait_for_selector(".batch-progress[data-status='succeeded']", timeout=BATCH_TIMEOUT_MS)
+    progress = panel.locator("progress")
+    assert (progress.get_attribute("value"), progress.get_attribute("max")) == ("20", "20")
+    assert panel.locator(".progress-percent").inner_text() == "100%"
+    assert panel.locator("[data-figure='done']").inner_text() == "20"
+    assert panel.get_attribute("hx-trigger") is None  # the final panel stopped polling
+    batch = BatchJob.objects.get(campaign=campaign)
+    assert (batch.status, batch.succeeded_count) == (BatchStatus.SUCCEEDED, 20)
+    # The grid refreshed itself when the batch ended: 20 finished cards with their images.
+    wait_until(page, "document.querySelectorAll('.post-card[data-status=succeeded]').length === 20")
+    page.locator(".post-card img.picture").first.wait_for()
+    assert_not_reloaded(page)
+    page.set_viewport_size({"width": 1280, "height": 1480})
+    first_row = "[...document.querySelectorAll('.post-card img.picture')].slice(0, 8)"
+    wait_until(page, f"{first_row}.every(image => image.complete && image.naturalWidth > 0)")
+    screenshot(page, "campaign-detail")
+    page.set_viewport_size(VIEWPORT)
+
+    # --- edit a caption inline, with the live character counter
+    card = page.locator(".post-card").first
+    post_id = int(card.get_attribute("data-post-id"))
+    post = Post.objects.get(pk=post_id)
+    limit = {"instagram": 2200, "x": 280}[post.platform]
+    card.get_by_role("link", name="Edit").click()
+    editor = page.locator(f"#post-{post_id} textarea")
+    editor.wait_for()
+    wait_until(page, f"document.activeElement === document.querySelector('#post-{post_id} textarea')")
+    editor.fill("Cold brew, hot days. ☀️ Edited in the browser.")
+    counter = page.locator(f"#post-{post_id} [data-counter]")
+    typed = len("Cold brew, hot days. ☀️ Edited in the browser.") + len("\n\n") + len(" ".join(post.hashtags))
+    assert counter.inner_text().startswith(f"{typed} / {limit:,}")
+    screenshot(page, "post-edit")
+    page.locator(f"#post-{post_id}").get_by_role("button", name="Save").click()
+    page.locator(f"#post-{post_id} .post-caption", has_text="Edited in the browser.").wait_for()
+    post.refresh_from_db()
+    assert post.caption == "Cold brew, hot days. ☀️ Edited in the browser."
+
+    # An edit over the platform's limit is refused by the server, next to the field.
+    second = page.locator(".post-card").nth(1)
+    second_id = int(second.get_attribute("data-post-id"))
+    second.get_by_role("link", name="Edit").click()
+    page.locator(f"#post-{second_id} textarea").fill("x" * 3000)
+    assert "is-over" in page.locator(f"#post-{second_id} [data-counter]").get_attribute("class")
+    page.locator(f"#post-{second_id}").get_by_role("button", name="Save").click()
+    page.locator(f"#post-{second_id} .errorlist", has_text="characters with hashtags").wait_for()
+    page.locator(f"#post-{second_id}").get_by_role("link", name="Cancel").click()
+    page.locator(f"#post-{second_id} .post-caption").wait_for()
+
+    # --- approve a post
+    approve = page.locator(f"#post-{second_id}").get_by_role("button", name="Approve")
+    approve.click()
+    page.locator(f"#post-{second_id}[data-review='approved']").wait_for()
+    assert Post.objects.get(pk=second_id).review_status == ReviewStatus.APPROVED
+
+    # --- download the CSV of the posts as filtered on screen
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="CSV").click()
+    download = download_info.value
+    assert re.fullmatch(r"summer-cold-brew-launch-posts-\d{4}-\d{2}-\d{2}\.csv", download.suggested_filename)
+    rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8-sig"))))
+    assert len(rows) == 20
+    by_id = {int(row["post_id"]): row for row in rows}
+    assert by_id[post_id]["caption"] == "Cold brew, hot days. ☀️ Edited in the browser."
+    assert by_id[second_id]["review_status"] == "approved"
+    assert {row["status"] for row in rows} == {"succeeded"}
+
+    # Filter on screen, then export: the CSV follows the filter.
+    page.get_by_label("Review").select_option("approved")
+    wait_until(page, "document.querySelectorAll('.post-card').length === 1")
+    assert page.url.endswith("?review=approved")  # the address keeps the filter for a reload
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text(encoding="utf-8-sig"))))
+    assert [int(row["post_id"]) for row in rows] == [second_id]
+    assert_not_reloaded(page)
+
+    # --- the campaign list shows what happened (beside two more campaigns, for a fuller picture)
+    webinar = CampaignFactory(
+        owner=user,
+        name="Accounting Software Webinar",
+        brief="Invite small business owners to a free 45-minute webinar on closing the books in one day.",
+        platforms=["linkedin", "facebook"],
+    )
+    running = BatchJob.objects.create(
+        campaign=webinar, requested_count=40, platforms=webinar.platforms, status=BatchStatus.RUNNING
+    )
+    Post.objects.bulk_create(
+        [Post(campaign=webinar, batch=running, sequence=i, platform="linkedin") for i in range(40)]
+    )
+    Post.objects.filter(batch=running, sequence__lt=26).update(status=GenerationStatus.SUCCEEDED)
+    Post.objects.filter(batch=running, sequence__in=[3, 9]).update(status=GenerationStatus.FAILED)
+    CampaignFactory(
+        owner=user,
+        name="Holiday Gift Guide",
+        brief="Ten gift ideas under $50 from our autumn catalogue, one a day until December.",
+        platforms=["instagram", "facebook", "tiktok"],
+    )
+    page.goto("/")
+    row = page.locator(f"[data-campaign-id='{campaign.pk}']")
+    assert page.locator(".campaign-row").count() == 3
+    assert "Last batch: Succeeded" in row.inner_text()
+    assert re.search(r"Ready\s+20\b", row.inner_text(), re.I) and re.search(r"Approved\s+1\b", row.inner_text(), re.I)
+    screenshot(page, "campaign-list")
+    assert page.console_errors == [], page.console_errors  # CSP violations would show up here
+
+
+def test_progress_moves_live_while_a_slower_provider_works(
+    page, live_server, workers, openai_settings, openai_env, fake_openai
+):
+    """The panel updates every second from the poll partial: several distinct values between 0 and 100%,
+    the cost so far, and no reload. The fake OpenAI server answers slowly so the batch takes a while."""
+    fake_openai.configure(Config(text_latency=0.6, image_latency=0.8))
+    workers.start("browser-slow-worker", **openai_env, GENERATION_CONCURRENCY=2)
+    user = UserFactory(username="sam")
+    campaign = CampaignFactory(
+        owner=user,
+        name="Accounting Software Webinar",
+        brief="Invite small business owners to a free 45-minute webinar on closing the books in one day.",
+        target_audience="owners of businesses with 5 to 50 people",
+        tone="professional, clear, helpful",
+        keywords=["month-end close", "bookkeeping", "cash flow"],
+        hashtags=["#SmallBusiness"],
+        call_to_action="Save your seat: link in bio.",
+        platforms=["linkedin", "facebook"],
+    )
+    sign_in(page, user)
+    page.goto(reverse("campaigns:detail", args=[campaign.pk]))
+    assert_htmx_is_loaded(page)
+    mark_page(page)
+    start_batch(page, 20)
+
+    seen: list[int] = []
+    shot = False
+    for _ in range(int(BATCH_TIMEOUT_MS / 250)):
+        panel = page.locator(".batch-progress").first
+        status = panel.get_attribute("data-status")
+        percent = int(panel.get_attribute("data-percent"))
+        if not seen or seen[-1] != percent:
+            seen.append(percent)
+        if not shot and 30 <= percent <= 70:
+            # The posts that are done have appeared in the grid below, the others wait in line.
+            wait_until(page, "document.querySelectorAll('.post-card[data-status=succeeded]').length > 0")
+            page.set_viewport_size({"width": 1280, "height": 1300})
+            screenshot(page, "batch-progress")
+            page.set_viewport_size(VIEWPORT)
+            shot = True
+        if status not in ("queued", "running"):
+            break
+        page.wait_for_timeout(250)
+    assert seen[-1] == 100 and page.locator(".batch-progress").first.get_attribute("data-status") == "succeeded"
+    intermediate = [value for value in seen if 0 < value < 100]
+    assert len(intermediate) >= 3, seen  # it moved in steps, live
+    assert seen == sorted(seen)
+    assert shot, seen
+    cost = page.locator(".batch-progress [data-figure='cost']").first.inner_text()
+    assert cost.startswith("$") and cost != "$0.00"  # the fake server is priced like gpt-4o-mini + gpt-image-1
+    wait_until(page, "document.querySelectorAll('.post-card[data-status=succeeded]').length === 20")
+    assert_not_reloaded(page)
+    assert not Post.objects.filter(campaign=campaign).exclude(status=GenerationStatus.SUCCEEDED).exists()
+    assert page.console_errors == [], page.console_errors
+
+
+def test_every_page_renders_in_the_browser_without_policy_violations(page, live_server, browser, settings, tmp_path):
+    """The pages not covered above, in a real browser: no Content-Security-Policy violation or script
+    error anywhere, the calendar, the post page, errors tied to fields, and sign-in that works with JS off."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from generation.images import store_post_image
+    from generation.providers.base import Brief
+    from generation.providers.local import draw_image
+
+    user = UserFactory(username="lee")
+    campaign = CampaignFactory(owner=user, name="Holiday Gift Guide", platforms=["instagram", "facebook"])
+    batch = BatchJob.objects.create(
+        campaign=campaign,
+        requested_count=6,
+        platforms=campaign.platforms,
+        status=BatchStatus.PARTIALLY_FAILED,
+        succeeded_count=5,
+        failed_count=1,
+        provider="local",
+        started_at=timezone.now() - timedelta(seconds=40),
+        finished_at=timezone.now(),
+        error_summary="1 post failed: the provider refused the request (content policy).",
+    )
+    brief = Brief(0, campaign.name, campaign.brief, "", "", "en", (), (), "", "#8A2BE2")
+    start = timezone.localtime().replace(day=1, hour=9, minute=0, second=0, microsecond=0) + timedelta(days=32)
+    posts = []
+    for index in range(6):
+        platform = campaign.platforms[index % 2]
+        post = Post.objects.create(
+            campaign=campaign,
+            batch=batch,
+            sequence=index,
+            platform=platform,
+            status=GenerationStatus.FAILED if index == 5 else GenerationStatus.SUCCEEDED,
+            caption="" if index == 5 else f"Gift idea {index + 1}: something they will actually use. 🎁",
+            hashtags=[] if index == 5 else ["#GiftGuide", "#Holiday"],
+            headline=f"Gift idea {index + 1}",
+            review_status=ReviewStatus.APPROVED if index < 2 else ReviewStatus.DRAFT,
+            error_message="the provider refused the request (content policy)" if index == 5 else "",
+            scheduled_at=start + timedelta(days=index * 3, hours=index) if index < 4 else None,
+        )
+        if index < 5:
+            post.image, post.thumbnail = store_post_image(
+                campaign.pk, post.pk, draw_image(brief, f"Gift idea {index + 1}", 1080, 1080, index)
+            )
+            post.save(update_fields=["image", "thumbnail"])
+        posts.append(post)
+
+    # Sign-in works without JavaScript too.
+    plain = browser.new_context(viewport=VIEWPORT, base_url=live_server.url, java_script_enabled=False)
+    plain_page = plain.new_page()
+    plain_page.goto("/")
+    plain_page.get_by_label("Username").fill(user.username)
+    plain_page.get_by_label("Password").fill("wrong")
+    plain_page.get_by_role("button", name="Sign in").click()
+    assert "Please enter a correct username and password" in plain_page.content()
+    screenshot(plain_page, "sign-in")
+    plain_page.get_by_label("Password").fill(PASSWORD)
+    plain_page.get_by_role("button", name="Sign in").click()
+    plain_page.wait_for_url(re.compile(r"/$"))
+    # ... and so do the basic post actions: a plain form POST and a redirect.
+    plain_page.goto(posts[2].get_absolute_url())
+    plain_page.get_by_role("button", name="Approve").click()
+    plain_page.wait_for_url(f"**{posts[2].get_absolute_url()}")
+    assert "Post marked approved." in plain_page.content()
+    plain.close()
+
+    sign_in(page, user)
+    page.goto(reverse("campaigns:calendar", args=[campaign.pk]) + f"?month={start:%Y-%m}")
+    assert page.locator(".calendar li").count() == 4
+    screenshot(page, "calendar")
+    page.goto(posts[0].get_absolute_url())
+    screenshot(page, "post-detail")
+    page.goto(batch.get_absolute_url())
+    assert page.locator(".batch-progress").get_attribute("data-status") == "partially_failed"
+    assert page.get_by_role("button", name="Retry 1 failed").is_visible()
+    page.goto(reverse("campaigns:update", args=[campaign.pk]))
+    page.get_by_label("Name").fill("")
+    page.get_by_label("Instagram").uncheck()
+    page.get_by_label("Facebook").uncheck()
+    page.get_by_role("button", name="Save changes").click()
+    name_input = page.get_by_label("Name")
+    assert name_input.get_attribute("aria-invalid") == "true"
+    assert page.locator(f"#{name_input.get_attribute('aria-describedby')}").inner_text() == "This field is required."
+    page.goto(campaign.get_absolute_url())
+    assert_htmx_is_loaded(page)
+    card = page.locator(f"#post-{posts[0].pk}")
+    card.get_by_text("More").click()
+    card.get_by_label(re.compile("Schedule")).fill("2001-01-01T10:00")
+    card.get_by_role("button", name="Save time").click()
+    page.locator(f"#post-{posts[0].pk}").get_by_text("Pick a time in the future.").wait_for()
+    assert page.console_errors == [], page.console_errors
