@@ -1,0 +1,203 @@
+"""Tables (terminal and Markdown), the JSON record of a run, and the scenario 1 plot."""
+
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+from bench.scenarios import IDEAL_FORMULA, REFERENCE_POSTS_PER_MINUTE, REFERENCE_SECONDS
+
+
+def _num(value, spec: str = ".1f", empty: str = "–") -> str:
+    return empty if value is None else format(value, spec)
+
+
+COLUMNS = [
+    ("scenario", lambda r: r["scenario"]),
+    ("posts", lambda r: str(r["posts"])),
+    ("workers", lambda r: str(r["workers"])),
+    ("conc.", lambda r: str(r["concurrency"])),
+    (
+        "latency text/image s",
+        lambda r: "local" if r["provider"] == "local" else f"{r['text_latency']:g}/{r['image_latency']:g}",
+    ),
+    ("rate limit", lambda r: f"{r['rpm']}/min" if r["rpm"] else "none"),
+    ("seconds", lambda r: _num(r["seconds"])),
+    ("posts/min", lambda r: _num(r["posts_per_minute"], ".0f")),
+    ("ideal s", lambda r: _num(r["ideal_seconds"])),
+    ("ratio", lambda r: _num(r["ratio"], ".2f")),
+    ("429s", lambda r: str(r["http_429"])),
+    ("failed", lambda r: str(r["failed"])),
+    ("worker CPU ms/post", lambda r: _num(r.get("cpu_ms_per_post"), ".1f")),
+    ("peak RSS MB", lambda r: _num(r["peak_rss_mb"], ".0f")),
+    ("RSS growth MB", lambda r: _num(r["rss_growth_mb"], ".1f")),
+    ("peak PG conns", lambda r: str(r["peak_pg_connections"])),
+    ("reference s", lambda r: _num(r["reference_seconds"], ".0f")),
+    ("targets", lambda r: targets_text(r)),
+]
+
+
+def targets_text(row: dict) -> str:
+    if not row.get("targets"):
+        return ""
+    return ", ".join(f"{'ok' if t['met'] else 'MISSED'} {t['label']} ({t['value']})" for t in row["targets"])
+
+
+def text_table(rows: list[dict], columns=COLUMNS) -> str:
+    cells = [[name for name, _ in columns]] + [[render(row) for _, render in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)) for line in cells]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def markdown_table(rows: list[dict], columns=COLUMNS) -> str:
+    header = "| " + " | ".join(name for name, _ in columns) + " |"
+    rule = "|" + "|".join("---" for _ in columns) + "|"
+    body = ["| " + " | ".join(render(row) for _, render in columns) + " |" for row in rows]
+    return "\n".join([header, rule, *body])
+
+
+WEB_COLUMNS = [
+    ("page", lambda r: r["page"]),
+    ("posts in campaign", lambda r: f"{r['posts']:,}"),
+    ("concurrency", lambda r: str(r["concurrency"])),
+    ("tool", lambda r: r["tool"]),
+    ("requests", lambda r: str(r["requests"])),
+    ("errors", lambda r: str(r["errors"])),
+    ("req/s", lambda r: _num(r["requests_per_second"], ".0f")),
+    ("p50 ms", lambda r: _num(r["p50_ms"], ".1f")),
+    ("p95 ms", lambda r: _num(r["p95_ms"], ".1f")),
+    ("p99 ms", lambda r: _num(r["p99_ms"], ".1f")),
+    ("queries/request", lambda r: str(r["queries"])),
+    ("targets", lambda r: targets_text(r)),
+]
+
+
+def reference_table() -> str:
+    lines = ["| posts | reference seconds | reference posts/min |", "|---|---|---|"]
+    for posts, seconds in REFERENCE_SECONDS.items():
+        lines.append(f"| {posts} | {seconds:.0f} | {posts * 60 / seconds:.1f} |")
+    return "\n".join(lines)
+
+
+def machine_info(*, database_version: str, redis_version: str) -> dict:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = None
+    try:
+        import psutil
+
+        memory = round(psutil.virtual_memory().total / 2**30, 1)
+    except Exception:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False, timeout=5
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gb": memory,
+        "python": platform.python_version(),
+        "postgresql": database_version,
+        "redis": redis_version,
+        "platform": platform.platform(),
+        "commit": commit,
+    }
+
+
+def write_results(output: Path, record: dict) -> tuple[Path, Path]:
+    output.mkdir(parents=True, exist_ok=True)
+    json_path = output / "results.json"
+    json_path.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    md_path = output / "results.md"
+    md_path.write_text(markdown_record(record))
+    return json_path, md_path
+
+
+def markdown_record(record: dict) -> str:
+    machine = record["machine"]
+    load = record["load"]
+    parts = [
+        f"Command: `{record['command']}`  ",
+        f"Run at {record['started_at']} (commit {machine.get('commit') or '?'}), "
+        f"{record['total_seconds']:.0f} s in all.",
+        "",
+        f"Machine: {machine['cpus']} × {machine['cpu_model']}, {machine['memory_gb']} GB RAM; "
+        f"Python {machine['python']}; {machine['postgresql']}; Redis {machine['redis']}.  ",
+        f"Load averages (1/5/15 min): before {fmt_load(load['before'])}, after {fmt_load(load['after'])}.",
+        "",
+        f"Ideal time: `{IDEAL_FORMULA}`.",
+        "",
+        markdown_table(record["rows"]),
+        "",
+    ]
+    if record.get("web"):
+        parts += ["Web (gunicorn):", "", markdown_table(record["web"], WEB_COLUMNS), ""]
+    if record.get("web_skipped"):
+        parts += [f"Web benchmark skipped: {record['web_skipped']}", ""]
+    return "\n".join(parts)
+
+
+def fmt_load(load) -> str:
+    return " / ".join(f"{value:.2f}" for value in load)
+
+
+def plot_reference(rows: list[dict], path: Path) -> Path | None:
+    """Posts completed over time, ours (one line per batch size) against the reference's ~16 posts/min."""
+    ours = [row for row in rows if row["group"] == "reference" and row.get("completions")]
+    if not ours:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(9, 5.2), dpi=110)
+    for row in sorted(ours, key=lambda r: r["posts"]):
+        times = [0.0, *row["completions"]]
+        counts = list(range(len(times)))
+        axes.step(
+            times, counts, where="post", linewidth=2, label=f"ours: {row['posts']} posts in {row['seconds']:.0f} s"
+        )
+    horizon = max(REFERENCE_SECONDS.values()) * 1.05
+    rate = REFERENCE_POSTS_PER_MINUTE / 60
+    axes.plot([0, horizon], [0, rate * horizon], "--", color="grey", label="reference: ~16 posts/min")
+    for posts, seconds in REFERENCE_SECONDS.items():
+        axes.plot([seconds], [posts], "o", color="grey")
+        axes.annotate(
+            f"reference: {posts} in {seconds:.0f} s",
+            (seconds, posts),
+            textcoords="offset points",
+            xytext=(-10, 8),
+            ha="right",
+            fontsize=8,
+            color="dimgrey",
+        )
+    axes.set_xlim(0, horizon)
+    axes.set_ylim(0, 110)
+    axes.set_xlabel("seconds since the batch was created")
+    axes.set_ylabel("posts completed")
+    latency = f"{ours[0]['text_latency']:g} s text + {ours[0]['image_latency']:g} s image per post"
+    axes.set_title(
+        f"Scenario 1: posts completed over time ({latency}; "
+        f"{ours[0]['workers']} workers × {ours[0]['concurrency']} in flight)",
+        fontsize=10,
+    )
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower right", fontsize=9)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+    return path
