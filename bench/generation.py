@@ -59,6 +59,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--output", type=Path, default=None, help="where results go (default bench/results)")
     parser.add_argument("--keep-db", action="store_true", help="leave the benchmark database in place afterwards")
+    parser.add_argument(
+        "--publish", action="store_true", help="also write this run's results into BENCHMARKS.md (full runs only)"
+    )
     return parser.parse_args(argv)
 
 
@@ -133,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         run_web = not args.no_web
     if args.web_only:
         suite, run_web = [], True
+    if args.publish and (args.smoke or args.output):
+        raise SystemExit("--publish writes BENCHMARKS.md from bench/results: not with --smoke or --output")
     database, _ = check_targets(args.database_url, args.redis_url)
     scratch = Path(tempfile.mkdtemp(prefix="cp-bench-"))
     # A smoke run's figures mean nothing: they never replace the published ones.
@@ -172,6 +177,11 @@ def main(argv: list[str] | None = None) -> int:
             "web_skipped": web_skipped,
         }
         report(record, output)
+        if args.publish:
+            from bench.report import publish
+
+            publish(record, BASE_DIR / "BENCHMARKS.md")
+            print(f"updated {BASE_DIR / 'BENCHMARKS.md'}")
         failed = sum(row["failed"] for row in rows) + sum(row["errors"] for row in web_rows)
         succeeded = not failed
         return 0 if succeeded else 1

@@ -211,7 +211,9 @@ class Sampler(threading.Thread):
         self.started = time.monotonic()
         self._halt = threading.Event()
         self._connection = psycopg.connect(dsn, autocommit=True, application_name="cp-bench-sampler")
+        self._seen_cpu: dict[int, float] = {}
         self.samples.idle_rss = {name: self._rss(pid)[0] for name, pid in workers.items()}
+        self._seen_at_start = dict(self._seen_cpu)
         self._cpu_at_start = self._cpu()
 
     def _cpu(self) -> float:
@@ -240,6 +242,8 @@ class Sampler(threading.Thread):
             with contextlib.suppress(psutil.NoSuchProcess):
                 sizes.append(process.memory_info().rss)
                 pids.append(process.pid)
+                times = process.cpu_times()
+                self._seen_cpu[process.pid] = times.user + times.system
         return max(sizes, default=0), pids[1:]
 
     def sample(self) -> None:
@@ -266,6 +270,10 @@ class Sampler(threading.Thread):
         self._halt.set()
         self.join(timeout=10)
         self.sample()
-        self.samples.cpu_seconds = self._cpu() - self._cpu_at_start
+        # Two counts that should agree: the kernel's (reaped horses' time lands in their parent's
+        # children_*), and the sum of what each process was last seen to have used (misses only
+        # a horse's last interval). The larger one wins: either can miss a horse caught exiting.
+        seen = sum(cpu - self._seen_at_start.get(pid, 0.0) for pid, cpu in self._seen_cpu.items())
+        self.samples.cpu_seconds = max(self._cpu() - self._cpu_at_start, seen)
         self._connection.close()
         return self.samples

@@ -34,6 +34,7 @@ COLUMNS = [
     ("RSS growth MB", lambda r: _num(r["rss_growth_mb"], ".1f")),
     ("peak PG conns", lambda r: str(r["peak_pg_connections"])),
     ("reference s", lambda r: _num(r["reference_seconds"], ".0f")),
+    ("load 1 min", lambda r: f"{r['load_before'][0]:.1f}→{r['load_after'][0]:.1f}"),
     ("targets", lambda r: targets_text(r)),
 ]
 
@@ -75,10 +76,21 @@ WEB_COLUMNS = [
 ]
 
 
-def reference_table() -> str:
-    lines = ["| posts | reference seconds | reference posts/min |", "|---|---|---|"]
+def reference_table(rows: list[dict]) -> str:
+    """The reference system's published table beside ours, for the batch sizes scenario 1 ran."""
+    ours = {row["posts"]: row for row in rows if row["group"] == "reference" and row["seconds"]}
+    lines = [
+        "| posts | reference (FastAPI, asyncio semaphore) | posts/min | ours | posts/min | faster |",
+        "|---|---|---|---|---|---|",
+    ]
     for posts, seconds in REFERENCE_SECONDS.items():
-        lines.append(f"| {posts} | {seconds:.0f} | {posts * 60 / seconds:.1f} |")
+        row = ours.get(posts)
+        mine = (
+            f"{row['seconds']:.1f} s | {row['posts_per_minute']:.0f} | {seconds / row['seconds']:.0f}×"
+            if row
+            else "– | – | –"
+        )
+        lines.append(f"| {posts} | {seconds:.0f} s | {posts * 60 / seconds:.1f} | {mine} |")
     return "\n".join(lines)
 
 
@@ -125,6 +137,20 @@ def write_results(output: Path, record: dict) -> tuple[Path, Path]:
     return json_path, md_path
 
 
+RESULTS_START = "<!-- bench:results:start (written by python -m bench.generation --publish) -->"
+RESULTS_END = "<!-- bench:results:end -->"
+
+
+def publish(record: dict, document: Path) -> None:
+    """Replace the results block of BENCHMARKS.md with this run's."""
+    text = document.read_text()
+    if RESULTS_START not in text or RESULTS_END not in text:
+        raise SystemExit(f"{document} has no results block ({RESULTS_START} ... {RESULTS_END})")
+    before, rest = text.split(RESULTS_START, 1)
+    _, after = rest.split(RESULTS_END, 1)
+    document.write_text(f"{before}{RESULTS_START}\n{markdown_record(record)}{RESULTS_END}{after}")
+
+
 def markdown_record(record: dict) -> str:
     machine = record["machine"]
     load = record["load"]
@@ -142,6 +168,8 @@ def markdown_record(record: dict) -> str:
         markdown_table(record["rows"]),
         "",
     ]
+    if any(row["group"] == "reference" for row in record["rows"]):
+        parts += ["Scenario 1 beside the reference system's published table:", "", reference_table(record["rows"]), ""]
     if record.get("web"):
         parts += ["Web (gunicorn):", "", markdown_table(record["web"], WEB_COLUMNS), ""]
     if record.get("web_skipped"):
@@ -154,8 +182,14 @@ def fmt_load(load) -> str:
 
 
 def plot_reference(rows: list[dict], path: Path) -> Path | None:
-    """Posts completed over time, ours (one line per batch size) against the reference's ~16 posts/min."""
-    ours = [row for row in rows if row["group"] == "reference" and row.get("completions")]
+    """Posts completed over time, ours (one line per batch size) against the reference's ~16 posts/min.
+
+    Left: the reference's whole time scale. Right: the first seconds, where ours happen, with the
+    ideal (every post done one provider latency after it could start) dotted.
+    """
+    ours = sorted(
+        (row for row in rows if row["group"] == "reference" and row.get("completions")), key=lambda r: r["posts"]
+    )
     if not ours:
         return None
     import matplotlib
@@ -163,19 +197,30 @@ def plot_reference(rows: list[dict], path: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(9, 5.2), dpi=110)
-    for row in sorted(ours, key=lambda r: r["posts"]):
-        times = [0.0, *row["completions"]]
-        counts = list(range(len(times)))
-        axes.step(
-            times, counts, where="post", linewidth=2, label=f"ours: {row['posts']} posts in {row['seconds']:.0f} s"
-        )
-    horizon = max(REFERENCE_SECONDS.values()) * 1.05
+    figure, (wide, close) = plt.subplots(1, 2, figsize=(12, 5.2), dpi=110, gridspec_kw={"width_ratios": [3, 2]})
     rate = REFERENCE_POSTS_PER_MINUTE / 60
-    axes.plot([0, horizon], [0, rate * horizon], "--", color="grey", label="reference: ~16 posts/min")
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    latest = max(row["seconds"] for row in ours)
+    zoom = max(latest * 1.15, 10)
+    for axes, horizon in ((wide, max(REFERENCE_SECONDS.values()) * 1.05), (close, zoom)):
+        for color, row in zip(colors, ours, strict=False):
+            times = [0.0, *row["completions"]]
+            axes.step(
+                times,
+                range(len(times)),
+                where="post",
+                linewidth=2,
+                color=color,
+                label=f"ours: {row['posts']} posts in {row['seconds']:.1f} s",
+            )
+        axes.plot([0, horizon], [0, rate * horizon], "--", color="grey", label="reference: ~16 posts/min")
+        axes.set_xlim(0, horizon)
+        axes.set_ylim(0, 110)
+        axes.set_xlabel("seconds since the batch was created")
+        axes.grid(alpha=0.3)
     for posts, seconds in REFERENCE_SECONDS.items():
-        axes.plot([seconds], [posts], "o", color="grey")
-        axes.annotate(
+        wide.plot([seconds], [posts], "o", color="grey")
+        wide.annotate(
             f"reference: {posts} in {seconds:.0f} s",
             (seconds, posts),
             textcoords="offset points",
@@ -184,18 +229,23 @@ def plot_reference(rows: list[dict], path: Path) -> Path | None:
             fontsize=8,
             color="dimgrey",
         )
-    axes.set_xlim(0, horizon)
-    axes.set_ylim(0, 110)
-    axes.set_xlabel("seconds since the batch was created")
-    axes.set_ylabel("posts completed")
-    latency = f"{ours[0]['text_latency']:g} s text + {ours[0]['image_latency']:g} s image per post"
-    axes.set_title(
-        f"Scenario 1: posts completed over time ({latency}; "
-        f"{ours[0]['workers']} workers × {ours[0]['concurrency']} in flight)",
-        fontsize=10,
+    for color, row in zip(colors, ours, strict=False):
+        slots = row["workers"] * row["concurrency"]
+        latency = row["text_latency"] + row["image_latency"]
+        ideal = [0.0] + [latency * (index // slots + 1) for index in range(row["posts"])]
+        close.step(ideal, range(len(ideal)), where="post", linestyle=":", linewidth=1.5, color=color)
+    close.plot([], [], ":", color="black", label="ideal for the concurrency")
+    wide.set_ylabel("posts completed")
+    wide.set_title("The reference's time scale", fontsize=10)
+    close.set_title(f"The first {zoom:.0f} s", fontsize=10)
+    wide.legend(loc="lower right", fontsize=8)
+    close.legend(loc="upper left", fontsize=8)
+    first = ours[0]
+    figure.suptitle(
+        f"Scenario 1: posts completed over time ({first['text_latency']:g} s text + {first['image_latency']:g} s "
+        f"image per post; {first['workers']} workers × {first['concurrency']} in flight)",
+        fontsize=11,
     )
-    axes.grid(alpha=0.3)
-    axes.legend(loc="lower right", fontsize=9)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
