@@ -57,6 +57,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
         help="Redis database of the benchmark's own (emptied between scenarios; never 0)",
     )
+    parser.add_argument(
+        "--gunicorn-args", default="", help='extra gunicorn options for the web part, e.g. "--workers 2 --threads 2"'
+    )
     parser.add_argument("--output", type=Path, default=None, help="where results go (default bench/results)")
     parser.add_argument("--keep-db", action="store_true", help="leave the benchmark database in place afterwards")
     parser.add_argument(
@@ -165,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                 seconds=args.web_seconds or (1.0 if args.smoke else 15.0),
                 posts=args.web_posts or (300 if args.smoke else 10_000),
                 tool=args.load_tool,
+                gunicorn_args=args.gunicorn_args,
             )
         record = {
             "command": "python -m bench.generation " + shlex.join(argv if argv is not None else sys.argv[1:]),

@@ -12,6 +12,7 @@ import contextlib
 import http.client
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -47,7 +48,9 @@ end
 """
 
 
-def run_web_benchmark(run, *, seconds: float, posts: int, tool: str = "auto") -> tuple[list[dict], str | None]:
+def run_web_benchmark(
+    run, *, seconds: float, posts: int, tool: str = "auto", gunicorn_args: str = ""
+) -> tuple[list[dict], str | None]:
     try:
         reverse("campaigns:detail", args=[1])
         reverse("campaigns:batch_progress", args=[1])
@@ -90,7 +93,7 @@ def run_web_benchmark(run, *, seconds: float, posts: int, tool: str = "auto") ->
             for name, url, small_url, htmx in pages
         }
     port = free_port()
-    server = _start_gunicorn(env, port, run.log_dir / "gunicorn.log")
+    server = _start_gunicorn(env, port, run.log_dir / "gunicorn.log", gunicorn_args)
     rows = []
     try:
         base = f"http://127.0.0.1:{port}"
@@ -196,8 +199,11 @@ def _queries(client: Client, url: str, htmx: bool) -> int:
     return len(captured.captured_queries)
 
 
-def _start_gunicorn(env: dict, port: int, log_path: Path) -> subprocess.Popen:
-    """gunicorn with the project's config/gunicorn.py when there is one, else the same shape inline."""
+def _start_gunicorn(env: dict, port: int, log_path: Path, extra_args: str = "") -> subprocess.Popen:
+    """gunicorn with the project's config/gunicorn.py when there is one, else the same shape inline.
+
+    `extra_args` (--gunicorn-args) come last, so they override either.
+    """
     command = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}"]
     config = BASE_DIR / "config" / "gunicorn.py"
     if config.exists():
@@ -205,6 +211,7 @@ def _start_gunicorn(env: dict, port: int, log_path: Path) -> subprocess.Popen:
     else:
         workers = min((os.cpu_count() or 1) * 2 + 1, 8)
         command += ["--worker-class", "gthread", "--workers", str(workers), "--threads", "4"]
+    command += shlex.split(extra_args)
     with open(log_path, "ab") as log:
         return subprocess.Popen(
             command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
