@@ -1,10 +1,11 @@
 """The async pipeline that turns claimed posts into finished ones.
 
 One Runner serves one RQ job (or one --sync command). It keeps `concurrency` posts in
-flight on asyncio; each post is: caption request -> image request -> fit to the platform
--> store. Database work goes through a single thread (see store.py), batched: finished
-posts are written together every FLUSH_SECONDS or FLUSH_SIZE posts, and new posts are
-claimed in the same round trip.
+flight to the provider on asyncio; each post is: caption request -> image request -> fit to
+the platform -> store, and makes room for the next one once its image has arrived. Image
+work runs on one thread per core. Database work goes through a single thread (see
+store.py), batched: finished posts are written together every FLUSH_SECONDS or FLUSH_SIZE
+posts, and new posts are claimed in the same round trip.
 """
 
 import asyncio
