@@ -27,8 +27,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+## Benchmark the engine and the pages (BENCHMARKS.md); bench-smoke is the few-second CI version.
 bench: install
 	$(BIN)/python -m bench.generation $(BENCH_ARGS)
+
+bench-smoke: install
+	$(BIN)/python -m bench.generation --smoke $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

@@ -24,12 +24,16 @@ def fit_to_size(data: bytes, width: int, height: int) -> bytes:
             if source.width * source.height > MAX_PIXELS:
                 raise TransientProviderError(f"image too large ({source.width}x{source.height})")
             source.load()
-            image = ImageOps.exif_transpose(source).convert("RGB")
+            image = ImageOps.exif_transpose(source)
+            if image.mode != "RGB":
+                image = image.convert("RGB")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise TransientProviderError(f"unreadable image from provider ({exc})") from None
     fitted = ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
     buffer = io.BytesIO()
-    fitted.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    # Baseline, not progressive: progressive encoding took 2.5x the CPU of the whole encode for
+    # files no smaller than optimize=True makes them (see BENCHMARKS.md).
+    fitted.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True)
     return buffer.getvalue()
 
 
@@ -39,8 +43,12 @@ THUMBNAIL_WIDTH = 480
 def thumbnail_of(data: bytes) -> bytes:
     """A small JPEG copy for grids and change lists, made once when the image is stored."""
     with Image.open(io.BytesIO(data)) as image:
-        image.draft("RGB", (THUMBNAIL_WIDTH, THUMBNAIL_WIDTH * 2))  # JPEG decodes at a reduced scale: fast
-        image = image.convert("RGB")
+        # A JPEG decodes at 1/2, 1/4 or 1/8 scale for a fraction of the work. Only the width
+        # decides the scale (the height follows the aspect ratio): asking for a height as well
+        # made portrait and landscape images decode at full size.
+        image.draft("RGB", (THUMBNAIL_WIDTH, 1))
+        if image.mode != "RGB":
+            image = image.convert("RGB")
         height = round(image.height * THUMBNAIL_WIDTH / image.width)
         small = image.resize((THUMBNAIL_WIDTH, height), Image.Resampling.BILINEAR)
     buffer = io.BytesIO()

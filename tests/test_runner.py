@@ -167,3 +167,15 @@ def test_posts_claimed_in_a_round_whose_reply_was_lost_are_not_kept_by_renewals(
     batch.refresh_from_db()
     assert (batch.status, batch.succeeded_count) == (BatchStatus.SUCCEEDED, 16)
     assert {post.attempts for post in Post.objects.filter(pk__in=[task.post_id for task in lost])} == {2}
+
+
+def test_requests_in_flight_never_exceed_the_concurrency(openai_settings, fake_openai):
+    """A post's slot frees once its image has arrived, so image work does not hold the next
+    post back; still, no more than GENERATION_CONCURRENCY requests are ever in flight."""
+    openai_settings.GENERATION_CONCURRENCY = 4
+    fake_openai.configure(Config(text_latency=0.05, image_latency=0.05))
+    batch = batch_start(campaign=CampaignFactory(), count=24, enqueue=False)
+    stats = run_batch_inline(batch.pk)
+    batch.refresh_from_db()
+    assert (batch.status, batch.succeeded_count, stats.requests) == (BatchStatus.SUCCEEDED, 24, 48)
+    assert fake_openai.stats()["peak_in_flight"] == 4

@@ -130,11 +130,15 @@ def test_rate_limit_is_shared_and_no_post_fails(workers, openai_settings, openai
     stats = fake_openai.stats()
     assert stats["counts"].get("chat:429", 0) + stats["counts"].get("images:429", 0) == 0
     arrivals = sorted(stats["arrivals"])
-    # In any window of w seconds the server saw at most burst + rate * w requests.
+    # In any window of w seconds the server saw at most burst + rate * w requests. The limiter
+    # decides when a request may go; it reaches the server later by however long the client
+    # takes to send it, longer for a fresh work horse's first burst on a busy machine, so
+    # requests let go 0.25 s apart may arrive together: allow half a second of that.
+    send_jitter = 0.5
     for i, start in enumerate(arrivals):
         for j in range(i, len(arrivals)):
             window = arrivals[j] - start
-            assert j - i + 1 <= burst + rpm / 60 * window + 1
+            assert j - i + 1 <= burst + rpm / 60 * (window + send_jitter) + 1
 
 
 def test_all_workers_killed_then_one_restarted_resumes(workers, openai_settings, openai_env, fake_openai):
