@@ -143,14 +143,25 @@ else:
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# CACHES
-# ------------------------------------------------------------------------------
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-
 # REDIS AND RQ
 # ------------------------------------------------------------------------------
 # https://github.com/rq/django-rq#support-for-django-redis-and-django-redis-cache
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# CACHES AND SESSIONS
+# ------------------------------------------------------------------------------
+# The Redis every process already shares. Sessions are read from it and written through to the
+# database, which saves a query on every page and on every progress poll (once a second per
+# open batch page). https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-cached-sessions
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "cache",
+        "TIMEOUT": 3600,
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 RQ_QUEUES = {
     "generation": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},

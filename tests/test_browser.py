@@ -14,6 +14,7 @@ import pytest
 from django.urls import reverse
 
 from campaigns.models import BatchJob, BatchStatus, Campaign, GenerationStatus, Post, ReviewStatus
+from campaigns.views.grid import POSTS_PER_PAGE
 from tests.factories import CampaignFactory, UserFactory
 from tests.fake_openai import Config
 
@@ -170,8 +171,12 @@ def test_marketer_flow_sign_in_to_csv(page, live_server, workers):
     assert panel.get_attribute("hx-trigger") is None  # the final panel stopped polling
     batch = BatchJob.objects.get(campaign=campaign)
     assert (batch.status, batch.succeeded_count) == (BatchStatus.SUCCEEDED, 20)
-    # The grid refreshed itself when the batch ended: 20 finished cards with their images.
+    # The grid refreshed itself when the batch ended: a first page of finished cards with their
+    # images, and scrolling to its end loads the rest.
+    wait_until(page, f"document.querySelectorAll('.post-card[data-status=succeeded]').length === {POSTS_PER_PAGE}")
+    page.locator(".load-more").scroll_into_view_if_needed()
     wait_until(page, "document.querySelectorAll('.post-card[data-status=succeeded]').length === 20")
+    page.evaluate("window.scrollTo(0, 0)")
     page.locator(".post-card img.picture").first.wait_for()
     assert_not_reloaded(page)
     page.set_viewport_size({"width": 1280, "height": 1480})
@@ -320,7 +325,7 @@ def test_progress_moves_live_while_a_slower_provider_works(
     assert shot, seen
     cost = page.locator(".batch-progress [data-figure='cost']").first.inner_text()
     assert cost.startswith("$") and cost != "$0.00"  # the fake server is priced like gpt-4o-mini + gpt-image-1
-    wait_until(page, "document.querySelectorAll('.post-card[data-status=succeeded]').length === 20")
+    wait_until(page, f"document.querySelectorAll('.post-card[data-status=succeeded]').length === {POSTS_PER_PAGE}")
     assert_not_reloaded(page)
     assert not Post.objects.filter(campaign=campaign).exclude(status=GenerationStatus.SUCCEEDED).exists()
     assert page.console_errors == [], page.console_errors

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import BatchJob, BatchStatus, Campaign, GenerationStatus, Post, ReviewStatus
+from campaigns.views.grid import POSTS_PER_PAGE
 from tests.factories import BatchFactory, CampaignFactory, PostFactory
 
 HTMX = {"HX-Request": "true"}
@@ -370,7 +371,7 @@ def test_campaign_page_with_10000_posts_costs_a_fixed_number_of_queries(signed_i
     with CaptureQueriesContext(connection) as page_queries:
         response = signed_in_client.get(campaign.get_absolute_url())
     assert response.status_code == 200
-    assert response.content.decode().count('class="post-card') == 24
+    assert response.content.decode().count('class="post-card') == POSTS_PER_PAGE
     # session, user, campaign, its batches, one page of posts
     assert len(page_queries) <= 5, [q["sql"] for q in page_queries]
     assert not any("COUNT(" in q["sql"].upper() for q in page_queries)
