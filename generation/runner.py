@@ -9,6 +9,7 @@ posts, and new posts are claimed in the same round trip.
 """
 
 import asyncio
+import dataclasses
 import logging
 import os
 import random
@@ -16,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
@@ -33,6 +35,7 @@ from generation.providers.base import (
     Provider,
     ProviderError,
     RateLimitedError,
+    RateLimitInfo,
     TransientProviderError,
 )
 from generation.store import PostOutcome, PostTask
@@ -74,14 +77,14 @@ class RunStats:
         }
 
 
-class RateLimiter:
+class RateLimiter(Protocol):
     """What the runner needs of a limiter (RedisRateLimiter or LocalRateLimiter)."""
 
     async def acquire(self, *, image: bool = False, tokens: int = 0) -> float: ...
 
     async def pause(self, seconds: float) -> None: ...
 
-    async def observe(self, info) -> None: ...
+    async def observe(self, info: RateLimitInfo) -> None: ...
 
 
 def backoff_delay(attempt: int) -> float:
@@ -304,7 +307,7 @@ class Runner:
         length = full_length(result.caption, hashtags[: rules.max_hashtags])
         if length > rules.caption_limit and self.provider.uses_network:
             # Too long: ask once more for a shorter one before shortening it ourselves.
-            retry = CaptionRequest(**{**request.__dict__, "shorter_than": length})
+            retry = dataclasses.replace(request, shorter_than=length)
             try:
                 result = await self._call(
                     "caption", lambda: self.provider.caption(retry), task, deadline, tokens=CAPTION_TOKEN_ESTIMATE

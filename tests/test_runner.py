@@ -179,3 +179,20 @@ def test_requests_in_flight_never_exceed_the_concurrency(openai_settings, fake_o
     batch.refresh_from_db()
     assert (batch.status, batch.succeeded_count, stats.requests) == (BatchStatus.SUCCEEDED, 24, 48)
     assert fake_openai.stats()["peak_in_flight"] == 4
+
+
+def test_a_caption_over_the_limit_is_asked_for_again_then_shortened_between_words(openai_settings, fake_openai):
+    fake_openai.configure(Config(caption_chars=700))  # far over X's 280 characters
+    batch = batch_start(campaign=CampaignFactory(platforms=["x"]), count=2, enqueue=False)
+    run_batch_inline(batch.pk)
+    chats = fake_openai.received("chat")
+    assert len(chats) == 4  # each post asked twice
+    assert sum("over the limit" in chat["messages"][1]["content"] for chat in chats) == 2
+    for post in batch.posts.all():
+        assert post.status == GenerationStatus.SUCCEEDED
+        assert full_length(post.caption, post.hashtags) <= 280
+        assert post.caption.endswith("…")
+        kept = post.caption[:-1]
+        # Cut between words: what is kept is whole words of the provider's answer.
+        answer_words = ["a", "sunny", "take", "on", "the", "brief", "that", "keeps", "going"]
+        assert kept.split()[-1].strip(",.") in answer_words
