@@ -11,6 +11,7 @@ recover_batches command.
 import logging
 from dataclasses import asdict, dataclass, field
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -97,8 +98,17 @@ def recover(*, reason: str = "recover", force: bool = False, dry_run: bool = Fal
     lost = lost_work()
     if dry_run or not lost or (queued and not force):
         return RecoveryReport(queued_jobs=queued, lost=lost, enqueued=False, dry_run=dry_run)
+    # Any chunk job serves every batch, so one round never enqueues more jobs than one batch
+    # may have (GENERATION_MAX_CHUNKS): with many lost batches, the first ones get the jobs
+    # and those jobs take the others' posts too.
+    budget = settings.GENERATION_MAX_CHUNKS
     for work in lost:
-        work.job_ids = dispatch.enqueue_batch(work.batch_id, work.posts, reason=reason)
+        if budget <= 0:
+            break
+        work.job_ids = dispatch.enqueue_batch(
+            work.batch_id, min(work.posts, budget * settings.GENERATION_CONCURRENCY), reason=reason
+        )
+        budget -= len(work.job_ids)
     log.info("re-enqueued work for %d batches", len(lost), extra={"reason": reason})
     return RecoveryReport(queued_jobs=queued, lost=lost, enqueued=True)
 

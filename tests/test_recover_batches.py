@@ -10,8 +10,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from campaigns.models import BatchStatus, GenerationStatus
+from campaigns.services import batch_start
 from generation import dispatch, recovery
-from tests.factories import BatchFactory, PostFactory
+from tests.factories import BatchFactory, CampaignFactory, PostFactory
 from tests.support import run_manage
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +113,15 @@ def test_exit_status_and_help():
     result = run_manage("recover_batches", "--now")
     assert result.returncode == 1
     assert result.stderr.strip() == "CommandError: unrecognized arguments: --now (see --help)"
+
+
+def test_one_recovery_round_enqueues_no_more_jobs_than_one_batch_may_have(settings):
+    """Any chunk job serves every batch, so twenty lost batches do not get twenty sets of jobs."""
+    settings.GENERATION_MAX_CHUNKS = 3
+    settings.GENERATION_CONCURRENCY = 4
+    batches = [batch_start(campaign=CampaignFactory(), count=20, enqueue=False) for _ in range(20)]
+    report = recovery.recover(reason="test")
+    assert len(report.lost) == 20 and report.enqueued
+    assert sum(len(work.job_ids) for work in report.lost) == 3
+    assert len(dispatch.generation_queue().job_ids) == 3
+    assert (report.lost[0].batch_id, len(report.lost[0].job_ids)) == (batches[0].pk, 3)
