@@ -1,6 +1,7 @@
 import pytest
 import redis
 from django.conf import settings
+from django.core.cache import caches
 
 from tests.factories import CampaignFactory, StaffFactory, UserFactory
 from tests.fake_openai import Config, FakeOpenAIServer
@@ -24,6 +25,12 @@ def clean_redis():
     client.flushdb()
     yield client
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def clean_card_cache():
+    """Cached post cards live in the process's memory (campaigns.cards): none crosses into another test."""
+    caches["cards"].clear()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django import template
 
+from campaigns.cards import render_cards
 from campaigns.models import BatchStatus, Post
 from generation.platforms import RULES, Platform, full_length
 
@@ -76,3 +77,9 @@ def batch_status_label(status: str) -> str:
 def post_length(post: Post) -> int:
     """Characters of the post as published (caption and hashtags), what the platform limit counts."""
     return full_length(post.caption, list(post.hashtags or []))
+
+
+@register.simple_tag(takes_context=True)
+def post_cards(context, posts) -> str:
+    """The grid's cards for `posts` (see campaigns.cards: rendered once per version of each post)."""
+    return render_cards(posts, context["request"])

@@ -1,0 +1,65 @@
+"""The grid's post cards, each rendered once per version of its post and then reused.
+
+Cards are most of what a campaign page renders, and a card depends on nothing but its post's
+fields, the active time zone and the active language. So a card is cached under a digest of
+exactly those: when anything about the post changes (a worker finishing it, an edit, a review)
+the digest changes and the card is rendered afresh; nothing has to remember to invalidate it.
+
+The one thing in a card that belongs to the viewer is the CSRF token in its forms. Cards are
+rendered and cached with a placeholder in its place, which the viewer's token replaces on the
+way out.
+
+The cache is the process's own memory (CACHES["cards"]): no network round trip, and a deploy,
+which may change the template, starts every process with an empty one.
+"""
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+
+from django.core.cache import caches
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from django.template.loader import get_template
+from django.utils import timezone, translation
+from django.utils.safestring import SafeString, mark_safe
+
+from campaigns.models import Post
+
+CARD_TEMPLATE = "campaigns/partials/post_card.html"
+CACHE_ALIAS = "cards"
+
+# Random per process, so that no caption or error text can contain it by chance or on purpose.
+_CSRF_PLACEHOLDER = f"csrf-{secrets.token_hex(16)}"
+
+
+def render_cards(posts: Sequence[Post], request: HttpRequest) -> SafeString:
+    """The HTML of the posts' cards, in order, with the viewer's CSRF token in their forms."""
+    if not posts:
+        return SafeString("")
+    cache = caches[CACHE_ALIAS]
+    context_key = f"{timezone.get_current_timezone_name()}:{translation.get_language()}"
+    keys = [card_cache_key(post, context_key) for post in posts]
+    cached = cache.get_many(keys)
+    rendered = {}
+    template = get_template(CARD_TEMPLATE)
+    html = []
+    for key, post in zip(keys, posts, strict=True):
+        card = cached.get(key)
+        if card is None:
+            # No request: nothing of the viewer's can get into a card that others may be shown.
+            card = template.render({"post": post, "csrf_token": _CSRF_PLACEHOLDER})
+            rendered[key] = card
+        html.append(card)
+    if rendered:
+        cache.set_many(rendered)
+    return mark_safe("".join(html).replace(_CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308 - escaped by the template
+
+
+def card_cache_key(post: Post, context_key: str = "") -> str:
+    """A digest of every field the post was loaded with, and of the time zone and language."""
+    digest = hashlib.blake2b(context_key.encode(), digest_size=16)
+    for field in post._meta.concrete_fields:
+        if field.attname in post.__dict__:
+            digest.update(f"\x1f{field.attname}={post.__dict__[field.attname]!r}".encode())
+    return f"card:{post.pk}:{digest.hexdigest()}"

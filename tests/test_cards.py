@@ -1,0 +1,97 @@
+"""The grid's cached post cards (campaigns.cards): always the post's current state, the viewer's CSRF token."""
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns import cards
+from campaigns.models import GenerationStatus, Post, ReviewStatus
+from tests.factories import PostFactory
+
+CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def card_html(page: str, post: Post) -> str:
+    match = re.search(rf'<article [^>]*id="post-{post.pk}".*?</article>', page, re.S)
+    assert match, f"no card for post #{post.pk}"
+    return match.group(0)
+
+
+def test_a_card_shows_the_posts_current_state_however_the_row_changed(signed_in_client, campaign):
+    post = PostFactory(campaign=campaign, caption="First words")
+    page = signed_in_client.get(campaign.get_absolute_url()).content.decode()
+    assert "First words" in card_html(page, post)
+
+    # A queryset update leaves updated_at alone: the card must follow the row's content anyway.
+    Post.objects.filter(pk=post.pk).update(caption="Second words", review_status=ReviewStatus.APPROVED)
+    card = card_html(signed_in_client.get(campaign.get_absolute_url()).content.decode(), post)
+    assert "Second words" in card and "First words" not in card
+    assert 'data-review="approved"' in card and "✓ Approved" in card
+
+    Post.objects.filter(pk=post.pk).update(status=GenerationStatus.GENERATING, lease_expires_at=timezone.now())
+    card = card_html(signed_in_client.get(campaign.get_absolute_url()).content.decode(), post)
+    assert 'data-status="generating"' in card and 'name="decision"' not in card
+
+
+def test_cached_cards_carry_each_viewers_own_csrf_token(user, campaign):
+    post = PostFactory(campaign=campaign)
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first.force_login(user)
+    second.force_login(user)
+    first.get(campaign.get_absolute_url())  # renders and caches the card
+    page = second.get(campaign.get_absolute_url()).content.decode()
+    assert cards._CSRF_PLACEHOLDER not in page
+
+    token = CSRF_FIELD.search(card_html(page, post)).group(1)
+    review = reverse("campaigns:post_review", args=[post.pk])
+    response = second.post(review, {"decision": "approved", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    post.refresh_from_db()
+    assert post.review_status == ReviewStatus.APPROVED
+    # The token is the second session's: the first one's cookie does not go with it.
+    response = first.post(review, {"decision": "rejected", "csrfmiddlewaretoken": token})
+    assert response.status_code == 403
+
+
+def test_grid_cards_are_the_card_template_as_the_page_would_render_it(signed_in_client, campaign):
+    posts = [
+        PostFactory(campaign=campaign, hashtags=["#Sun", "#Sea"]),
+        PostFactory(campaign=campaign, status=GenerationStatus.FAILED, caption="", error_message="no"),
+        PostFactory(campaign=campaign, scheduled_at=timezone.now() + timezone.timedelta(days=2)),
+        PostFactory(campaign=campaign, status=GenerationStatus.PENDING, caption=""),
+    ]
+    request = RequestFactory().get("/")
+    request.user = campaign.owner
+    for _ in range(2):  # rendered, then from the cache
+        html = cards.render_cards(posts, request)
+        expected = "".join(render_to_string(cards.CARD_TEMPLATE, {"post": post}, request=request) for post in posts)
+        assert CSRF_FIELD.sub("TOKEN", html) == CSRF_FIELD.sub("TOKEN", expected)
+        assert html.count('name="csrfmiddlewaretoken"') == expected.count('name="csrfmiddlewaretoken"') > 0
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo"])
+def test_cards_follow_the_active_time_zone(campaign, zone):
+    post = PostFactory(campaign=campaign, scheduled_at=datetime(2030, 1, 1, 12, 0, tzinfo=UTC))
+    request = RequestFactory().get("/")
+    with timezone.override("UTC"):
+        cards.render_cards([post], request)  # a card cached under another zone
+    with timezone.override(zone):
+        html = cards.render_cards([post], request)
+    assert {"UTC": "Jan 1 · 12:00", "Asia/Tokyo": "Jan 1 · 21:00"}[zone] in html
+    assert f"Schedule ({zone})" in html
+
+
+def test_the_key_covers_every_field_the_post_was_loaded_with(campaign):
+    post = PostFactory(campaign=campaign)
+    key = cards.card_cache_key(Post.objects.get(pk=post.pk))
+    for field, value in [("caption", "other"), ("hashtags", ["#Other"]), ("thumbnail", "posts/x.jpg")]:
+        changed = Post.objects.get(pk=post.pk)
+        setattr(changed, field, value)
+        assert cards.card_cache_key(changed) != key, field
+    assert cards.card_cache_key(Post.objects.get(pk=post.pk)) == key
+    assert cards.card_cache_key(post, "Asia/Tokyo:en") != key
