@@ -20,17 +20,21 @@ from config.env import env_bool, env_choice, env_int
 bind = f"0.0.0.0:{env_int('PORT', 8000, minimum=1)}"
 
 # Threads let one process serve the htmx progress polls (one a second per open batch page)
-# while another request waits on the database.
+# while another request waits on the database. Two, not more: rendering holds the GIL, and the
+# kernel hands connections to processes unevenly, so the threads of a process that got more than
+# its share queue behind one core. In `make bench` (concurrency 8, 2 cores) 5 x 2 kept the progress
+# partial's tail lower than 5 x 4 did; see BENCHMARKS.md.
 worker_class = "gthread"
 workers = env_int("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2 + 1, 8), minimum=1)
-threads = env_int("GUNICORN_THREADS", 4, minimum=1)
+threads = env_int("GUNICORN_THREADS", 2, minimum=1)
 # ZIP exports of large campaigns take a while; the load balancer's own timeout should be longer.
 timeout = env_int("GUNICORN_TIMEOUT", 120, minimum=1)
 graceful_timeout = 30
 keepalive = 5
-# Recycle processes now and then, staggered, so slow leaks never add up.
-max_requests = 2000
-max_requests_jitter = 200
+# Recycle processes now and then, staggered, so slow leaks never add up. Progress polls make
+# requests plentiful and a restart costs half a second of CPU, so not too often.
+max_requests = 20000
+max_requests_jitter = 2000
 # Heartbeat files on tmpfs: a container's disk can stall under load and get workers killed.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - gunicorn's own advice
 # The load balancer's address: only it may say that a request came over HTTPS.
