@@ -39,7 +39,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     parser.add_argument("--no-web", action="store_true", help="skip the web benchmark")
     parser.add_argument("--web-only", action="store_true", help="run only the web benchmark")
-    parser.add_argument("--web-seconds", type=float, default=None, help="load duration per page (default 15; smoke 1)")
+    parser.add_argument("--web-seconds", type=float, default=None, help="load s per page, in 3 rounds (default 15)")
     parser.add_argument("--web-posts", type=int, default=None, help="posts in the web campaign (default 10000)")
     parser.add_argument(
         "--load-tool",
@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                 posts=args.web_posts or (300 if args.smoke else 10_000),
                 tool=args.load_tool,
                 gunicorn_args=args.gunicorn_args,
+                rounds=1 if args.smoke else 3,
             )
         record = {
             "command": "python -m bench.generation " + shlex.join(argv if argv is not None else sys.argv[1:]),

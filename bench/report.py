@@ -71,6 +71,7 @@ WEB_COLUMNS = [
     ("p50 ms", lambda r: _num(r["p50_ms"], ".1f")),
     ("p95 ms", lambda r: _num(r["p95_ms"], ".1f")),
     ("p99 ms", lambda r: _num(r["p99_ms"], ".1f")),
+    ("p95 ms of each round", lambda r: " / ".join(_num(x["p95"], ".1f") for x in r.get("rounds", []))),
     ("queries/request", lambda r: str(r["queries"])),
     ("targets", lambda r: targets_text(r)),
 ]

@@ -177,10 +177,14 @@ class BenchmarkRun:
 
     # Web ------------------------------------------------------------------------------------
 
-    def web(self, *, seconds: float, posts: int, tool: str, gunicorn_args: str = "") -> tuple[list[dict], str | None]:
+    def web(
+        self, *, seconds: float, posts: int, tool: str, gunicorn_args: str = "", rounds: int
+    ) -> tuple[list[dict], str | None]:
         from bench.web import run_web_benchmark
 
-        return run_web_benchmark(self, seconds=seconds, posts=posts, tool=tool, gunicorn_args=gunicorn_args)
+        return run_web_benchmark(
+            self, seconds=seconds, posts=posts, tool=tool, gunicorn_args=gunicorn_args, rounds=rounds
+        )
 
     def machine(self) -> dict:
         from bench.report import machine_info

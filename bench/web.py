@@ -32,6 +32,12 @@ from campaigns.models import BatchJob, BatchStatus, GenerationStatus, Post
 from campaigns.services import batch_start, campaign_create
 
 CONCURRENCY = 8
+# The load is split into rounds, each with new connections, and the round with the median p95 is
+# reported (all rounds' p95 are kept too). wrk opens its 8 keep-alive connections at once and
+# gunicorn's processes take them unevenly (whichever wakes first accepts several), and a process
+# that holds more than its share serves them on one core for the whole round: one round alone
+# measures that draw as much as the pages.
+ROUNDS = 3
 TARGETS_MS = {"campaign page": 100.0, "batch progress partial": 20.0}
 
 WRK_SCRIPT = """
@@ -49,7 +55,7 @@ end
 
 
 def run_web_benchmark(
-    run, *, seconds: float, posts: int, tool: str = "auto", gunicorn_args: str = ""
+    run, *, seconds: float, posts: int, tool: str = "auto", gunicorn_args: str = "", rounds: int = ROUNDS
 ) -> tuple[list[dict], str | None]:
     try:
         reverse("campaigns:detail", args=[1])
@@ -112,8 +118,13 @@ def run_web_benchmark(
             _load(tool, base, url, cookie, htmx, seconds=min(2.0, seconds / 2))  # warm-up: imports, pools, caches
             sampler = Sampler(workers={}, dsn=run.database_url, database=run.database)
             sampler.start()
-            result = _load(tool, base, url, cookie, htmx, seconds=seconds)
+            # Each round opens new connections: see ROUNDS.
+            results = [_load(tool, base, url, cookie, htmx, seconds=seconds / rounds) for _ in range(rounds)]
             samples = sampler.stop()
+            result = sorted(results, key=lambda r: r["p95"])[len(results) // 2]
+            load_seconds = sum(r["seconds"] for r in results)
+            requests = sum(r["requests"] for r in results)
+            errors = sum(r["errors"] for r in results)
             big_queries, small_queries = queries[name]
             row = {
                 "page": name,
@@ -121,12 +132,13 @@ def run_web_benchmark(
                 "posts": posts,
                 "concurrency": CONCURRENCY,
                 "tool": tool,
-                "requests": result["requests"],
-                "errors": result["errors"],
-                "requests_per_second": result["requests"] / result["seconds"] if result["seconds"] else None,
+                "requests": requests,
+                "errors": errors,
+                "requests_per_second": requests / load_seconds if load_seconds else None,
                 "p50_ms": result["p50"],
                 "p95_ms": result["p95"],
                 "p99_ms": result["p99"],
+                "rounds": [{key: r[key] for key in ("requests", "seconds", "p50", "p95", "p99")} for r in results],
                 "queries": big_queries,
                 "queries_small_campaign": small_queries,
                 "peak_pg_connections": samples.peak_pg.get(WEB_APP, 0),
@@ -140,13 +152,13 @@ def run_web_benchmark(
                     "met": big_queries == small_queries,
                     "value": f"{big_queries} at {posts:,} posts, {small_queries} at {min(posts, 30)}",
                 },
-                {"label": "0 errors", "met": result["errors"] == 0, "value": str(result["errors"])},
+                {"label": "0 errors", "met": errors == 0, "value": str(errors)},
             ]
             rows.append(row)
             print(
                 f"   {name}: {row['requests_per_second']:.0f} req/s, p50 {row['p50_ms']:.1f} ms, "
                 f"p95 {row['p95_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms, {big_queries} queries, "
-                f"{result['errors']} errors, peak PG {row['peak_pg_connections']}",
+                f"{errors} errors, peak PG {row['peak_pg_connections']}",
                 flush=True,
             )
     finally:
