@@ -310,6 +310,9 @@ GENERATION_POST_DEADLINE = env_float("GENERATION_POST_DEADLINE", 600.0, minimum=
 GENERATION_LEASE_SECONDS = env_float("GENERATION_LEASE_SECONDS", 60.0, minimum=1.0)
 GENERATION_RECOVERY_INTERVAL = env_float("GENERATION_RECOVERY_INTERVAL", 5.0, minimum=0.5)
 GENERATION_CHUNK_SECONDS = env_float("GENERATION_CHUNK_SECONDS", 900.0, minimum=1.0)
+# A worker told to stop (SIGTERM) gives its posts in flight this long to finish, then hands the
+# rest back. Keep it under the process manager's grace period before SIGKILL.
+GENERATION_SHUTDOWN_SECONDS = env_float("GENERATION_SHUTDOWN_SECONDS", 20.0, minimum=0.0)
 GENERATION_MAX_CHUNKS = env_int("GENERATION_MAX_CHUNKS", 8, minimum=1)
 GENERATION_MAX_BATCH_SIZE = 1000
 # USD prices per model: text per million tokens, images per image. Override with JSON.

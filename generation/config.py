@@ -28,6 +28,7 @@ class EngineConfig:
     lease_seconds: float
     recovery_interval: float
     chunk_seconds: float
+    shutdown_seconds: float
     max_chunks: int
     prices: dict = field(default_factory=dict)
 
@@ -59,6 +60,7 @@ def engine_config() -> EngineConfig:
         lease_seconds=settings.GENERATION_LEASE_SECONDS,
         recovery_interval=settings.GENERATION_RECOVERY_INTERVAL,
         chunk_seconds=settings.GENERATION_CHUNK_SECONDS,
+        shutdown_seconds=settings.GENERATION_SHUTDOWN_SECONDS,
         max_chunks=settings.GENERATION_MAX_CHUNKS,
         prices=dict(settings.GENERATION_PRICES),
     )

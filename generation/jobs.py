@@ -1,10 +1,13 @@
 """RQ entry points. Each is a thin wrapper: build the engine's parts, run, clean up."""
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
+import signal
 import socket
+import threading
 
 import redis.asyncio as aioredis
 from django.conf import settings
@@ -53,11 +56,29 @@ async def _run_chunk(config: EngineConfig, owner: str) -> RunStats:
             config=config, provider=provider, limiter=redis_limiter(config, client), owner=owner, metrics=metrics
         )
         stats = runner.stats
-        return await runner.run(max_seconds=config.chunk_seconds)
+        with shut_down_on_sigterm(runner):
+            return await runner.run(max_seconds=config.chunk_seconds)
     finally:
         await metrics.push(stats)
         await provider.aclose()
         await client.aclose()
+
+
+@contextlib.contextmanager
+def shut_down_on_sigterm(runner: Runner):
+    """SIGTERM (a deploy, a scale-down; GenerationWorker passes its own on to the work horse) makes
+    the runner finish or hand back its posts instead of dying with them leased."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    previous = signal.getsignal(signal.SIGTERM)
+    loop.add_signal_handler(signal.SIGTERM, runner.shut_down)
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_chunk(batch_id: int | None, chunk: int = 0) -> dict:

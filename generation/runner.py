@@ -62,6 +62,7 @@ class RunStats:
     succeeded: int = 0
     failed: int = 0
     dropped: int = 0
+    handed_back: int = 0
     rate_limited: int = 0
     requests: int = 0
     latencies: list[tuple[str, float, str]] = field(default_factory=list)  # (kind, seconds, outcome)
@@ -72,6 +73,7 @@ class RunStats:
             "succeeded": self.succeeded,
             "failed": self.failed,
             "dropped": self.dropped,
+            "handed_back": self.handed_back,
             "rate_limited": self.rate_limited,
             "requests": self.requests,
         }
@@ -117,6 +119,7 @@ class Runner:
         self.held: set[int] = set()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation-db")
         self._stopping = False
+        self._shutdown_deadline: float | None = None
         # Posts whose provider requests are over, with only local work left (fit and store the
         # image). They stop counting against `concurrency` then, so the next post's requests go
         # out while their CPU work runs: posts that finish together no longer hold the provider
@@ -129,6 +132,15 @@ class Runner:
     def stop(self) -> None:
         """Claim nothing more; finish the posts in flight."""
         self._stopping = True
+
+    def shut_down(self) -> None:
+        """The process is asked to end (SIGTERM): claim nothing more, give the posts in flight
+        config.shutdown_seconds to finish, then hand the others back as pending, so that another
+        worker takes them at once instead of after their leases expire."""
+        if self._shutdown_deadline is None:
+            self._stopping = True
+            self._shutdown_deadline = asyncio.get_running_loop().time() + self.config.shutdown_seconds
+            self._slot_freed.set()  # wake the run loop
 
     async def _in_db(self, function, /, **kwargs):
         """Run a store function on the database thread, riding out a database that is briefly away.
@@ -181,6 +193,9 @@ class Runner:
                 now = loop.time()
                 if stop_claiming_at is not None and now >= stop_claiming_at:
                     self._stopping = True
+                if in_flight and self._shutdown_deadline is not None and now >= self._shutdown_deadline:
+                    finished.extend(await self._abandon(in_flight))
+                    in_flight = set()
                 requesting = len(in_flight) - len(self._local_work)
                 free = 0 if (self._stopping or exhausted) else self.config.concurrency - requesting
                 flush_due = finished and (
@@ -216,6 +231,8 @@ class Runner:
                 if not in_flight:
                     continue
                 timeout = FLUSH_SECONDS if finished else min(self.config.lease_seconds / 3, 5.0)
+                if self._shutdown_deadline is not None:
+                    timeout = max(0.0, min(timeout, self._shutdown_deadline - loop.time()))
                 slot_freed = asyncio.ensure_future(self._slot_freed.wait())
                 done, in_flight = await asyncio.wait(
                     {*in_flight, slot_freed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
@@ -232,6 +249,10 @@ class Runner:
                 if done and exhausted and not self._stopping:
                     # Slots freed: look again, other batches may have work by now.
                     exhausted = False
+            if self._shutdown_deadline is not None:
+                # What finished is written by now; what was abandoned is still leased to us.
+                self.stats.handed_back = await self._in_db(store.release_leases, owner=self.owner)
+                log.info("shut down: %d posts handed back unfinished", self.stats.handed_back)
         except BaseException:
             for task in in_flight:
                 task.cancel()
@@ -244,6 +265,14 @@ class Runner:
             await asyncio.get_running_loop().run_in_executor(self._db, connections.close_all)
             self._db.shutdown(wait=True)
         return self.stats
+
+    async def _abandon(self, in_flight: set[asyncio.Task]) -> list[PostOutcome]:
+        """Cancel the posts still in flight; the outcomes of any that ended meanwhile are kept."""
+        for task in in_flight:
+            task.cancel()
+        results = await asyncio.gather(*in_flight, return_exceptions=True)
+        self._local_work.clear()
+        return [result for result in results if isinstance(result, PostOutcome)]
 
     async def _after_flush(self, saved: list[PostOutcome], written: list[PostOutcome]) -> None:
         if not saved:

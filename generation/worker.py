@@ -1,6 +1,6 @@
 """The RQ worker class for this project (settings.RQ["WORKER_CLASS"]).
 
-It adds three things to rq's forking Worker:
+It adds four things to rq's forking Worker:
 - while idle it runs recovery every GENERATION_RECOVERY_INTERVAL seconds, so work lost to
   a dead worker or a restarted Redis is picked up without an operator or rq's 10-minute
   maintenance;
@@ -10,10 +10,16 @@ It adds three things to rq's forking Worker:
   (a heartbeat while a job runs, the job's status once its horse ends, the suspension
   check) ends rq's work loop, and the worker with it. Here those are bookkeeping that is
   skipped while Redis is away: the posts' state lives in PostgreSQL, a running horse
-  carries on under its leases, and recovery re-enqueues whatever the lost queue held.
+  carries on under its leases, and recovery re-enqueues whatever the lost queue held;
+- told to stop (SIGTERM, SIGINT) while a job runs, it passes SIGTERM on to the work horse,
+  which rq puts in a process group of its own: the horse's runner then finishes its posts in
+  flight or hands them back (generation.jobs.shut_down_on_sigterm) before the worker exits.
 """
 
+import contextlib
 import logging
+import os
+import signal
 import time
 
 import redis
@@ -86,6 +92,12 @@ class GenerationWorker(Worker):
                 log.warning("recovery check failed", exc_info=True)
             finally:
                 close_database_connections()
+
+    def handle_warm_shutdown_request(self) -> None:
+        super().handle_warm_shutdown_request()
+        if self.horse_pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.horse_pid, signal.SIGTERM)
 
     def execute_job(self, job, queue) -> None:
         close_database_connections()

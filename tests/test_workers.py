@@ -1,6 +1,7 @@
 """The engine on real rqworker processes, against PostgreSQL, Redis and the fake provider."""
 
 import math
+import signal
 import time
 
 import psutil
@@ -158,3 +159,47 @@ def test_all_workers_killed_then_one_restarted_resumes(workers, openai_settings,
     # The posts the first worker held when it died were taken again, after their lease.
     assert Post.objects.filter(batch=batch, attempts=2).count() == held
     assert not Post.objects.filter(batch=batch, attempts__gt=2).exists()
+
+
+@pytest.mark.parametrize(
+    ("latency", "shutdown", "in_flight_end"),
+    [(0.5, 15, GenerationStatus.SUCCEEDED), (20, 1, GenerationStatus.PENDING)],
+    ids=["in-flight-posts-finish", "in-flight-posts-handed-back"],
+)
+def test_a_worker_told_to_stop_leaves_no_post_to_its_leases(
+    workers, openai_settings, openai_env, fake_openai, latency, shutdown, in_flight_end
+):
+    """SIGTERM to the worker (a deploy) mid-batch: it claims nothing more, gives its posts in flight
+    GENERATION_SHUTDOWN_SECONDS to finish, hands back the others and exits, all well before the
+    leases (5 minutes here) could expire. The next worker then finishes the batch."""
+    fake_openai.configure(Config(text_latency=latency, image_latency=0.2))
+    env = {
+        **openai_env,
+        "GENERATION_LEASE_SECONDS": 300,
+        "GENERATION_CONCURRENCY": 4,
+        "GENERATION_SHUTDOWN_SECONDS": shutdown,
+    }
+    leaving = workers.start("leaving", **env)
+    batch = batch_start(campaign=CampaignFactory(), count=30)
+
+    def in_flight() -> list[int] | None:
+        ids = list(Post.objects.filter(batch=batch, status=GenerationStatus.GENERATING).values_list("id", flat=True))
+        return ids if len(ids) == 4 else None
+
+    held = wait_for(in_flight, timeout=60, interval=0.05, message="the worker to hold 4 posts")
+    leaving.send_signal(signal.SIGTERM)
+    leaving.wait(timeout=shutdown + 30)
+
+    posts = Post.objects.filter(batch=batch)
+    assert not posts.filter(status=GenerationStatus.GENERATING).exists()
+    assert not posts.exclude(lease_owner="").exists()
+    assert set(posts.filter(id__in=held).values_list("status", flat=True)) == {in_flight_end}
+    assert posts.filter(status=GenerationStatus.PENDING).exists()  # it claimed nothing more
+    if in_flight_end == GenerationStatus.PENDING:
+        assert "shut down: 4 posts handed back unfinished" in workers.log("leaving")
+
+    fake_openai.configure(Config(text_latency=0.05, image_latency=0.05))
+    workers.start("next", **env)
+    wait_for_batch_end(batch, timeout=120)
+    assert (batch.status, batch.succeeded_count) == (BatchStatus.SUCCEEDED, 30)
+    assert_exactly(batch, 30)
