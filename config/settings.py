@@ -115,6 +115,10 @@ if _database["ENGINE"] == "django.db.backends.postgresql":
     if DATABASE_POOL_MAX_SIZE:
         # A pool needs CONN_MAX_AGE=0: the pool, not Django, keeps connections alive.
         _database["CONN_MAX_AGE"] = 0
+        # The pool checks a connection before lending it (one round trip), so that after a
+        # PostgreSQL restart or failover no request is answered with an error for each
+        # connection that died in the pool meanwhile.
+        _database["CONN_HEALTH_CHECKS"] = True
         _database["OPTIONS"] = {
             "pool": {
                 "min_size": 0,

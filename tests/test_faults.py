@@ -5,6 +5,9 @@ servers are never stopped: Redis outages use a private redis-server, PostgreSQL 
 TCP proxy in front of the shared server.
 """
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from campaigns.services import batch_start
 from generation import dispatch
 from tests.factories import CampaignFactory
 from tests.fake_openai import Config
-from tests.support import PrivateRedis, database_url, wait_for, wait_for_batch_end
+from tests.support import BASE_DIR, PrivateRedis, database_url, wait_for, wait_for_batch_end
 from tests.tcp_proxy import TcpProxy
 from tests.test_workers import assert_exactly
 
@@ -151,6 +154,43 @@ def test_postgresql_unreachable_for_a_few_seconds(
     assert "database unavailable" in logs  # the outage did hit a running batch
     for name, process in workers.processes.items():
         assert process.poll() is None, f"worker {name} quit:\n{workers.log(name)[-3000:]}"
+
+
+@pytest.mark.postgres
+def test_connections_that_died_in_the_pool_are_replaced_before_use(transactional_db, database_proxy):
+    """PostgreSQL restarts while a web process holds idle pooled connections: its next request
+    gets a working connection, not an error (CONN_HEALTH_CHECKS: the pool checks before lending)."""
+    port = connection.settings_dict["PORT"] or 5432
+    script = (
+        "from django.db import connection\n"
+        "for request in range(2):\n"
+        "    with connection.cursor() as cursor:\n"
+        "        cursor.execute('SELECT 1')\n"
+        "    connection.close()  # as at the end of a request: back to the pool\n"
+        "    print('served', flush=True)\n"
+        "    input()\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(BASE_DIR / "manage.py"), "shell", "--verbosity", "0", "-c", script],
+        env={**os.environ, "DATABASE_URL": database_url().replace(f":{port}/", f":{database_proxy.port}/")},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=BASE_DIR,
+    )
+    try:
+        assert process.stdout.readline().strip() == "served"
+        database_proxy.down()  # the server goes away with the pool's idle connection...
+        database_proxy.up()  # ...and is back before the next request
+        process.stdin.write("\n")
+        process.stdin.flush()
+        assert process.stdout.readline().strip() == "served", process.stdout.read()
+        process.stdin.write("\n")
+        process.stdin.flush()
+        assert process.wait(timeout=60) == 0, process.stdout.read()
+    finally:
+        process.kill()
 
 
 def test_a_faulty_provider_costs_only_the_posts_it_refuses(workers, openai_settings, openai_env, fake_openai):
