@@ -29,6 +29,11 @@ def lease_owner() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+def redis_client() -> aioredis.Redis:
+    """The engine's asyncio Redis client (rate limiter, metrics, previews)."""
+    return aioredis.from_url(settings.REDIS_URL, health_check_interval=30)
+
+
 def redis_limiter(config: EngineConfig, client: aioredis.Redis) -> RedisRateLimiter:
     return RedisRateLimiter(
         client,
@@ -47,7 +52,7 @@ def local_limiter(config: EngineConfig) -> LocalRateLimiter:
 
 
 async def _run_chunk(config: EngineConfig, owner: str) -> RunStats:
-    client = aioredis.from_url(settings.REDIS_URL, health_check_interval=30)
+    client = redis_client()
     provider = build_provider(config)
     metrics = MetricsRecorder(client, provider=config.provider)
     stats = None

@@ -9,9 +9,6 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-from django.conf import settings
-
 from generation.config import EngineConfig, engine_config
 from generation.platforms import TARGET_CAPTION_CHARS, fit_caption, full_length, rules_for
 from generation.providers import build_provider
@@ -111,9 +108,9 @@ async def _previews(config: EngineConfig, brief: Brief, platforms: list[str], va
     limiter = None
     try:
         if provider.uses_network:
-            from generation.jobs import redis_limiter
+            from generation.jobs import redis_client, redis_limiter
 
-            client = aioredis.from_url(settings.REDIS_URL)
+            client = redis_client()
             limiter = redis_limiter(config, client)
         calls = [_one_caption(provider, limiter, brief, platform, variant) for platform in platforms]
         return list(await asyncio.wait_for(asyncio.gather(*calls), timeout=PREVIEW_TIMEOUT_SECONDS))
