@@ -12,7 +12,8 @@ creates and drops its own database (cp_benchmark) and uses its own Redis databas
 --redis-url says otherwise; never 0), which it empties between scenarios.
 
 Results go to bench/results/ (results.json, results.md and scenario1.png), or to --output;
-a smoke run's go to its scratch folder unless --output says otherwise.
+those of a smoke run or of a part (--scenario, --web-only, --no-web) go to its scratch folder
+unless --output says otherwise.
 """
 
 import argparse
@@ -139,12 +140,16 @@ def main(argv: list[str] | None = None) -> int:
         run_web = not args.no_web
     if args.web_only:
         suite, run_web = [], True
-    if args.publish and (args.smoke or args.output):
-        raise SystemExit("--publish writes BENCHMARKS.md from bench/results: not with --smoke or --output")
+    # Only a full run's figures replace the published ones: a smoke run's mean nothing, and a
+    # part of the suite would leave the rest of bench/results describing another build.
+    complete = not (args.smoke or args.scenario or args.web_only or args.no_web)
+    if args.publish and (not complete or args.output):
+        raise SystemExit(
+            "--publish writes BENCHMARKS.md from a full run into bench/results: not with --output or a part"
+        )
     database, _ = check_targets(args.database_url, args.redis_url)
     scratch = Path(tempfile.mkdtemp(prefix="cp-bench-"))
-    # A smoke run's figures mean nothing: they never replace the published ones.
-    output = args.output or (scratch / "results" if args.smoke else BASE_DIR / "bench" / "results")
+    output = args.output or (BASE_DIR / "bench" / "results" if complete else scratch / "results")
     env = base_environment(database_url=args.database_url, redis_url=args.redis_url, scratch=scratch)
     os.environ.update({**env, "PGAPPNAME": "cp-bench-driver", "LOG_LEVEL": "warning"})
     recreate_database(args.database_url, database)
