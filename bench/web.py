@@ -228,7 +228,7 @@ def _start_gunicorn(env: dict, port: int, log_path: Path, extra_args: str = "") 
         command += ["--config", str(config), "--access-logfile", str(log_path.with_suffix(".access.log"))]
     else:
         workers = min((os.cpu_count() or 1) * 2 + 1, 8)
-        command += ["--worker-class", "gthread", "--workers", str(workers), "--threads", "4"]
+        command += ["--worker-class", "gthread", "--workers", str(workers), "--threads", "2"]
     command += shlex.split(extra_args)
     with open(log_path, "ab") as log:
         return subprocess.Popen(
