@@ -10,6 +10,7 @@ import secrets
 import django_rq
 import redis
 from django.conf import settings
+from django.db import transaction
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
@@ -62,11 +63,14 @@ def enqueue_batch(batch_id: int | None, count: int, *, reason: str = "start") ->
 
 def _remember_job_ids(batch_id: int, job_ids: list[str]) -> None:
     """Append to BatchJob.rq_job_ids, keeping the last 50, so staff can find the jobs."""
-    batch = BatchJob.objects.filter(pk=batch_id).only("rq_job_ids").first()
-    if batch is None:
-        return
-    combined = (list(batch.rq_job_ids or []) + job_ids)[-50:]
-    BatchJob.objects.filter(pk=batch_id).update(rq_job_ids=combined)
+    # Under the row's lock: idle workers' recovery may enqueue for one batch at the same time,
+    # and two plain read-modify-writes would keep only one side's ids.
+    with transaction.atomic():
+        batch = BatchJob.objects.select_for_update().filter(pk=batch_id).only("rq_job_ids").first()
+        if batch is None:
+            return
+        combined = (list(batch.rq_job_ids or []) + job_ids)[-50:]
+        BatchJob.objects.filter(pk=batch_id).update(rq_job_ids=combined)
 
 
 def job_statuses(job_ids: list[str]) -> list[dict] | None:

@@ -1,14 +1,19 @@
 """Starting, canceling and retrying batches: the services, without workers."""
 
 import re
+import threading
+import time
 from decimal import Decimal
 
 import django_rq
+import psycopg
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from campaigns.models import BatchJob, BatchStatus, GenerationScope, GenerationStatus, Post
 from campaigns.services import batch_cancel, batch_retry_failed, batch_start, post_regenerate, post_update
+from generation import dispatch
 from tests.factories import PostFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -120,3 +125,21 @@ def test_an_empty_caption_is_refused_by_the_service_too(campaign):
         post_update(post=post, caption="   ", hashtags=[])
     post.refresh_from_db()
     assert post.caption == "Keep me."
+
+
+@pytest.mark.postgres
+def test_job_ids_enqueued_at_the_same_time_are_all_remembered(campaign):
+    """Two enqueues for one batch at once (recovery on two workers): neither side's job ids are lost."""
+    batch = batch_start(campaign=campaign, count=1, enqueue=False)
+    params = connection.get_connection_params()
+    with psycopg.connect(**{key: value for key, value in params.items() if key != "cursor_factory"}) as other:
+        # Another enqueue holds the row, about to write its ids.
+        other.execute("SELECT 1 FROM campaigns_batchjob WHERE id = %s FOR UPDATE", [batch.pk])
+        ours = threading.Thread(target=dispatch._remember_job_ids, args=(batch.pk, ["ours"]))
+        ours.start()
+        time.sleep(0.3)  # ours has read the row, or is waiting for it
+        other.execute("UPDATE campaigns_batchjob SET rq_job_ids = '[\"theirs\"]' WHERE id = %s", [batch.pk])
+        other.commit()
+        ours.join(timeout=30)
+    batch.refresh_from_db()
+    assert batch.rq_job_ids == ["theirs", "ours"]
