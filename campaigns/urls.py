@@ -13,6 +13,7 @@ urlpatterns = [
     path("campaigns/<int:pk>/edit/", campaigns.campaign_update, name="update"),
     path("campaigns/<int:pk>/delete/", campaigns.campaign_delete, name="delete"),
     path("campaigns/<int:pk>/posts/", campaigns.campaign_posts, name="posts"),
+    path("campaigns/<int:pk>/batch-history/", campaigns.campaign_batch_history, name="batch_history"),
     path("campaigns/<int:pk>/calendar/", campaigns.campaign_calendar, name="calendar"),
     path("campaigns/<int:pk>/export.csv", exports.campaign_export_csv, name="export_csv"),
     path("campaigns/<int:pk>/export.zip", exports.campaign_export_zip, name="export_zip"),

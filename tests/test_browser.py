@@ -171,6 +171,9 @@ def test_marketer_flow_sign_in_to_csv(page, live_server, workers):
     assert panel.get_attribute("hx-trigger") is None  # the final panel stopped polling
     batch = BatchJob.objects.get(campaign=campaign)
     assert (batch.status, batch.succeeded_count) == (BatchStatus.SUCCEEDED, 20)
+    # The table of batches, empty when the page loaded, caught up as well.
+    page.wait_for_selector(f"#batch-history a[href='/batches/{batch.pk}/']")
+    wait_until(page, "document.querySelector('#batch-history .badge-batch-succeeded') !== null")
     # The grid refreshed itself when the batch ended: a first page of finished cards with their
     # images, and scrolling to its end loads the rest.
     wait_until(page, f"document.querySelectorAll('.post-card[data-status=succeeded]').length === {POSTS_PER_PAGE}")

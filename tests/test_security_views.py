@@ -37,6 +37,7 @@ def id_pages(campaign, batch, post) -> list[str]:
         reverse("campaigns:update", args=[campaign.pk]),
         reverse("campaigns:delete", args=[campaign.pk]),
         reverse("campaigns:posts", args=[campaign.pk]),
+        reverse("campaigns:batch_history", args=[campaign.pk]),
         reverse("campaigns:calendar", args=[campaign.pk]),
         reverse("campaigns:export_csv", args=[campaign.pk]),
         reverse("campaigns:export_zip", args=[campaign.pk]),

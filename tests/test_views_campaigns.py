@@ -293,6 +293,27 @@ def test_campaign_page_shows_a_live_panel_per_running_batch(signed_in_client, ca
     assert f'hx-get="/batches/{running.pk}/progress/" hx-trigger="every 1s"' in html
 
 
+def test_the_batch_table_is_asked_for_again_when_a_batch_starts_or_ends(signed_in_client, campaign):
+    url = reverse("campaigns:batch_history", args=[campaign.pk])
+    page = signed_in_client.get(campaign.get_absolute_url()).content.decode()
+    # No batch yet: an empty placeholder, listening all the same.
+    assert re.search(
+        rf'<div id="batch-history" hx-get="{url}"\s+hx-trigger="batch-started from:body, batch-finished from:body"'
+        r' hx-swap="outerHTML"></div>',
+        page,
+    )
+    batch = BatchFactory(campaign=campaign, status=BatchStatus.RUNNING, requested_count=20)
+    batch.status, batch.succeeded_count = BatchStatus.SUCCEEDED, 20
+    batch.save()
+    response = signed_in_client.get(url, headers=HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200 and html.strip().startswith('<div id="batch-history"')
+    assert f'href="/batches/{batch.pk}/"' in html and "badge-batch-succeeded" in html
+    assert "<html" not in html and "post-card" not in html  # the table alone
+    # Without htmx, the address leads to the campaign page.
+    assert signed_in_client.get(url).url == campaign.get_absolute_url()
+
+
 def test_post_filters(signed_in_client, campaign):
     batch = BatchFactory(campaign=campaign)
     insta = PostFactory(campaign=campaign, platform="instagram", batch=batch)

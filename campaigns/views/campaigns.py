@@ -139,6 +139,18 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
+def campaign_batch_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """The campaign page's table of batches, for htmx when a batch starts or ends."""
+    campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
+    if not request.htmx:
+        return redirect(campaign)
+    context = {"campaign": campaign, "batches": selectors.campaign_batches(campaign)}
+    return render(request, "campaigns/campaign_detail.html#batch-history", context)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
 def campaign_posts(request: HttpRequest, pk: int) -> HttpResponse:
     """The posts grid alone, for htmx: the filtered first page, or with ?after= the next page of cards."""
     campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
