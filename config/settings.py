@@ -319,6 +319,10 @@ GENERATION_CHUNK_SECONDS = env_float("GENERATION_CHUNK_SECONDS", 900.0, minimum=
 GENERATION_SHUTDOWN_SECONDS = env_float("GENERATION_SHUTDOWN_SECONDS", 20.0, minimum=0.0)
 GENERATION_MAX_CHUNKS = env_int("GENERATION_MAX_CHUNKS", 8, minimum=1)
 GENERATION_MAX_BATCH_SIZE = 1000
+# Caption previews on the campaign form, per user: each spends provider requests that batches
+# would otherwise use. Counted in the default cache by django-ratelimit (its decorator only: its
+# system check does not know Django's own RedisCache, which is shared and increments atomically).
+PREVIEWS_PER_MINUTE = env_int("PREVIEWS_PER_MINUTE", 30, minimum=1)
 # USD prices per model: text per million tokens, images per image. Override with JSON.
 GENERATION_PRICES = env_json(
     "GENERATION_PRICES",

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from campaigns.models import BatchJob, BatchStatus, Campaign, GenerationStatus, Post, ReviewStatus
 from campaigns.views.grid import POSTS_PER_PAGE
-from tests.factories import BatchFactory, CampaignFactory, PostFactory
+from tests.factories import BatchFactory, CampaignFactory, PostFactory, UserFactory
 
 HTMX = {"HX-Request": "true"}
 
@@ -262,6 +262,23 @@ def test_preview_shows_provider_errors_as_a_friendly_message(signed_in_client, o
     html = response.content.decode()
     assert 'class="preview-error"' in html and "could not write a caption" in html
     assert "sk-test" not in html
+
+
+def test_previews_are_limited_per_user_and_minute(db, client, openai_settings, fake_openai, settings):
+    settings.PREVIEWS_PER_MINUTE = 3
+    data = valid_campaign_data(platforms=["x"])
+    first, second = UserFactory(), UserFactory()
+    client.force_login(first)
+    for _ in range(3):
+        assert "data-platform" in client.post(reverse("campaigns:preview"), data, headers=HTMX).content.decode()
+    refused = client.post(reverse("campaigns:preview"), data, headers=HTMX)
+    html = refused.content.decode()
+    assert refused.status_code == 200  # htmx swaps it in: the message replaces the samples
+    assert "a lot of previews in a minute" in html and "data-platform" not in html
+    assert fake_openai.stats()["counts"] == {"chat:200": 3}  # the refused one cost nothing
+    # Someone else's previews are their own.
+    client.force_login(second)
+    assert "data-platform" in client.post(reverse("campaigns:preview"), data, headers=HTMX).content.decode()
 
 
 def test_preview_is_post_only(signed_in_client):

@@ -3,6 +3,7 @@
 import secrets
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -13,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
+from django_ratelimit.decorators import ratelimit
 
 from campaigns import selectors, services
 from campaigns.forms import BatchForm, CampaignForm
@@ -95,16 +97,24 @@ def campaign_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "campaigns/campaign_confirm_delete.html", {"campaign": campaign, "error": error})
 
 
+def _previews_per_minute(group: str, request: HttpRequest) -> str:
+    return f"{settings.PREVIEWS_PER_MINUTE}/m"
+
+
 @login_required
 @require_POST
+@ratelimit(key="user", rate=_previews_per_minute, block=False)
 def campaign_preview(request: HttpRequest) -> HttpResponse:
-    """One caption per chosen platform from the brief as typed (not saved). POST: it spends provider calls."""
+    """One caption per chosen platform from the brief as typed (not saved). POST: it spends provider calls,
+    so each user gets PREVIEWS_PER_MINUTE of them; batches share the provider's quota."""
     form = CampaignForm(request.POST, owner=request.user)
     form.is_valid()
     cleaned = form.cleaned_data
     platforms = cleaned.get("platforms") or []
     context = {"previews": [], "hint": ""}
-    if not cleaned.get("brief") or not platforms:
+    if request.limited:
+        context["hint"] = "That was a lot of previews in a minute: wait a moment, then change a field to see new ones."
+    elif not cleaned.get("brief") or not platforms:
         context["hint"] = "Describe the campaign's goal and choose at least one platform to see sample captions."
     else:
         fields = {name: cleaned[name] for name in PREVIEW_FIELDS if cleaned.get(name)}
