@@ -427,4 +427,9 @@ def test_every_page_renders_in_the_browser_without_policy_violations(page, live_
     card.get_by_label(re.compile("Schedule")).fill("2001-01-01T10:00")
     card.get_by_role("button", name="Save time").click()
     page.locator(f"#post-{posts[0].pk}").get_by_text("Pick a time in the future.").wait_for()
+    page.get_by_role("link", name="Password").click()
+    page.get_by_label("Old password").fill("not it")
+    page.get_by_role("button", name="Change password").click()
+    assert page.get_by_text("Your old password was entered incorrectly").is_visible()
+    screenshot(page, "password-change")
     assert page.console_errors == [], page.console_errors

@@ -306,6 +306,38 @@ def test_sign_in_and_out(client, user):
     assert client.get(reverse("campaigns:list")).status_code == 302
 
 
+def test_a_marketer_changes_their_password_on_the_apps_own_pages(client, user):
+    other_browser = Client()
+    other_browser.force_login(user)
+    client.force_login(user)
+    page = client.get(reverse("password_change")).content.decode()
+    assert 'class="panel auth-card"' in page and "Django administration" not in page
+    assert f'href="{reverse("password_change")}"' in client.get(reverse("campaigns:list")).content.decode()
+
+    refused = client.post(
+        reverse("password_change"),
+        {"old_password": "wrong", "new_password1": "a-new-long-pass-42", "new_password2": "a-new-long-pass-42"},
+    )
+    assert refused.status_code == 200 and "Your old password was entered incorrectly" in refused.content.decode()
+
+    changed = client.post(
+        reverse("password_change"),
+        {
+            "old_password": "correct-horse-battery",
+            "new_password1": "a-new-long-pass-42",
+            "new_password2": "a-new-long-pass-42",
+        },
+    )
+    assert changed.status_code == 302 and changed["Location"] == reverse("password_change_done")
+    done = client.get(changed["Location"]).content.decode()
+    assert "Password changed" in done and "Django administration" not in done
+    # This browser stays signed in; the other one is signed out; the new password works.
+    assert client.get(reverse("campaigns:list")).status_code == 200
+    assert other_browser.get(reverse("campaigns:list")).status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("a-new-long-pass-42")
+
+
 def test_a_wrong_password_shows_an_error(client, user):
     response = client.post(reverse("login"), {"username": user.username, "password": "nope"})
     assert response.status_code == 200
