@@ -9,17 +9,24 @@ import secrets
 import pytest
 import redis
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rq.job import Job
 
 from campaigns.models import BatchJob, BatchStatus, Campaign, Post
 from campaigns.services import batch_start
+from config.auth import ModelBackend
 from generation.jobs import run_batch_inline
 from tests.factories import CampaignFactory, UserFactory
 from tests.fake_openai import Config
 from tests.support import FAKE_KEY, wait_for_batch_end
 from tests.test_settings import PRODUCTION, manage
+
+User = get_user_model()
 
 # SIGN-IN THROTTLING
 # ------------------------------------------------------------------------------
@@ -62,6 +69,44 @@ def test_a_successful_sign_in_resets_the_count(client):
     for attempt in range(settings.AXES_FAILURE_LIMIT - 1):
         sign_in(client, "forgetful", f"wrong-{attempt}")
     assert sign_in(client, "forgetful", "correct-horse-battery").status_code == 302
+
+
+# THE SIGNED-IN USER, ON EVERY REQUEST
+# ------------------------------------------------------------------------------
+# config.auth.ModelBackend reads the user with written-out SQL; these pin that it still answers
+# as Django's ModelBackend does, from a fresh row each time.
+
+
+@pytest.mark.django_db
+def test_a_sign_in_records_our_backend_and_later_requests_load_the_user_with_one_query(client):
+    user = UserFactory(username="regular")
+    assert sign_in(client, "regular", "correct-horse-battery").status_code == 302
+    assert client.session["_auth_user_backend"] == "config.auth.ModelBackend"
+    response = client.get(reverse("campaigns:list"))
+    assert response.status_code == 200 and response.wsgi_request.user == user
+    loaded = response.wsgi_request.user
+    assert (loaded.username, loaded.email, loaded.is_active) == ("regular", "regular@example.com", True)
+    with CaptureQueriesContext(connection) as queries:
+        assert ModelBackend().get_user(user.pk) == user
+    assert len(queries) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("change", ["deactivated", "deleted", "password changed elsewhere"])
+def test_a_session_ends_on_the_next_request_when_its_user_changes(client, change):
+    user = UserFactory()
+    client.force_login(user)
+    assert client.get(reverse("campaigns:list")).status_code == 200
+    if change == "deactivated":
+        User.objects.filter(pk=user.pk).update(is_active=False)  # no signal, no cache to clear
+    elif change == "deleted":
+        user.delete()
+    else:
+        User.objects.filter(pk=user.pk).update(password=make_password("another-horse-battery"))
+    response = client.get(reverse("campaigns:list"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    # The backend refuses an inactive or missing user; a changed password fails the session's hash.
+    assert (ModelBackend().get_user(user.pk) is None) == (change != "password changed elsewhere")
 
 
 # DEPLOY SETTINGS
