@@ -208,6 +208,22 @@ def test_htmx_requests_with_the_token_from_the_page_succeed(csrf_client, things)
     assert response.status_code == 302 and not Campaign.objects.filter(pk=campaign.pk).exists()
 
 
+@pytest.mark.parametrize("where", ["batch page", "progress poll"])
+def test_the_progress_panels_cancel_form_carries_a_working_token(csrf_client, user, where):
+    # The panel is drawn by Jinja2 (config/jinja2.py), which gets the token from Django's backend.
+    batch = BatchFactory(campaign=CampaignFactory(owner=user), status=BatchStatus.RUNNING, requested_count=3)
+    if where == "batch page":
+        html = csrf_client.get(batch.get_absolute_url()).content.decode()
+    else:
+        html = csrf_client.get(reverse("campaigns:batch_progress", args=[batch.pk]), headers=HTMX).content.decode()
+    cancel_form = html[html.index('action="' + reverse("campaigns:batch_cancel", args=[batch.pk])) :]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', cancel_form.split("</form>")[0]).group(1)
+    response = csrf_client.post(reverse("campaigns:batch_cancel", args=[batch.pk]), {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.CANCELED
+
+
 # ---------- escaping ----------
 
 
