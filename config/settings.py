@@ -167,7 +167,8 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # open batch page). https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-cached-sessions
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's RedisCache, reusing its Redis client (config/cache.py).
+        "BACKEND": "config.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
         "TIMEOUT": 3600,
@@ -330,7 +331,7 @@ GENERATION_MAX_CHUNKS = env_int("GENERATION_MAX_CHUNKS", 8, minimum=1)
 GENERATION_MAX_BATCH_SIZE = 1000
 # Caption previews on the campaign form, per user: each spends provider requests that batches
 # would otherwise use. Counted in the default cache by django-ratelimit (its decorator only: its
-# system check does not know Django's own RedisCache, which is shared and increments atomically).
+# system check does not know Django's RedisCache, nor ours, which is shared and increments atomically).
 PREVIEWS_PER_MINUTE = env_int("PREVIEWS_PER_MINUTE", 30, minimum=1)
 # USD prices per model: text per million tokens, images per image. Override with JSON.
 GENERATION_PRICES = env_json(
