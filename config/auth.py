@@ -1,11 +1,10 @@
 """The sign-in backend: Django's ModelBackend, with the signed-in user read by one plain SELECT.
 
 Every signed-in request loads its user by primary key (django.contrib.auth.get_user). Built
-through the ORM, that lookup costs about 0.27 ms of Python on our 2-core machine, and the batch
-progress partial, polled once a second by every open batch page, spends a sixth of its time
-there; written out, it costs 0.11 ms (BENCHMARKS.md). The answer is the same: the whole row,
-fresh from the database, so deactivating a user or changing their password still takes effect
-on their next request.
+through the ORM, that lookup cost about 0.27 ms on our 2-core machine, a sixth of the batch
+progress partial that every open batch page polls once a second; written out, 0.17 ms
+(BENCHMARKS.md). The answer is the same: the whole row, fresh from the database, so
+deactivating a user or changing their password still takes effect on their next request.
 """
 
 from functools import cache
