@@ -40,7 +40,6 @@ from generation import dispatch
 
 # Actions on posts call a service per post; past this many, narrow the list with a filter first.
 MAX_POSTS_PER_ACTION = 500
-PROGRESS_TEMPLATE = PROGRESS_PANEL  # a Jinja2 template: see config/jinja2.py
 
 
 def report_refusals(modeladmin: admin.ModelAdmin, request: HttpRequest, verb: str, refused: dict[str, list]) -> None:
@@ -293,7 +292,7 @@ class BatchJobAdmin(admin.ModelAdmin):
             batch = batch_progress(pk=int(object_id))
         except (ValueError, BatchJob.DoesNotExist):
             raise Http404("No such batch.") from None
-        return TemplateResponse(request, PROGRESS_TEMPLATE, self._progress_context(request, batch), using="jinja2")
+        return TemplateResponse(request, PROGRESS_PANEL, self._progress_context(request, batch), using="jinja2")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BatchJob]:
         return super().get_queryset(request).select_related("campaign")

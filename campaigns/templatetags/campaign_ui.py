@@ -12,6 +12,7 @@ from generation.platforms import RULES, Platform, full_length
 
 register = template.Library()
 
+# The batch progress panel: a Jinja2 template (config/jinja2.py), rendered with using="jinja2".
 PROGRESS_PANEL = "campaigns/partials/batch_progress.html"
 
 

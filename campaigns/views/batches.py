@@ -16,8 +16,6 @@ from campaigns.views.access import login_required, owned_or_404
 from campaigns.views.campaigns import campaign_page_context
 from campaigns.views.grid import post_grid_context
 
-PROGRESS_TEMPLATE = PROGRESS_PANEL  # a Jinja2 template: see config/jinja2.py
-
 
 def _progress_context(batch, **extra) -> dict:
     return {
@@ -82,7 +80,7 @@ def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
     batch = owned_or_404(selectors.batch_progress, pk=pk, user=request.user)
     if not request.htmx:
         return redirect("campaigns:batch_detail", pk=pk)
-    response = render(request, PROGRESS_TEMPLATE, _progress_context(batch), using="jinja2")
+    response = render(request, PROGRESS_PANEL, _progress_context(batch), using="jinja2")
     if not batch.is_active:
         return trigger_client_event(response, "batch-finished", {"batch": batch.pk})
     try:
@@ -99,7 +97,7 @@ def _batch_action_response(request: HttpRequest, batch, *, notice: str, event: s
         messages.info(request, notice)
         return redirect(batch)
     batch = selectors.batch_progress(pk=batch.pk)
-    response = render(request, PROGRESS_TEMPLATE, _progress_context(batch, notice=notice), using="jinja2")
+    response = render(request, PROGRESS_PANEL, _progress_context(batch, notice=notice), using="jinja2")
     return trigger_client_event(response, event, {"batch": batch.pk})
 
 
