@@ -5,7 +5,7 @@ from decimal import Decimal
 from django import forms
 
 from campaigns.models import MAX_BATCH_SIZE, PLATFORM_VALUES
-from generation.platforms import Platform
+from campaigns.platforms import Platform
 
 # One action starts one batch per campaign in the request; past this, use generate_posts.
 MAX_CAMPAIGNS_PER_ACTION = 50

@@ -6,7 +6,7 @@ from django.forms.renderers import Jinja2
 from django.utils import timezone
 
 from campaigns.models import MAX_BATCH_SIZE, BatchJob, Campaign, GenerationStatus, Post, ReviewStatus
-from generation.platforms import Platform, full_length, normalize_hashtag, rules_for
+from campaigns.platforms import Platform, full_length, normalize_hashtag, rules_for
 
 # These forms draw their widgets with Jinja2 (Django's own widget templates, ported): the same
 # HTML as with Django templates in about a third of the time, which a page with several forms

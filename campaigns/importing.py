@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from campaigns.forms import CampaignForm
+from campaigns.models import DEFAULT_BRAND_COLOR, Campaign
 
 COLUMNS = (
     "name",
@@ -124,13 +125,17 @@ def _json_row(item: dict, number: int, name: str) -> dict:
     return row
 
 
+# What a row leaves out gets the model's defaults, as a campaign created in the admin does.
+IMPORT_DEFAULTS = {"language": Campaign._meta.get_field("language").default, "brand_color": DEFAULT_BRAND_COLOR}
+
+
 def validate_rows(rows: list[dict], *, owner) -> tuple[list[dict], list[RowError]]:
     """Validate each row with CampaignForm. Returns (cleaned data, errors); any error means import nothing."""
     cleaned: list[dict] = []
     errors: list[RowError] = []
     seen_names: dict[str, int] = {}
     for number, row in enumerate(rows, start=1):
-        data = {"language": "en", "brand_color": "#2F5BEA", **{k: v for k, v in row.items() if v != ""}}
+        data = {**IMPORT_DEFAULTS, **{k: v for k, v in row.items() if v != ""}}
         data.setdefault("platforms", "")
         form = CampaignForm(data=data, owner=owner)
         if not form.is_valid():

@@ -9,10 +9,23 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
-from generation.platforms import Platform
+from campaigns.platforms import Platform
 
 PLATFORM_VALUES = tuple(Platform.values)
 MAX_BATCH_SIZE = 1000
+DEFAULT_BRAND_COLOR = "#2F5BEA"
+# The campaign's fields that posts are written from: what the AI provider is told of a campaign.
+BRIEF_FIELDS = (
+    "name",
+    "brief",
+    "target_audience",
+    "tone",
+    "language",
+    "keywords",
+    "hashtags",
+    "call_to_action",
+    "brand_color",
+)
 
 
 def validate_platform_list(value: object) -> None:
@@ -76,8 +89,8 @@ class Campaign(models.Model):
     call_to_action = models.CharField(max_length=200, blank=True)
     brand_color = models.CharField(
         max_length=7,
-        default="#2F5BEA",
-        validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$", "Use a hex colour such as #2F5BEA.")],
+        default=DEFAULT_BRAND_COLOR,
+        validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$", f"Use a hex colour such as {DEFAULT_BRAND_COLOR}.")],
         help_text="Background colour of generated images.",
     )
     start_date = models.DateField(null=True, blank=True)

@@ -10,11 +10,10 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 
 from django.db import connection
-from django.db.models import Count, DurationField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from campaigns.models import ACTIVE_BATCH_STATUSES, BatchJob, Campaign, GenerationStatus, Post
-from generation import dispatch
+from campaigns.models import BatchJob, Campaign, GenerationStatus, Post
 
 CAMPAIGN_SORTS = {
     "newest": "-created_at",
@@ -143,36 +142,6 @@ def batch_failure_reasons(batch: BatchJob, *, limit: int = 20) -> list[tuple[str
     return [(reason or "unknown error", n) for reason, n in rows]
 
 
-def batch_duration_histogram(buckets: tuple[float, ...]) -> dict[str, tuple[list[tuple[float, int]], float]]:
-    """Finished batches by final status: cumulative counts per bucket (seconds from creation to end) and
-    the sum of their durations, in one aggregate query. The last bucket is +Inf (the status's total).
-    """
-    duration = ExpressionWrapper(F("finished_at") - F("created_at"), output_field=DurationField())
-    counts = {f"le{i}": Count("id", filter=Q(duration__lte=timedelta(seconds=le))) for i, le in enumerate(buckets)}
-    rows = (
-        BatchJob.objects.filter(finished_at__isnull=False)
-        .exclude(status__in=ACTIVE_BATCH_STATUSES)
-        .annotate(duration=duration)
-        .values("status")
-        .annotate(total=Count("id"), seconds=Sum("duration"), **counts)
-        .order_by("status")
-    )
-    histogram = {}
-    for row in rows:
-        cumulative = [(le, row[f"le{i}"]) for i, le in enumerate(buckets)] + [(float("inf"), row["total"])]
-        seconds = row["seconds"].total_seconds() if row["seconds"] else 0.0
-        histogram[row["status"]] = (cumulative, seconds)
-    return histogram
-
-
-def active_batch_counts() -> dict[str, int]:
-    """Queued and running batches, by status (the status index answers it)."""
-    counts = {str(status): 0 for status in ACTIVE_BATCH_STATUSES}
-    rows = BatchJob.objects.filter(status__in=ACTIVE_BATCH_STATUSES).values_list("status").annotate(n=Count("id"))
-    counts.update(dict(rows.order_by()))
-    return counts
-
-
 def campaign_batches(campaign: Campaign, *, limit: int = 20) -> list[BatchJob]:
     return list(campaign.batches.order_by("-created_at")[:limit])
 
@@ -261,8 +230,3 @@ def calendar_month(campaign: Campaign, *, year: int, month: int) -> CalendarMont
     return CalendarMonth(
         first_day=first_day, weeks=weeks, previous_month=previous_month, next_month=next_month, post_count=in_month
     )
-
-
-def campaign_preview(*, fields: dict, platforms: list[str], variant: int = 0) -> list:
-    """One caption per platform from an unsaved brief (the engine's preview; no database access)."""
-    return dispatch.preview_captions(fields=fields, platforms=platforms, variant=variant)

@@ -30,9 +30,8 @@ from campaigns.models import (
     Post,
     ReviewStatus,
 )
+from campaigns.platforms import full_length, normalize_hashtags, rules_for
 from generation import dispatch
-from generation.config import engine_config
-from generation.platforms import full_length, normalize_hashtags, rules_for
 
 
 def _validate_count(count: object) -> int:
@@ -89,15 +88,14 @@ def batch_start(
     count = _validate_count(count)
     platforms = _validate_platforms(campaign, platforms)
     cost_cap_usd = _validate_cost_cap(cost_cap_usd)
-    config = engine_config()
-    text_model, image_model = config.model_names
+    provider, text_model, image_model = dispatch.engine_models()
     with transaction.atomic():
         batch = BatchJob.objects.create(
             campaign=campaign,
             requested_by=requested_by,
             requested_count=count,
             platforms=platforms,
-            provider=config.provider,
+            provider=provider,
             text_model=text_model,
             image_model=image_model,
             cost_cap_usd=cost_cap_usd,

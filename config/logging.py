@@ -5,6 +5,8 @@ import logging
 import re
 from datetime import UTC, datetime
 
+from django.conf import settings
+
 # Context that the engine attaches with `extra=`; formatters print whichever are present.
 CONTEXT_FIELDS = (
     "batch_id",
@@ -23,8 +25,6 @@ _KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-]{16,}")
 
 def redact_secrets(text: str) -> str:
     """Remove the configured OpenAI key, and anything shaped like an OpenAI key, from text."""
-    from django.conf import settings
-
     key = getattr(settings, "OPENAI_API_KEY", "")
     if key and len(key) >= 8:
         text = text.replace(key, "[redacted]")

@@ -13,7 +13,10 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django_rq.contrib.prometheus import RQCollector
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from generation.metrics import GenerationCollector
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +71,6 @@ def metrics_registry() -> CollectorRegistry:
     """The collectors read Redis and PostgreSQL at scrape time; nothing is counted in this process."""
     global _registry
     if _registry is None:
-        from django_rq.contrib.prometheus import RQCollector
-
-        from generation.metrics import GenerationCollector
-
         registry = CollectorRegistry(auto_describe=False)
         registry.register(GenerationCollector(redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)))
         # django-rq's own: rq_workers, rq_jobs{queue,status} (queue depth is status="queued"), ...

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import redis.asyncio as aioredis
 from django.conf import settings
 
 
@@ -30,6 +31,7 @@ class EngineConfig:
     chunk_seconds: float
     shutdown_seconds: float
     max_chunks: int
+    redis_url: str = ""
     prices: dict = field(default_factory=dict)
 
     @property
@@ -62,8 +64,14 @@ def engine_config() -> EngineConfig:
         chunk_seconds=settings.GENERATION_CHUNK_SECONDS,
         shutdown_seconds=settings.GENERATION_SHUTDOWN_SECONDS,
         max_chunks=settings.GENERATION_MAX_CHUNKS,
+        redis_url=settings.REDIS_URL,
         prices=dict(settings.GENERATION_PRICES),
     )
+
+
+def redis_client(config: EngineConfig) -> aioredis.Redis:
+    """The engine's asyncio Redis client (the shared rate limiter, metrics)."""
+    return aioredis.from_url(config.redis_url, health_check_interval=30)
 
 
 def text_cost(config: EngineConfig, prompt_tokens: int, completion_tokens: int) -> Decimal:

@@ -1,123 +1,52 @@
-"""The engine's public entry points for the rest of the project: put work on the queue.
+"""The engine's public API: the one module of `generation` that the domain (`campaigns`) imports.
 
-campaigns.services calls these (on commit); nothing else of the engine is imported there.
+campaigns.services puts work on the queue through it (on commit), the admin shows a batch's
+chunk jobs through it, and the campaign form asks it for sample captions. Everything else of
+the engine stays behind it; the import-linter contracts in pyproject.toml hold both sides to that.
 """
 
-import logging
-import math
-import secrets
+from collections.abc import Callable
 
-import django_rq
-import redis
-from django.conf import settings
-from django.db import transaction
-from rq.exceptions import NoSuchJobError
-from rq.job import Job
+from campaigns.models import Campaign
+from generation import jobs, preview, queue
+from generation.config import engine_config
+from generation.preview import CaptionPreview
+from generation.runner import RunStats
 
-from campaigns.models import BatchJob
-
-log = logging.getLogger(__name__)
-
-QUEUE_NAME = "generation"
+QUEUE_NAME = queue.QUEUE_NAME
 
 
-def chunk_count(count: int) -> int:
-    """How many chunk jobs a batch of `count` posts gets: enough for every worker that can help."""
-    per_worker = max(settings.GENERATION_CONCURRENCY, 1)
-    return max(1, min(math.ceil(count / per_worker), settings.GENERATION_MAX_CHUNKS))
-
-
-def generation_queue():
-    # commit_mode="auto": callers already enqueue from transaction.on_commit.
-    return django_rq.get_queue(QUEUE_NAME, commit_mode="auto")
-
-
-def enqueue_batch(batch_id: int | None, count: int, *, reason: str = "start") -> list[str]:
-    """Enqueue the chunk jobs that will generate a batch's pending posts.
-
-    A chunk job is one worker's turn at the shared pool of pending posts (see jobs.run_chunk),
-    so enqueuing more than needed is harmless: the extra jobs find nothing and end at once.
-    `batch_id` None stands for work outside any batch (single-post regenerations).
-    """
-    queue = generation_queue()
-    timeout = int(settings.GENERATION_CHUNK_SECONDS + settings.GENERATION_POST_DEADLINE + 120)
-    nonce = secrets.token_hex(3)
-    label = f"batch-{batch_id}" if batch_id else "posts"
-    job_ids = []
-    for index in range(chunk_count(count)):
-        job = queue.enqueue_call(
-            "generation.jobs.run_chunk",
-            kwargs={"batch_id": batch_id, "chunk": index},
-            job_id=f"{label}-{reason}-{nonce}-{index}",
-            description=f"Generate posts for {label.replace('-', ' ')} (chunk {index + 1}, {reason})",
-            timeout=timeout,
-            result_ttl=24 * 3600,
-            failure_ttl=7 * 24 * 3600,
-        )
-        job_ids.append(job.id)
-    if batch_id:
-        _remember_job_ids(batch_id, job_ids)
-    log.info("enqueued %d chunk jobs", len(job_ids), extra={"batch_id": batch_id, "reason": reason})
-    return job_ids
-
-
-def _remember_job_ids(batch_id: int, job_ids: list[str]) -> None:
-    """Append to BatchJob.rq_job_ids, keeping the last 50, so staff can find the jobs."""
-    # Under the row's lock: idle workers' recovery may enqueue for one batch at the same time,
-    # and two plain read-modify-writes would keep only one side's ids.
-    with transaction.atomic():
-        batch = BatchJob.objects.select_for_update().filter(pk=batch_id).only("rq_job_ids").first()
-        if batch is None:
-            return
-        combined = (list(batch.rq_job_ids or []) + job_ids)[-50:]
-        BatchJob.objects.filter(pk=batch_id).update(rq_job_ids=combined)
-
-
-def job_statuses(job_ids: list[str]) -> list[dict] | None:
-    """[{id, status, worker}] for chunk jobs as RQ knows them, in one round trip.
-
-    A job RQ has forgotten (results are kept a day, failures a week) is "expired"; the
-    answer is None when Redis does not answer.
-    """
-    if not job_ids:
-        return []
-    try:
-        jobs = Job.fetch_many(list(job_ids), connection=generation_queue().connection)
-    except (redis.RedisError, NoSuchJobError):
-        return None
-    statuses = []
-    for job_id, job in zip(job_ids, jobs, strict=True):
-        status = job.get_status(refresh=False) if job else "expired"
-        worker = (job.worker_name if job else None) or None
-        statuses.append({"id": job_id, "status": str(getattr(status, "value", status)), "worker": worker})
-    return statuses
+def enqueue_batch(batch_id: int, count: int, *, reason: str = "start") -> list[str]:
+    """Enqueue the chunk jobs that will generate a batch's `count` pending posts; their ids."""
+    return queue.enqueue_chunks(batch_id, count, reason=reason)
 
 
 def enqueue_post_work(post_id: int) -> list[str]:
     """Enqueue work for one post (a regeneration): the next chunk job takes it first."""
-    return enqueue_batch(None, 1, reason=f"post{post_id}")
+    return queue.enqueue_chunks(None, 1, reason=f"post{post_id}")
 
 
-def generate_batch_now(batch_id: int, *, on_flush=None):
-    """Generate a batch in this process, without Redis or a worker (the embedded default)."""
-    from generation.jobs import run_batch_inline
-
-    return run_batch_inline(batch_id, on_flush=on_flush)
+def job_statuses(job_ids: list[str]) -> list[dict] | None:
+    """[{id, status, worker}] of chunk jobs as RQ knows them; None when Redis does not answer."""
+    return queue.job_statuses(job_ids)
 
 
-def preview_captions(*, fields: dict, platforms: list[str], variant: int = 0):
-    """One caption per platform for a brief that is not saved (the campaign form's preview).
+def generate_batch_now(batch_id: int, *, on_flush: Callable | None = None) -> RunStats:
+    """Generate a batch in this process, without Redis or a worker (generate_posts --sync)."""
+    return jobs.run_batch_inline(batch_id, on_flush=on_flush)
 
-    `fields` are CampaignForm's cleaned fields (name, brief, target_audience, tone, language,
-    keywords, hashtags, call_to_action, brand_color); missing ones are left empty. Returns a
-    list of generation.preview.CaptionPreview; provider trouble comes back as their `error`.
-    `variant` picks the angle, as a post's position in a batch does.
+
+def engine_models() -> tuple[str, str, str]:
+    """(provider, text model, image model): what a new batch records it was generated with."""
+    config = engine_config()
+    return (config.provider, *config.model_names)
+
+
+def preview_captions(*, campaign: Campaign, platforms: list[str], variant: int = 0) -> list[CaptionPreview]:
+    """One caption per platform for a campaign that may not be saved yet (the campaign form's preview).
+
+    Answers within preview.PREVIEW_SECONDS and never waits in line behind batches for the
+    provider's rate limit: provider trouble, or a provider busy with batches, comes back as each
+    preview's `error`. `variant` picks the angle, as a post's position in a batch does.
     """
-    from generation.preview import caption_previews, preview_brief
-
-    known = ("name", "brief", "target_audience", "tone", "language", "keywords", "hashtags", "call_to_action")
-    brief = preview_brief(
-        **{key: fields[key] for key in known if fields.get(key) is not None},
-        brand_color=fields.get("brand_color") or "#2F5BEA",
-    )
-    return caption_previews(brief, platforms, variant=variant)
+    return preview.caption_previews(campaign, platforms, variant=variant)

@@ -9,16 +9,14 @@ import signal
 import socket
 import threading
 
-import redis.asyncio as aioredis
-from django.conf import settings
 from django.db import connections
 from rq import get_current_job
 
 from generation import recovery
-from generation.config import EngineConfig, engine_config
+from generation.config import EngineConfig, engine_config, redis_client
 from generation.metrics import MetricsRecorder
 from generation.providers import build_provider
-from generation.ratelimit import LocalRateLimiter, RedisRateLimiter, quota_id
+from generation.ratelimit import LocalRateLimiter, RedisRateLimiter
 from generation.runner import Runner, RunStats
 
 log = logging.getLogger(__name__)
@@ -29,36 +27,18 @@ def lease_owner() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
-def redis_client() -> aioredis.Redis:
-    """The engine's asyncio Redis client (rate limiter, metrics, previews)."""
-    return aioredis.from_url(settings.REDIS_URL, health_check_interval=30)
-
-
-def redis_limiter(config: EngineConfig, client: aioredis.Redis) -> RedisRateLimiter:
-    return RedisRateLimiter(
-        client,
-        quota_id(config.base_url, config.api_key),
-        rpm=config.rpm,
-        burst=config.burst,
-        images_per_minute=config.images_per_minute,
-        tpm=config.tpm,
-    )
-
-
-def local_limiter(config: EngineConfig) -> LocalRateLimiter:
-    return LocalRateLimiter(
-        rpm=config.rpm, burst=config.burst, images_per_minute=config.images_per_minute, tpm=config.tpm
-    )
-
-
 async def _run_chunk(config: EngineConfig, owner: str) -> RunStats:
-    client = redis_client()
+    client = redis_client(config)
     provider = build_provider(config)
     metrics = MetricsRecorder(client, provider=config.provider)
     stats = None
     try:
         runner = Runner(
-            config=config, provider=provider, limiter=redis_limiter(config, client), owner=owner, metrics=metrics
+            config=config,
+            provider=provider,
+            limiter=RedisRateLimiter.for_config(config, client),
+            owner=owner,
+            metrics=metrics,
         )
         stats = runner.stats
         with shut_down_on_sigterm(runner):
@@ -127,7 +107,7 @@ def run_batch_inline(batch_id: int, *, on_flush=None) -> RunStats:
             runner = Runner(
                 config=config,
                 provider=provider,
-                limiter=local_limiter(config),
+                limiter=LocalRateLimiter.for_config(config),
                 owner=lease_owner(),
                 batch_id=batch_id,
                 on_flush=on_flush,

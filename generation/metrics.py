@@ -24,10 +24,14 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 
 import redis
 import redis.asyncio as aioredis
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+
+from campaigns.models import ACTIVE_BATCH_STATUSES, BatchJob
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +145,36 @@ def _split(field: bytes) -> list[str]:
     return field.decode().split(SEPARATOR)
 
 
+def batch_duration_histogram(buckets: tuple[float, ...]) -> dict[str, tuple[list[tuple[float, int]], float]]:
+    """Finished batches by final status: cumulative counts per bucket (seconds from creation to end) and
+    the sum of their durations, in one aggregate query. The last bucket is +Inf (the status's total).
+    """
+    duration = ExpressionWrapper(F("finished_at") - F("created_at"), output_field=DurationField())
+    counts = {f"le{i}": Count("id", filter=Q(duration__lte=timedelta(seconds=le))) for i, le in enumerate(buckets)}
+    rows = (
+        BatchJob.objects.filter(finished_at__isnull=False)
+        .exclude(status__in=ACTIVE_BATCH_STATUSES)
+        .annotate(duration=duration)
+        .values("status")
+        .annotate(total=Count("id"), seconds=Sum("duration"), **counts)
+        .order_by("status")
+    )
+    histogram = {}
+    for row in rows:
+        cumulative = [(le, row[f"le{i}"]) for i, le in enumerate(buckets)] + [(float("inf"), row["total"])]
+        seconds = row["seconds"].total_seconds() if row["seconds"] else 0.0
+        histogram[row["status"]] = (cumulative, seconds)
+    return histogram
+
+
+def active_batch_counts() -> dict[str, int]:
+    """Queued and running batches, by status (the status index answers it)."""
+    counts = {str(status): 0 for status in ACTIVE_BATCH_STATUSES}
+    rows = BatchJob.objects.filter(status__in=ACTIVE_BATCH_STATUSES).values_list("status").annotate(n=Count("id"))
+    counts.update(dict(rows.order_by()))
+    return counts
+
+
 class GenerationCollector:
     """A prometheus_client collector that reads the shared counters at scrape time."""
 
@@ -201,8 +235,6 @@ class GenerationCollector:
         return histogram
 
     def _batch_metrics(self) -> Iterator:
-        from campaigns.selectors import active_batch_counts, batch_duration_histogram
-
         durations = HistogramMetricFamily(
             "generation_batch_duration_seconds",
             "Finished batches: seconds from creation to the end, by final status.",

@@ -1,23 +1,32 @@
-"""Caption previews: one caption per platform from a brief that is not saved yet.
+"""Caption previews: one caption per platform for a campaign whose brief is being written.
 
-The campaign form shows them while the marketer types. Nothing is written to the database;
-the configured provider is asked once per platform, through the limiter the workers share
-when it uses the network, and each answer is fitted to its platform like a batch post's.
+The campaign form shows them when the marketer asks. Nothing is written to the database. The
+configured provider is asked once per platform and each answer is fitted to its platform like a
+batch post's. A person is waiting in a web request, so a preview never takes a place in the line
+of batch requests at the shared rate limiter: if the provider has no room right now, or does not
+answer within PREVIEW_SECONDS, the preview says so and the marketer tries again.
 """
 
 import asyncio
 import logging
 from dataclasses import dataclass
 
-from generation.config import EngineConfig, engine_config
-from generation.platforms import TARGET_CAPTION_CHARS, fit_caption, full_length, rules_for
+from campaigns.models import Campaign
+from campaigns.platforms import TARGET_CAPTION_CHARS, fit_caption, full_length, rules_for
+from generation.config import EngineConfig, engine_config, redis_client
 from generation.providers import build_provider
 from generation.providers.base import Brief, CaptionRequest, ProviderError, RateLimitedError
+from generation.ratelimit import RateLimiterBusyError, RedisRateLimiter
+from generation.store import brief_of
 
 log = logging.getLogger(__name__)
 
-# A preview is worth a short wait, not a batch's patience.
-PREVIEW_TIMEOUT_SECONDS = 20.0
+# The longest a marketer waits for sample captions, everything included.
+PREVIEW_SECONDS = 5.0
+
+BUSY = "The AI provider is busy with batches right now. Try the preview again in a minute."
+SLOW = "The AI provider took too long to answer. Try the preview again."
+UNAVAILABLE = "The preview is not available right now. Your campaign can still be saved."
 
 
 @dataclass(frozen=True)
@@ -34,42 +43,15 @@ class CaptionPreview:
         return rules_for(self.platform).platform.label
 
 
-def preview_brief(
-    *,
-    name: str,
-    brief: str,
-    target_audience: str = "",
-    tone: str = "",
-    language: str = "en",
-    keywords: list[str] | tuple[str, ...] = (),
-    hashtags: list[str] | tuple[str, ...] = (),
-    call_to_action: str = "",
-    brand_color: str = "#2F5BEA",
-) -> Brief:
-    """A provider Brief from form data (campaign_id 0: there is no campaign yet)."""
-    return Brief(
-        campaign_id=0,
-        name=name,
-        brief=brief,
-        target_audience=target_audience,
-        tone=tone,
-        language=language,
-        keywords=tuple(keywords),
-        hashtags=tuple(hashtags),
-        call_to_action=call_to_action,
-        brand_color=brand_color,
-    )
-
-
 def friendly_error(exc: BaseException) -> str:
     """What the preview panel says when the provider did not answer."""
-    if isinstance(exc, RateLimitedError):
-        return "The AI provider is busy right now (rate limited). Try the preview again in a few seconds."
+    if isinstance(exc, RateLimitedError | RateLimiterBusyError):
+        return BUSY
     if isinstance(exc, TimeoutError):
-        return "The AI provider took too long to answer. Try the preview again."
+        return SLOW
     if isinstance(exc, ProviderError):
-        return f"The AI provider could not write a caption ({exc.reason[:160]}). Try again in a moment."
-    return "The preview is not available right now. Your campaign can still be saved."
+        return "The AI provider could not write a caption right now. Try again in a moment."
+    return UNAVAILABLE
 
 
 async def _one_caption(provider, limiter, brief: Brief, platform: str, variant: int) -> CaptionPreview:
@@ -85,9 +67,12 @@ async def _one_caption(provider, limiter, brief: Brief, platform: str, variant: 
     )
     try:
         if limiter is not None:
-            await limiter.acquire()
+            await limiter.acquire(max_wait=0)
         result = await provider.caption(request)
     except (ProviderError, TimeoutError) as exc:
+        if isinstance(exc, RateLimitedError) and limiter is not None:
+            # The provider's quota is everyone's: the batches hear of this 429 too.
+            await limiter.pause(exc.retry_after if exc.retry_after is not None else 1.0)
         log.info("caption preview failed: %s", getattr(exc, "reason", type(exc).__name__))
         return CaptionPreview(platform=platform, limit=rules.caption_limit, error=friendly_error(exc))
     # As in a batch: the campaign's own hashtags first, then the provider's.
@@ -104,23 +89,18 @@ async def _one_caption(provider, limiter, brief: Brief, platform: str, variant: 
 
 async def _previews(config: EngineConfig, brief: Brief, platforms: list[str], variant: int) -> list[CaptionPreview]:
     provider = build_provider(config)
-    client = None
-    limiter = None
+    client = redis_client(config) if provider.uses_network else None
     try:
-        if provider.uses_network:
-            from generation.jobs import redis_client, redis_limiter
-
-            client = redis_client()
-            limiter = redis_limiter(config, client)
+        limiter = RedisRateLimiter.for_config(config, client) if client is not None else None
         calls = [_one_caption(provider, limiter, brief, platform, variant) for platform in platforms]
-        return list(await asyncio.wait_for(asyncio.gather(*calls), timeout=PREVIEW_TIMEOUT_SECONDS))
+        return list(await asyncio.wait_for(asyncio.gather(*calls), timeout=PREVIEW_SECONDS))
     finally:
         await provider.aclose()
         if client is not None:
             await client.aclose()
 
 
-def caption_previews(brief: Brief, platforms: list[str], *, variant: int = 0) -> list[CaptionPreview]:
+def caption_previews(campaign: Campaign, platforms: list[str], *, variant: int = 0) -> list[CaptionPreview]:
     """One fitted caption per platform, in the order given. Never raises for provider trouble:
     a platform whose caption could not be written carries a friendly `error` instead.
 
@@ -129,10 +109,9 @@ def caption_previews(brief: Brief, platforms: list[str], *, variant: int = 0) ->
     """
     config = engine_config()
     try:
-        return asyncio.run(_previews(config, brief, platforms, variant))
-    except TimeoutError as exc:
-        error = friendly_error(exc)
+        return asyncio.run(_previews(config, brief_of(campaign), platforms, variant))
     except Exception as exc:  # the form must keep working whatever the provider or Redis did
-        log.warning("caption preview failed", exc_info=True)
+        if not isinstance(exc, TimeoutError):
+            log.warning("caption preview failed", exc_info=True)
         error = friendly_error(exc)
     return [CaptionPreview(platform=p, limit=rules_for(p).caption_limit, error=error) for p in platforms]

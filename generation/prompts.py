@@ -7,7 +7,7 @@ and the system prompt says that the block is data to write about, never instruct
 
 import json
 
-from generation.platforms import rules_for
+from campaigns.platforms import rules_for
 from generation.providers.base import Brief, CaptionRequest, ImageRequest
 
 # Each post of a batch takes the angle at its position, so a batch covers many angles.

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 import redis.exceptions
 
+from generation.config import EngineConfig
 from generation.providers.base import RateLimitInfo, TransientProviderError
 
 log = logging.getLogger(__name__)
@@ -36,27 +37,33 @@ REDIS_OUTAGE_TOLERANCE = 120.0
 _REDIS_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 # KEYS: the pause key, then one bucket key per limit.
-# ARGV: for each limit, interval (seconds per unit), burst (units), cost (units).
-# Returns the seconds to wait before the request may go, for all limits at once.
+# ARGV[1]: the longest wait the caller accepts (negative: any); then, for each limit, interval
+# (seconds per unit), burst (units), cost (units).
+# Returns the seconds to wait before the request may go, for all limits at once. A wait longer
+# than the caller accepts reserves nothing (the caller gives up instead of taking a place in line).
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local max_wait = tonumber(ARGV[1])
 local start = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
 local go = start
 local schedule = {}
 for i = 2, #KEYS do
-  local interval = tonumber(ARGV[(i - 2) * 3 + 1])
-  local burst = tonumber(ARGV[(i - 2) * 3 + 2])
-  local cost = tonumber(ARGV[(i - 2) * 3 + 3])
+  local interval = tonumber(ARGV[(i - 2) * 3 + 2])
+  local burst = tonumber(ARGV[(i - 2) * 3 + 3])
+  local cost = tonumber(ARGV[(i - 2) * 3 + 4])
   local tat = math.max(tonumber(redis.call('GET', KEYS[i]) or '0'), start)
   local tolerance = (burst - cost) * interval
   local at = math.max(start, tat - tolerance)
   if at > go then go = at end
   schedule[i] = tat
 end
+if max_wait >= 0 and go - now > max_wait then
+  return tostring(go - now)
+end
 for i = 2, #KEYS do
-  local interval = tonumber(ARGV[(i - 2) * 3 + 1])
-  local cost = tonumber(ARGV[(i - 2) * 3 + 3])
+  local interval = tonumber(ARGV[(i - 2) * 3 + 2])
+  local cost = tonumber(ARGV[(i - 2) * 3 + 4])
   local tat = math.max(schedule[i], go)
   local ttl = math.ceil((tat - now + 60) * 1000)
   redis.call('SET', KEYS[i], tostring(tat + interval * cost), 'PX', ttl)
@@ -125,6 +132,14 @@ class RateLimiterUnavailableError(TransientProviderError):
     """Redis, and with it the shared limiter, stayed away longer than REDIS_OUTAGE_TOLERANCE."""
 
 
+class RateLimiterBusyError(TransientProviderError):
+    """The request would have had to wait longer than its caller accepts (acquire's max_wait)."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"the provider's rate limit has no room for {wait:.1f}s")
+        self.wait = wait
+
+
 def quota_id(base_url: str | None, api_key: str) -> str:
     """Providers count quota per key and server: hash them (never store the key itself)."""
     return hashlib.sha256(f"{base_url or 'openai'}|{api_key}".encode()).hexdigest()[:16]
@@ -155,6 +170,18 @@ class RedisRateLimiter:
         self._pause = client.register_script(_PAUSE)
         self._pause_left = client.register_script(_PAUSE_LEFT)
         self._outage_since: float | None = None
+
+    @classmethod
+    def for_config(cls, config: EngineConfig, client: aioredis.Redis) -> "RedisRateLimiter":
+        """The limiter every worker shares for the configured provider, key and limits."""
+        return cls(
+            client,
+            quota_id(config.base_url, config.api_key),
+            rpm=config.rpm,
+            burst=config.burst,
+            images_per_minute=config.images_per_minute,
+            tpm=config.tpm,
+        )
 
     async def _run(self, script, *, keys: list[str], args: list[float]) -> str:
         """Run one of the scripts, waiting for Redis while it is away (see the module docstring).
@@ -190,19 +217,23 @@ class RedisRateLimiter:
     def _key(self, name: str) -> str:
         return f"{self.prefix}:{name}"
 
-    async def acquire(self, *, image: bool = False, tokens: int = 0) -> float:
+    async def acquire(self, *, image: bool = False, tokens: int = 0, max_wait: float | None = None) -> float:
         """Wait until one request (an image request, or one of about `tokens` tokens) may go.
 
         Returns the seconds waited. With no limit known, it still honours a pause from a 429.
+        With `max_wait`, a request that would wait longer takes no place in line and raises
+        RateLimiterBusyError instead (the caption preview: a person waits, not a batch).
         """
         waited = 0.0
         while True:
             wanted = _wanted(self.limits, image, tokens)
-            args: list[float] = []
+            args: list[float] = [-1.0 if max_wait is None else max(max_wait - waited, 0.0)]
             for limit, cost in wanted:
                 args += [limit.interval, limit.burst, cost]
             keys = [self.pause_key] + [self._key(limit.name) for limit, _ in wanted]
             wait = float(await self._run(self._reserve, keys=keys, args=args))
+            if max_wait is not None and waited + wait > max_wait:
+                raise RateLimiterBusyError(waited + wait)
             if wait > 0:
                 await asyncio.sleep(wait)
                 waited += wait
@@ -211,6 +242,8 @@ class RedisRateLimiter:
             remaining = float(await self._run(self._pause_left, keys=[self.pause_key], args=[]))
             if remaining <= 0:
                 return waited
+            if max_wait is not None and waited + remaining > max_wait:
+                raise RateLimiterBusyError(waited + remaining)
             delay = remaining + random.uniform(0, 0.05)
             await asyncio.sleep(delay)
             waited += delay
@@ -259,7 +292,11 @@ class LocalRateLimiter:
         self.tat: dict[str, float] = {}
         self.pause_until = 0.0
 
-    async def acquire(self, *, image: bool = False, tokens: int = 0) -> float:
+    @classmethod
+    def for_config(cls, config: EngineConfig) -> "LocalRateLimiter":
+        return cls(rpm=config.rpm, burst=config.burst, images_per_minute=config.images_per_minute, tpm=config.tpm)
+
+    async def acquire(self, *, image: bool = False, tokens: int = 0, max_wait: float | None = None) -> float:
         wanted = _wanted(self.limits, image, tokens)
         now = time.monotonic()
         start = max(now, self.pause_until)
@@ -267,6 +304,8 @@ class LocalRateLimiter:
         for limit, cost in wanted:
             tat = max(self.tat.get(limit.name, 0.0), start)
             go = max(go, tat - (limit.burst - cost) * limit.interval)
+        if max_wait is not None and go - now > max_wait:
+            raise RateLimiterBusyError(go - now)
         for limit, cost in wanted:
             self.tat[limit.name] = max(self.tat.get(limit.name, 0.0), go) + limit.interval * cost
         wait = go - now

@@ -16,7 +16,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from campaigns.models import GenerationStatus, Post
-from generation import dispatch
+from generation import queue
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def recover(*, reason: str = "recover", force: bool = False, dry_run: bool = Fal
     will pick the work up; `force` enqueues anyway. Enqueuing too much is harmless (jobs that
     find nothing end at once); enqueuing too little would leave posts waiting.
     """
-    queued = dispatch.generation_queue().count
+    queued = queue.queued_job_count()
     lost = lost_work()
     if dry_run or not lost or (queued and not force):
         return RecoveryReport(queued_jobs=queued, lost=lost, enqueued=False, dry_run=dry_run)
@@ -105,7 +105,7 @@ def recover(*, reason: str = "recover", force: bool = False, dry_run: bool = Fal
     for work in lost:
         if budget <= 0:
             break
-        work.job_ids = dispatch.enqueue_batch(
+        work.job_ids = queue.enqueue_chunks(
             work.batch_id, min(work.posts, budget * settings.GENERATION_CONCURRENCY), reason=reason
         )
         budget -= len(work.job_ids)
@@ -119,7 +119,7 @@ def enqueue_lost_work(*, reason: str = "recover", force: bool = False) -> list[i
     A queue with jobs waiting is left alone without asking the database, since every idle
     worker calls this every GENERATION_RECOVERY_INTERVAL seconds.
     """
-    if not force and dispatch.generation_queue().count:
+    if not force and queue.queued_job_count():
         return []
     report = recover(reason=reason, force=True)
     return [work.batch_id for work in report.lost if report.enqueued and work.batch_id is not None]

@@ -21,10 +21,10 @@ from typing import Protocol
 
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
+from campaigns.platforms import TARGET_CAPTION_CHARS, fit_caption, full_length, rules_for
 from generation import store
 from generation.config import EngineConfig, image_cost, text_cost
 from generation.images import fit_to_size, store_post_image
-from generation.platforms import TARGET_CAPTION_CHARS, fit_caption, full_length, rules_for
 from generation.providers.base import (
     Brief,
     CaptionRequest,

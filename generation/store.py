@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from campaigns.models import (
     ACTIVE_BATCH_STATUSES,
+    BRIEF_FIELDS,
     BatchJob,
     BatchStatus,
     Campaign,
@@ -174,34 +175,16 @@ def claim_posts(*, owner: str, limit: int, lease_seconds: float, batch_id: int |
 
 
 def load_briefs(campaign_ids: set[int]) -> dict[int, Brief]:
-    campaigns = Campaign.objects.filter(id__in=campaign_ids).only(
-        "id",
-        "name",
-        "brief",
-        "target_audience",
-        "tone",
-        "language",
-        "keywords",
-        "hashtags",
-        "call_to_action",
-        "brand_color",
-    )
+    campaigns = Campaign.objects.filter(id__in=campaign_ids).only("id", *BRIEF_FIELDS)
     return {campaign.id: brief_of(campaign) for campaign in campaigns}
 
 
 def brief_of(campaign: Campaign) -> Brief:
-    return Brief(
-        campaign_id=campaign.id,
-        name=campaign.name,
-        brief=campaign.brief,
-        target_audience=campaign.target_audience,
-        tone=campaign.tone,
-        language=campaign.language,
-        keywords=tuple(campaign.keywords or ()),
-        hashtags=tuple(campaign.hashtags or ()),
-        call_to_action=campaign.call_to_action,
-        brand_color=campaign.brand_color,
-    )
+    """What the provider is told of a campaign, saved or not (the form's preview: campaign_id 0)."""
+    fields = {name: getattr(campaign, name) for name in BRIEF_FIELDS}
+    fields["keywords"] = tuple(fields["keywords"] or ())
+    fields["hashtags"] = tuple(fields["hashtags"] or ())
+    return Brief(campaign_id=campaign.pk or 0, **fields)
 
 
 def renew_leases(*, owner: str, lease_seconds: float, post_ids: list[int]) -> int:

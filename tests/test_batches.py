@@ -13,7 +13,7 @@ from django.db import connection
 
 from campaigns.models import BatchJob, BatchStatus, GenerationScope, GenerationStatus, Post
 from campaigns.services import batch_cancel, batch_retry_failed, batch_start, post_regenerate, post_update
-from generation import dispatch
+from generation.queue import remember_job_ids
 from tests.factories import PostFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -135,7 +135,7 @@ def test_job_ids_enqueued_at_the_same_time_are_all_remembered(campaign):
     with psycopg.connect(**{key: value for key, value in params.items() if key != "cursor_factory"}) as other:
         # Another enqueue holds the row, about to write its ids.
         other.execute("SELECT 1 FROM campaigns_batchjob WHERE id = %s FOR UPDATE", [batch.pk])
-        ours = threading.Thread(target=dispatch._remember_job_ids, args=(batch.pk, ["ours"]))
+        ours = threading.Thread(target=remember_job_ids, args=(batch.pk, ["ours"]))
         ours.start()
         time.sleep(0.3)  # ours has read the row, or is waiting for it
         other.execute("UPDATE campaigns_batchjob SET rq_job_ids = '[\"theirs\"]' WHERE id = %s", [batch.pk])

@@ -19,7 +19,7 @@ from rq import Worker
 
 from campaigns.models import BatchStatus, GenerationStatus, Post
 from campaigns.services import batch_start
-from generation import dispatch
+from generation.queue import generation_queue
 from tests.factories import CampaignFactory
 from tests.fake_openai import Config
 from tests.support import BASE_DIR, PrivateRedis, database_url, wait_for, wait_for_batch_end
@@ -78,7 +78,7 @@ def test_redis_restarted_mid_batch(workers, private_redis, openai_settings, open
     enqueued_after = [job_id for job_id in batch.rq_job_ids if job_id not in enqueued_before]
     assert enqueued_after, batch.rq_job_ids
     assert all(("-recover-" in job_id or "-continue-" in job_id) for job_id in enqueued_after), enqueued_after
-    connection = dispatch.generation_queue().connection
+    connection = generation_queue().connection
     wait_for(
         lambda: {worker.name for worker in Worker.all(connection=connection)} == {"red", "blue"},
         timeout=30,

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from campaigns.models import BatchJob, BatchStatus
-from generation import dispatch
+from generation.queue import generation_queue
 from tests.factories import CampaignFactory
 from tests.fake_openai import Config
 from tests.support import assert_one_line_error, run_manage
@@ -51,7 +51,7 @@ def test_all_active_skips_campaigns_that_ended():
     summaries = json.loads(out)
     assert sorted(s["campaign"] for s in summaries) == sorted([running.name, open_ended.name])
     assert {s["status"] for s in summaries} == {BatchStatus.QUEUED}
-    assert dispatch.generation_queue().count == 2  # queued for the workers, one job each
+    assert generation_queue().count == 2  # queued for the workers, one job each
 
 
 @pytest.mark.django_db(transaction=True)

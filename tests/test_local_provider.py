@@ -3,7 +3,7 @@ import io
 
 from PIL import Image
 
-from generation.platforms import RULES
+from campaigns.platforms import RULES
 from generation.providers.base import Brief, CaptionRequest, ImageRequest
 from generation.providers.local import LocalProvider, compose_caption
 

@@ -1,6 +1,6 @@
 import pytest
 
-from generation.platforms import (
+from campaigns.platforms import (
     ELLIPSIS,
     RULES,
     fit_caption,

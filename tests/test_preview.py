@@ -1,10 +1,17 @@
 """The engine's caption preview (generation.preview via dispatch.preview_captions): no database writes,
-captions fitted to each platform, provider trouble turned into a message fit for the form."""
+captions fitted to each platform, provider trouble turned into a message fit for the form, and never
+a wait in line behind batches at the shared rate limiter."""
+
+import asyncio
+import time
 
 import pytest
 
+from campaigns.models import Campaign
+from campaigns.platforms import RULES, full_length
 from generation import dispatch, preview
-from generation.platforms import RULES, full_length
+from generation.config import engine_config, redis_client
+from generation.ratelimit import RedisRateLimiter
 from tests.fake_openai import Config
 
 FIELDS = {
@@ -18,12 +25,13 @@ FIELDS = {
     "call_to_action": "Shop now.",
     "brand_color": "#AA3300",
 }
+CAMPAIGN = Campaign(**FIELDS)  # unsaved, as the form's preview has it
 
 
 def test_one_fitted_caption_per_platform_from_the_local_provider():
     # No `db` fixture here: pytest-django would fail the test if the preview touched the database.
     platforms = list(RULES)
-    previews = dispatch.preview_captions(fields=FIELDS, platforms=platforms)
+    previews = dispatch.preview_captions(campaign=CAMPAIGN, platforms=platforms)
     assert [p.platform for p in previews] == platforms
     for item in previews:
         rules = RULES[item.platform]
@@ -34,12 +42,12 @@ def test_one_fitted_caption_per_platform_from_the_local_provider():
 
 
 def test_missing_optional_fields_are_fine():
-    previews = dispatch.preview_captions(fields={"name": "N", "brief": "Sell."}, platforms=["x"])
+    previews = dispatch.preview_captions(campaign=Campaign(name="N", brief="Sell."), platforms=["x"])
     assert previews[0].caption and not previews[0].error
 
 
 def test_the_openai_provider_is_asked_once_per_platform(openai_settings, fake_openai):
-    previews = dispatch.preview_captions(fields=FIELDS, platforms=["x", "linkedin"])
+    previews = dispatch.preview_captions(campaign=CAMPAIGN, platforms=["x", "linkedin"])
     assert [p.error for p in previews] == ["", ""]
     assert fake_openai.stats()["counts"] == {"chat:200": 2}
     assert all(p.length <= p.limit for p in previews)
@@ -48,20 +56,53 @@ def test_the_openai_provider_is_asked_once_per_platform(openai_settings, fake_op
 @pytest.mark.parametrize(
     ("kind", "message"),
     [
-        ("429", "busy right now"),
+        ("429", "busy with batches"),
         ("500", "could not write a caption"),
         ("malformed_json", "could not write a caption"),
     ],
 )
 def test_provider_errors_become_a_friendly_message(openai_settings, fake_openai, kind, message):
     fake_openai.configure(Config(fault_rate=1.0, fault_kinds=[kind]))
-    (item,) = dispatch.preview_captions(fields=FIELDS, platforms=["x"])
+    (item,) = dispatch.preview_captions(campaign=CAMPAIGN, platforms=["x"])
     assert message in item.error and not item.caption
     assert "sk-test" not in item.error
 
 
 def test_a_slow_provider_gives_up_in_time(openai_settings, fake_openai, monkeypatch):
-    monkeypatch.setattr(preview, "PREVIEW_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(preview, "PREVIEW_SECONDS", 0.5)
     fake_openai.configure(Config(text_latency=3))
-    previews = dispatch.preview_captions(fields=FIELDS, platforms=["x", "instagram"])
+    previews = dispatch.preview_captions(campaign=CAMPAIGN, platforms=["x", "instagram"])
     assert all("took too long" in p.error for p in previews)
+
+
+def test_a_preview_never_waits_in_line_behind_batches(openai_settings, fake_openai):
+    """Batches have taken every request the provider allows this minute: the preview says the
+    provider is busy at once, sends nothing, and takes no place in the batches' line."""
+    openai_settings.GENERATION_RPM = 2
+
+    async def take_whole_bucket() -> float:
+        client = redis_client(engine_config())
+        try:
+            limiter = RedisRateLimiter.for_config(engine_config(), client)
+            for _ in range(2):
+                await limiter.acquire()
+            return float(await client.pttl(limiter._key("requests")))
+        finally:
+            await client.aclose()
+
+    bucket_ttl_before = asyncio.run(take_whole_bucket())
+    started = time.monotonic()
+    (item,) = dispatch.preview_captions(campaign=CAMPAIGN, platforms=["x"])
+    assert item.error == preview.BUSY and not item.caption
+    assert time.monotonic() - started < preview.PREVIEW_SECONDS
+    assert fake_openai.stats()["counts"] == {}
+
+    async def bucket_ttl() -> float:
+        client = redis_client(engine_config())
+        try:
+            return float(await client.pttl(RedisRateLimiter.for_config(engine_config(), client)._key("requests")))
+        finally:
+            await client.aclose()
+
+    # A reservation would have pushed the bucket's end a slot (30 s) further out.
+    assert asyncio.run(bucket_ttl()) <= bucket_ttl_before

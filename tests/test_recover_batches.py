@@ -12,6 +12,7 @@ from django.utils import timezone
 from campaigns.models import BatchStatus, GenerationStatus
 from campaigns.services import batch_start
 from generation import dispatch, recovery
+from generation.queue import generation_queue
 from tests.factories import BatchFactory, CampaignFactory, PostFactory
 from tests.support import run_manage
 
@@ -58,7 +59,7 @@ def test_dry_run_reports_and_changes_nothing(lost_batch):
         "note": "dry run: would enqueue chunk jobs for 1 batches",
         "batches": [{"batch_id": lost_batch.pk, "pending": 3, "expired_leases": 2, "posts": 5, "job_ids": []}],
     }
-    assert dispatch.generation_queue().count == 0
+    assert generation_queue().count == 0
     text = recover("--dry-run")
     assert f"batch #{lost_batch.pk} ({lost_batch.campaign.name}): 3 pending, 2 expired leases\n" in text
 
@@ -69,7 +70,7 @@ def test_recovery_enqueues_chunk_jobs_for_lost_batches(lost_batch):
     [work] = report["batches"]
     assert work["batch_id"] == lost_batch.pk
     assert work["job_ids"] and all(job_id.startswith(f"batch-{lost_batch.pk}-command-") for job_id in work["job_ids"])
-    queue = dispatch.generation_queue()
+    queue = generation_queue()
     assert set(queue.job_ids) == set(work["job_ids"])
     lost_batch.refresh_from_db()
     assert lost_batch.rq_job_ids[-len(work["job_ids"]) :] == work["job_ids"]
@@ -81,9 +82,9 @@ def test_queued_jobs_will_take_the_work_unless_forced(lost_batch):
     assert (report["enqueued"], report["queued_jobs"]) == (False, 1)
     assert "queued jobs will take this work" in report["note"]
     assert report["batches"][0]["posts"] == 5
-    assert dispatch.generation_queue().count == 1
+    assert generation_queue().count == 1
     assert json.loads(recover("--force", "--json"))["enqueued"] is True
-    assert dispatch.generation_queue().count == 2
+    assert generation_queue().count == 2
 
 
 def test_nothing_lost():
@@ -123,5 +124,5 @@ def test_one_recovery_round_enqueues_no_more_jobs_than_one_batch_may_have(settin
     report = recovery.recover(reason="test")
     assert len(report.lost) == 20 and report.enqueued
     assert sum(len(work.job_ids) for work in report.lost) == 3
-    assert len(dispatch.generation_queue().job_ids) == 3
+    assert len(generation_queue().job_ids) == 3
     assert (report.lost[0].batch_id, len(report.lost[0].job_ids)) == (batches[0].pk, 3)

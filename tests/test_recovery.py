@@ -10,7 +10,7 @@ from rq import Worker
 
 from campaigns.models import BatchJob, BatchStatus, GenerationStatus, Post
 from campaigns.services import batch_start
-from generation import dispatch
+from generation.queue import generation_queue
 from tests.factories import CampaignFactory
 from tests.support import wait_for, wait_for_batch_end
 
@@ -38,7 +38,7 @@ def test_an_idle_worker_re_enqueues_a_batch_whose_jobs_are_gone(workers):
         lease_expires_at=timezone.now() - timedelta(seconds=30),
         attempts=1,
     )
-    assert dispatch.generation_queue().count == 0
+    assert generation_queue().count == 0
 
     # Nobody enqueues anything: the idle worker finds the work within a few intervals.
     wait_for_batch_end(batch, timeout=60)
@@ -52,7 +52,7 @@ def test_an_idle_worker_re_enqueues_a_batch_whose_jobs_are_gone(workers):
 def test_work_queued_before_a_redis_restart_is_picked_up(workers, clean_redis):
     """Redis lost its queue (restarted without persistence) before any worker ran: nothing is stranded."""
     batch = batch_start(campaign=CampaignFactory(), count=6)
-    assert dispatch.generation_queue().count == 1
+    assert generation_queue().count == 1
     clean_redis.flushdb()
     workers.start("after-restart", GENERATION_RECOVERY_INTERVAL=INTERVAL)
     wait_for_batch_end(batch, timeout=60)

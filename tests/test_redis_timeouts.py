@@ -14,7 +14,7 @@ from django.conf import settings
 from django_rq import get_connection
 
 from config.cache import RedisCache
-from generation.jobs import redis_client
+from generation.config import engine_config, redis_client
 
 # Long enough for the timeouts to have fired; well short of the kernel's own, minutes away.
 HANG = 30
@@ -60,7 +60,7 @@ def test_the_engines_client_gives_up_on_a_silent_redis(silent_redis, settings):
     settings.REDIS_URL = silent_redis
 
     async def ping() -> None:
-        client = redis_client()
+        client = redis_client(engine_config())
         try:
             await client.ping()
         finally:

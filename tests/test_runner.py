@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import BatchStatus, GenerationScope, GenerationStatus, Post
+from campaigns.platforms import full_length, rules_for
 from campaigns.services import batch_start, post_regenerate
 from generation import store
 from generation.jobs import run_batch_inline
-from generation.platforms import full_length, rules_for
 from tests.factories import CampaignFactory
 from tests.fake_openai import Config
 
@@ -144,8 +144,8 @@ def test_posts_claimed_in_a_round_whose_reply_was_lost_are_not_kept_by_renewals(
     import asyncio
 
     from generation.config import engine_config
-    from generation.jobs import local_limiter
     from generation.providers import build_provider
+    from generation.ratelimit import LocalRateLimiter
     from generation.runner import Runner
 
     openai_settings.GENERATION_LEASE_SECONDS = 1.5
@@ -158,7 +158,9 @@ def test_posts_claimed_in_a_round_whose_reply_was_lost_are_not_kept_by_renewals(
         config = engine_config()
         provider = build_provider(config)
         try:
-            runner = Runner(config=config, provider=provider, limiter=local_limiter(config), owner="worker-x")
+            runner = Runner(
+                config=config, provider=provider, limiter=LocalRateLimiter.for_config(config), owner="worker-x"
+            )
             return await runner.run()
         finally:
             await provider.aclose()

@@ -11,7 +11,7 @@ from rq.job import Job
 
 from campaigns.models import BatchStatus, GenerationStatus, Post
 from campaigns.services import batch_start
-from generation import dispatch
+from generation.queue import generation_queue
 from generation.runner import FLUSH_SECONDS
 from tests.factories import CampaignFactory
 from tests.fake_openai import Config
@@ -39,7 +39,7 @@ def test_two_workers_share_a_batch(workers, openai_settings, openai_env, fake_op
     assert (batch.status, batch.succeeded_count, batch.failed_count) == (BatchStatus.SUCCEEDED, 50, 0)
     assert_exactly(batch, 50)
     # Chunk jobs ran on both workers.
-    queue = dispatch.generation_queue()
+    queue = generation_queue()
 
     def finished_jobs():
         jobs = Job.fetch_many(batch.rq_job_ids, connection=queue.connection)

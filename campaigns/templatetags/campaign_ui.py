@@ -8,7 +8,7 @@ from django.utils.safestring import mark_safe
 
 from campaigns.cards import render_cards
 from campaigns.models import BatchStatus, Post
-from generation.platforms import RULES, Platform, full_length
+from campaigns.platforms import RULES, Platform, full_length
 
 register = template.Library()
 
@@ -51,7 +51,7 @@ def rate(posts_per_minute: float | None) -> str:
 
 @register.filter
 def caption_limit(platform: str) -> int:
-    """The platform's limit for caption plus hashtags (generation.platforms is the one table)."""
+    """The platform's limit for caption plus hashtags (campaigns.platforms is the one table)."""
     rules = RULES.get(platform)
     return rules.caption_limit if rules else 0
 

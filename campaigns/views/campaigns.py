@@ -20,6 +20,7 @@ from campaigns import selectors, services
 from campaigns.forms import BatchForm, CampaignForm
 from campaigns.views.access import login_required, owned_or_404
 from campaigns.views.grid import post_grid_context
+from generation import dispatch
 
 CAMPAIGNS_PER_PAGE = 20
 SORT_CHOICES = [
@@ -29,7 +30,6 @@ SORT_CHOICES = [
     ("-name", "Name Z–A"),
     ("oldest", "Oldest first"),
 ]
-PREVIEW_FIELDS = ("brief", "target_audience", "tone", "language", "keywords", "hashtags", "call_to_action")
 
 
 @login_required
@@ -109,21 +109,20 @@ def campaign_preview(request: HttpRequest) -> HttpResponse:
     so each user gets PREVIEWS_PER_MINUTE of them; batches share the provider's quota."""
     form = CampaignForm(request.POST, owner=request.user)
     form.is_valid()
-    cleaned = form.cleaned_data
-    platforms = cleaned.get("platforms") or []
+    platforms = form.cleaned_data.get("platforms") or []
     context = {"previews": [], "hint": ""}
     if request.limited:
-        context["hint"] = "That was a lot of previews in a minute: wait a moment, then change a field to see new ones."
-    elif not cleaned.get("brief") or not platforms:
+        context["hint"] = "That was a lot of previews in a minute: wait a moment, then ask again."
+    elif not form.cleaned_data.get("brief") or not platforms:
         context["hint"] = "Describe the campaign's goal and choose at least one platform to see sample captions."
     else:
-        fields = {name: cleaned[name] for name in PREVIEW_FIELDS if cleaned.get(name)}
-        # The name as typed: on the edit page the form calls the campaign's own name a duplicate.
-        fields["name"] = " ".join(request.POST.get("name", "").split())[:120] or "Your campaign"
-        fields["brand_color"] = cleaned.get("brand_color") or "#2F5BEA"
-        # "Write new samples" asks for another angle; edits keep the first, to compare like with like.
+        # The form's unsaved campaign, with what was valid of the brief. Its name as typed: on the
+        # edit page the form calls the campaign's own name a duplicate.
+        campaign = form.instance
+        campaign.name = " ".join(request.POST.get("name", "").split())[:120] or "Your campaign"
+        # "Write new samples" asks for another angle; a first preview shows the first, to compare like with like.
         variant = 1 + secrets.randbelow(10_000) if request.POST.get("shuffle") else 0
-        context["previews"] = selectors.campaign_preview(fields=fields, platforms=platforms, variant=variant)
+        context["previews"] = dispatch.preview_captions(campaign=campaign, platforms=platforms, variant=variant)
     return render(request, "campaigns/campaign_form.html#preview", context)
 
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from generation.platforms import rules_for
+from campaigns.platforms import rules_for
 from generation.prompts import ANGLES
 from generation.providers.base import Brief, CaptionRequest, CaptionResult, ImageRequest, ImageResult
 

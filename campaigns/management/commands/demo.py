@@ -35,7 +35,6 @@ CAMPAIGNS = [
         "keywords": ["month-end close", "bookkeeping", "cash flow"],
         "hashtags": ["#SmallBusiness"],
         "call_to_action": "Save your seat: link in bio.",
-        "brand_color": "#2F5BEA",
     },
 ]
 

@@ -12,9 +12,9 @@ from rich.console import Console
 from campaigns.management.arguments import campaign_argument
 from campaigns.management.base import OperatorCommand
 from campaigns.models import BatchJob, BatchStatus, Campaign
+from campaigns.platforms import Platform
 from campaigns.services import batch_start
 from generation import dispatch
-from generation.platforms import Platform
 from generation.progress import InlineProgress, batch_summary, summary_table, watch_batches
 
 
