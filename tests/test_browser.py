@@ -135,7 +135,7 @@ def test_marketer_flow_sign_in_to_csv(page, live_server, workers):
     assert_htmx_is_loaded(page)
     assert page.get_by_role("heading", name="No campaigns yet").is_visible()
 
-    # --- create a campaign, with the live caption preview
+    # --- create a campaign, with sample captions asked for before saving
     page.get_by_role("link", name="New campaign").first.click()
     page.get_by_label("Name").fill("Summer Cold Brew Launch")
     page.get_by_label("Brief").fill(
@@ -148,6 +148,8 @@ def test_marketer_flow_sign_in_to_csv(page, live_server, workers):
     page.get_by_label("Call to action").fill("Grab one on your way in today.")
     page.get_by_label("Instagram").check()
     page.get_by_label("X", exact=True).check()
+    assert page.locator("#preview [data-platform]").count() == 0  # asked for, not fired on every change
+    page.get_by_role("button", name="Preview captions").click()
     page.locator("#preview [data-platform='x']").wait_for()
     previews = page.locator("#preview [data-platform]")
     assert previews.evaluate_all("items => items.map(i => i.dataset.platform)") == ["instagram", "x"]
