@@ -443,7 +443,8 @@ class FakeOpenAIServer:
     def __init__(self, config: Config | None = None, port: int = 0) -> None:
         self.httpd = _Server(("127.0.0.1", port), Handler)
         self.httpd.state = State(config or Config())  # type: ignore[attr-defined]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # Stopping waits for the serving loop's next poll: 0.5 s by default, at the end of every test.
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def origin(self) -> str:
