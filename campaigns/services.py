@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from campaigns.models import (
@@ -115,6 +115,18 @@ def batch_start(
     return batch
 
 
+def batch_set_cost_cap(*, batch: BatchJob, cost_cap_usd: Decimal | None) -> BatchJob:
+    """Change (or remove, with None) the cost cap of a batch, running or not.
+
+    One UPDATE of that column alone: workers move the batch's counters meanwhile, and
+    saving the whole row would write back the counters as they were when it was read.
+    """
+    cost_cap_usd = check_cost_cap(cost_cap_usd)
+    BatchJob.objects.filter(pk=batch.pk).update(cost_cap_usd=cost_cap_usd)
+    batch.refresh_from_db()
+    return batch
+
+
 def batch_cancel(*, batch: BatchJob) -> int:
     """Cancel a running or queued batch: its pending posts are canceled, posts in flight finish.
 
@@ -161,6 +173,15 @@ def batch_retry_failed(*, batch: BatchJob) -> int:
         transaction.on_commit(lambda: dispatch.enqueue_batch(locked.pk, retried, reason="retry"), robust=True)
     batch.refresh_from_db()
     return retried
+
+
+def batch_delete(*, batch: BatchJob) -> None:
+    """Delete a batch with its posts and their image files; refused while it runs, as campaign_delete is."""
+    with transaction.atomic():
+        locked = BatchJob.objects.select_for_update().get(pk=batch.pk)
+        if locked.status in ACTIVE_BATCH_STATUSES:
+            raise ValidationError(f"Batch #{batch.pk} is still running; cancel it before deleting it.")
+        _delete_with_image_files(locked, Post.objects.filter(batch=locked))
 
 
 def check_caption(*, platform: str, caption: str, hashtags: list[str]) -> tuple[str, list[str]]:
@@ -299,16 +320,16 @@ def campaign_delete(*, campaign: Campaign) -> None:
     with transaction.atomic():
         if campaign.batches.filter(status__in=ACTIVE_BATCH_STATUSES).exists():
             raise ValidationError("A batch of this campaign is still running; cancel it before deleting the campaign.")
-        files = [
-            name
-            for pair in Post.objects.filter(campaign=campaign).values_list("image", "thumbnail")
-            for name in pair
-            if name
-        ]
-        storage = Post._meta.get_field("image").storage
-        campaign.delete()
-        if files:
-            transaction.on_commit(lambda: _delete_files(storage, files))
+        _delete_with_image_files(campaign, Post.objects.filter(campaign=campaign))
+
+
+def _delete_with_image_files(row: Campaign | BatchJob, posts: QuerySet[Post]) -> None:
+    """Delete the row (its posts go with it), then, once that commits, the posts' image files."""
+    files = [name for pair in posts.values_list("image", "thumbnail") for name in pair if name]
+    storage = Post._meta.get_field("image").storage
+    row.delete()
+    if files:
+        transaction.on_commit(lambda: _delete_files(storage, files))
 
 
 @transaction.atomic
