@@ -1,17 +1,19 @@
 """The staff admin: every campaign, batch and post, and actions on many at once.
 
-Actions call the same services as the marketer's pages and the commands; the admin only
-chooses the rows and reports what could not be done. Change lists stay fast with 100,000s
-of posts: no full-table COUNT (BoundedCountPaginator, no full result count, no facets),
-no filter that lists every campaign or batch, and thumbnails made at generation time.
+Every write goes through the same services as the marketer's pages and the commands: change
+forms check the services' rules (admin_forms) and save with the services, deletes, one or
+many, call the delete services, and actions call a service per row. The admin only chooses
+the rows and reports what could not be done. Fields no service changes are read-only.
+Change lists stay fast with 100,000s of posts: no full-table COUNT (BoundedCountPaginator,
+no full result count, no facets), no filter that lists every campaign or batch, and
+thumbnails made at generation time.
 """
 
 import tempfile
-from collections import defaultdict
-from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import (
@@ -20,6 +22,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseNotAllowed,
+    HttpResponseRedirect,
     StreamingHttpResponse,
 )
 from django.template.response import TemplateResponse
@@ -29,8 +32,15 @@ from django.utils.html import format_html, format_html_join
 from django_rq.settings import get_queues_map
 
 from campaigns import services
+from campaigns.admin_actions import ServiceBackedAdmin, apply_service
 from campaigns.admin_filters import BatchIdFilter, CampaignIdFilter
-from campaigns.admin_forms import MAX_CAMPAIGNS_PER_ACTION, StartBatchForm
+from campaigns.admin_forms import (
+    MAX_CAMPAIGNS_PER_ACTION,
+    BatchCostCapForm,
+    CampaignAdminForm,
+    PostChangeForm,
+    StartBatchForm,
+)
 from campaigns.exports import csv_lines, write_zip
 from campaigns.models import BatchJob, Campaign, GenerationStatus, Post, ReviewStatus
 from campaigns.paginators import BoundedCountPaginator
@@ -38,46 +48,10 @@ from campaigns.selectors import batch_failure_reasons, batch_progress
 from campaigns.templatetags.campaign_ui import PROGRESS_PANEL
 from generation import dispatch
 
-# Actions on posts call a service per post; past this many, narrow the list with a filter first.
-MAX_POSTS_PER_ACTION = 500
-
-
-def report_refusals(modeladmin: admin.ModelAdmin, request: HttpRequest, verb: str, refused: dict[str, list]) -> None:
-    """One warning per reason: "Could not cancel 2 batches (#4, #9): Batch #4 has already ended."."""
-    for reason, objects in refused.items():
-        names = ", ".join(f"#{obj.pk}" for obj in objects[:20]) + ("…" if len(objects) > 20 else "")
-        plural = modeladmin.opts.verbose_name if len(objects) == 1 else modeladmin.opts.verbose_name_plural
-        modeladmin.message_user(
-            request, f"Could not {verb} {len(objects)} {plural} ({names}): {reason}", messages.WARNING
-        )
-
-
-def apply_service(
-    modeladmin: admin.ModelAdmin,
-    request: HttpRequest,
-    objects,
-    service: Callable,
-    keyword: str,
-    *,
-    verb: str,
-    done: str,
-    **arguments,
-) -> None:
-    """Call service(<keyword>=obj, **arguments) for each object; report how many it did and,
-    grouped by reason, what it refused."""
-    succeeded = 0
-    refused: dict[str, list] = defaultdict(list)
-    for obj in objects:
-        try:
-            service(**{keyword: obj}, **arguments)
-        except ValidationError as exc:
-            refused[" ".join(exc.messages)].append(obj)
-        else:
-            succeeded += 1
-    if succeeded:
-        plural = modeladmin.opts.verbose_name if succeeded == 1 else modeladmin.opts.verbose_name_plural
-        modeladmin.message_user(request, f"{done.capitalize()} {succeeded} {plural}.", messages.SUCCESS)
-    report_refusals(modeladmin, request, verb, refused)
+# What staff may change on a post, each through its service (PostAdmin.save_model); the rest is
+# the batch's or the engine's.
+POST_EDITABLE_FIELDS = ("caption", "hashtags", "review_status", "scheduled_at")
+BUSY_POST = "This post is being generated: it can be changed once it is ready."
 
 
 def changelist_url(model: type, **filters) -> str:
@@ -86,7 +60,7 @@ def changelist_url(model: type, **filters) -> str:
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ServiceBackedAdmin):
     list_display = (
         "name",
         "owner",
@@ -102,8 +76,25 @@ class CampaignAdmin(admin.ModelAdmin):
     list_select_related = ("owner",)
     autocomplete_fields = ("owner",)
     date_hierarchy = "created_at"
-    readonly_fields = ("created_at", "updated_at")
-    actions = ("start_batch", "export_posts_csv", "export_posts_zip")
+    form = CampaignAdminForm
+    fields = (*CampaignAdminForm.Meta.fields, "created_at", "updated_at")
+    actions = ("delete_selected", "start_batch", "export_posts_csv", "export_posts_zip")
+    max_per_action = MAX_CAMPAIGNS_PER_ACTION
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> tuple[str, ...]:
+        # A campaign stays with the marketer who made it: their pages, batches and exports follow the owner.
+        return ("created_at", "updated_at") if obj is None else ("owner", "created_at", "updated_at")
+
+    def save_model(self, request: HttpRequest, campaign: Campaign, form: CampaignAdminForm, change: bool) -> None:
+        fields = {name: form.cleaned_data[name] for name in CampaignAdminForm.Meta.fields if name != "owner"}
+        if change:
+            services.campaign_update(campaign=campaign, **fields)
+        else:
+            created = services.campaign_create(owner=form.cleaned_data["owner"], **fields)
+            campaign.pk = created.pk  # the admin logs and links the object it handed over
+
+    def delete_model(self, request: HttpRequest, campaign: Campaign) -> None:
+        services.campaign_delete(campaign=campaign)
 
     @admin.display(description="platforms")
     def platform_list(self, campaign: Campaign) -> str:
@@ -191,7 +182,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(BatchJob)
-class BatchJobAdmin(admin.ModelAdmin):
+class BatchJobAdmin(ServiceBackedAdmin):
     list_display = (
         "id",
         "campaign",
@@ -208,11 +199,12 @@ class BatchJobAdmin(admin.ModelAdmin):
     list_filter = ("status", "provider", "created_at", CampaignIdFilter)
     search_fields = ("=id", "campaign__name", "campaign__owner__username")
     list_select_related = ("campaign",)
-    autocomplete_fields = ("campaign", "requested_by")
     paginator = BoundedCountPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    actions = ("cancel_batches", "retry_failed_posts")
+    form = BatchCostCapForm
+    actions = ("delete_selected", "cancel_batches", "retry_failed_posts")
+    max_per_action = 50  # a deleted batch takes up to 1,000 posts and their files with it
     fieldsets = (
         (None, {"fields": ("campaign", "requested_by", "requested_count", "platforms", "status")}),
         ("Progress", {"fields": ("succeeded_count", "failed_count", "canceled_count", "error_summary")}),
@@ -241,6 +233,13 @@ class BatchJobAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # A batch's posts exist from its start (invariant 1): only its cost cap may still change.
         return [name for name in (f.name for f in BatchJob._meta.fields) if name not in ("id", "cost_cap_usd")]
+
+    def save_model(self, request: HttpRequest, batch: BatchJob, form: BatchCostCapForm, change: bool) -> None:
+        if "cost_cap_usd" in form.changed_data:
+            services.batch_set_cost_cap(batch=batch, cost_cap_usd=form.cleaned_data["cost_cap_usd"])
+
+    def delete_model(self, request: HttpRequest, batch: BatchJob) -> None:
+        services.batch_delete(batch=batch)
 
     @admin.display(description="done")
     def progress(self, batch: BatchJob) -> str:
@@ -319,7 +318,7 @@ class BatchJobAdmin(admin.ModelAdmin):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(ServiceBackedAdmin):
     list_display = (
         "thumbnail_preview",
         "__str__",
@@ -334,28 +333,97 @@ class PostAdmin(admin.ModelAdmin):
     list_filter = ("status", "review_status", "platform", "scope", CampaignIdFilter, BatchIdFilter)
     search_fields = ("=id", "caption", "campaign__name")
     list_select_related = ("campaign",)
-    autocomplete_fields = ("campaign", "batch")
     # The primary key's index answers "newest first" for 100,000s of posts; created_at has none alone.
     ordering = ("-id",)
-    readonly_fields = (
-        "thumbnail_preview",
-        "status",
-        "scope",
-        "attempts",
-        "lease_owner",
-        "lease_expires_at",
-        "prompt_tokens",
-        "completion_tokens",
-        "cost_usd",
-        "error_message",
-        "generated_at",
-        "created_at",
-        "updated_at",
+    form = PostChangeForm
+    fieldsets = (
+        (None, {"fields": ("campaign", "batch", "sequence", "platform", "status", "scope", "error_message")}),
+        (
+            "Content",
+            {"fields": ("caption", "hashtags", "headline", "thumbnail_preview", "image", "thumbnail", "image_prompt")},
+        ),
+        ("Review", {"fields": ("review_status", "scheduled_at")}),
+        (
+            "Generation",
+            {
+                "fields": (
+                    "attempts",
+                    "lease_owner",
+                    "lease_expires_at",
+                    "prompt_tokens",
+                    "completion_tokens",
+                    "cost_usd",
+                    "generated_at",
+                    "created_at",
+                    "updated_at",
+                )
+            },
+        ),
     )
+    readonly_fields = tuple(name for name in flatten_fieldsets(fieldsets) if name not in POST_EDITABLE_FIELDS)
     paginator = BoundedCountPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    actions = ("approve_posts", "reject_posts", "regenerate_posts", "regenerate_captions", "regenerate_images")
+    actions = (
+        "delete_selected",
+        "approve_posts",
+        "reject_posts",
+        "regenerate_posts",
+        "regenerate_captions",
+        "regenerate_images",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A post is one of its batch's N, made with it by batch_start (invariant 1).
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Post | None = None) -> bool:
+        # A post being generated is the engine's until it is ready: its page is read-only meanwhile.
+        if obj is not None and obj.is_busy:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field=None) -> Post | None:
+        post = super().get_object(request, object_id, from_field)
+        if post is not None and request.method == "POST":
+            # The change and delete views write in one transaction: locking the row until it commits
+            # makes the post the form and the services check the post they write (a regeneration waits).
+            post = Post.objects.select_for_update().get(pk=post.pk)
+        return post
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url="", extra_context=None) -> HttpResponse:
+        try:
+            return super().change_view(request, object_id, form_url, extra_context)
+        except PermissionDenied:
+            # The post started generating after its form was opened: say so instead of answering 403.
+            if request.method != "POST" or not self.has_change_permission(request) or not self._is_busy(object_id):
+                raise
+            self.message_user(request, f"{BUSY_POST} Nothing was saved.", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def _is_busy(self, object_id: str) -> bool:
+        pk = unquote(object_id)
+        busy = (GenerationStatus.PENDING, GenerationStatus.GENERATING)
+        return pk.isdigit() and Post.objects.filter(pk=pk, status__in=busy).exists()
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.is_busy:
+            self.message_user(request, BUSY_POST, messages.WARNING)
+            context["show_delete"] = False  # post_delete would refuse it too
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def save_model(self, request: HttpRequest, post: Post, form: PostChangeForm, change: bool) -> None:
+        """Each changed part through the service the marketer's pages use; the form checked the same rules."""
+        data, changed = form.cleaned_data, set(form.changed_data)
+        if changed & {"caption", "hashtags"}:
+            services.post_update(post=post, caption=data["caption"], hashtags=data["hashtags"])
+        if "review_status" in changed:
+            services.post_review(post=post, decision=data["review_status"])
+        if "scheduled_at" in changed:
+            services.post_schedule(post=post, scheduled_at=data["scheduled_at"])
+
+    def delete_model(self, request: HttpRequest, post: Post) -> None:
+        services.post_delete(post=post)
 
     @admin.display(description="image")
     def thumbnail_preview(self, post: Post) -> str:
@@ -371,24 +439,13 @@ class PostAdmin(admin.ModelAdmin):
             '<a href="{}">#{}</a>', reverse("admin:campaigns_batchjob_change", args=[post.batch_id]), post.batch_id
         )
 
-    def _selected(self, request: HttpRequest, queryset: QuerySet[Post]) -> list[Post] | None:
-        posts = list(queryset.order_by("pk")[: MAX_POSTS_PER_ACTION + 1])
-        if len(posts) > MAX_POSTS_PER_ACTION:
-            self.message_user(
-                request,
-                f"Select at most {MAX_POSTS_PER_ACTION} posts for one action; narrow the list with a filter.",
-                messages.ERROR,
-            )
-            return None
-        return posts
-
     def _review(self, request: HttpRequest, queryset: QuerySet[Post], decision: str, verb: str, done: str) -> None:
-        posts = self._selected(request, queryset)
+        posts = self.selected(request, queryset)
         if posts is not None:
             apply_service(self, request, posts, services.post_review, "post", verb=verb, done=done, decision=decision)
 
     def _regenerate(self, request: HttpRequest, queryset: QuerySet[Post], part: str) -> None:
-        posts = self._selected(request, queryset)
+        posts = self.selected(request, queryset)
         if posts is not None:
             regenerate = services.post_regenerate
             apply_service(self, request, posts, regenerate, "post", verb="regenerate", done="queued", part=part)

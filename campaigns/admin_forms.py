@@ -1,14 +1,26 @@
-"""Forms of the staff admin's intermediate pages."""
+"""Forms of the staff admin: change forms that check what the services check, and the intermediate pages.
 
-from decimal import Decimal
+The rules are the services' (services.check_*), the same the marketer's pages and the commands
+apply; the model admins then save through the services themselves.
+"""
 
 from django import forms
+from django.core.exceptions import ValidationError
 
-from campaigns.models import MAX_BATCH_SIZE, PLATFORM_VALUES
+from campaigns import services
+from campaigns.forms import CampaignForm, HashtagsField
+from campaigns.models import MAX_BATCH_SIZE, PLATFORM_VALUES, BatchJob, Post
 from campaigns.platforms import Platform
 
 # One action starts one batch per campaign in the request; past this, use generate_posts.
 MAX_CAMPAIGNS_PER_ACTION = 50
+
+
+def cost_cap_field(help_text: str) -> forms.DecimalField:
+    """A cost cap as batch_start and batch_set_cost_cap take it: the rule is services.check_cost_cap."""
+    return forms.DecimalField(
+        label="Cost cap (USD)", required=False, validators=[services.check_cost_cap], help_text=help_text
+    )
 
 
 class StartBatchForm(forms.Form):
@@ -16,9 +28,9 @@ class StartBatchForm(forms.Form):
 
     count = forms.IntegerField(
         label="Posts per campaign",
-        min_value=1,
-        max_value=MAX_BATCH_SIZE,
         initial=10,
+        validators=[services.check_count],
+        widget=forms.NumberInput(attrs={"min": 1, "max": MAX_BATCH_SIZE}),
         help_text=f"From 1 to {MAX_BATCH_SIZE:,}: each selected campaign gets one batch of this many posts.",
     )
     platforms = forms.MultipleChoiceField(
@@ -27,11 +39,67 @@ class StartBatchForm(forms.Form):
         required=False,
         help_text="Leave all unticked to use each campaign's own platforms; ticked ones apply to every campaign.",
     )
-    cost_cap_usd = forms.DecimalField(
-        label="Cost cap (USD)",
-        required=False,
-        min_value=Decimal("0.01"),
-        max_digits=12,
-        decimal_places=2,
-        help_text="Optional: stop each batch cleanly once it has cost this much.",
-    )
+    cost_cap_usd = cost_cap_field("Optional: stop each batch cleanly once it has cost this much.")
+
+
+class BatchCostCapForm(forms.ModelForm):
+    """The one thing staff may change on a batch (BatchJobAdmin saves it with batch_set_cost_cap)."""
+
+    cost_cap_usd = cost_cap_field("Stop the batch cleanly once it has cost this much; empty for no cap.")
+
+    class Meta:
+        model = BatchJob
+        fields = ["cost_cap_usd"]
+
+
+class CampaignAdminForm(CampaignForm):
+    """The marketer's campaign form, with its rules, for staff; a new campaign's owner is chosen here."""
+
+    # Django's own renderer: the admin's widgets (the owner's autocomplete) have no Jinja2 templates.
+    default_renderer = None
+
+    class Meta(CampaignForm.Meta):
+        fields = ["owner", *CampaignForm.Meta.fields]
+
+    def __init__(self, *args, **kwargs) -> None:
+        instance = kwargs.get("instance")
+        owner = instance.owner if instance is not None and instance.owner_id else None
+        super().__init__(*args, owner=owner, **kwargs)
+
+    def clean_owner(self):
+        # Names are unique per owner: clean_name, after this field, checks the owner chosen here.
+        self.owner = self.cleaned_data["owner"]
+        return self.owner
+
+
+class PostChangeForm(forms.ModelForm):
+    """What staff may change on a post, checked with the rules of the services PostAdmin saves it with.
+
+    Only what changed is checked: a caption written before a limit existed does not stop anyone
+    approving its post, as on the marketer's pages.
+    """
+
+    hashtags = HashtagsField(max_items=30)
+
+    class Meta:
+        model = Post
+        fields = ["caption", "hashtags", "review_status", "scheduled_at"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        changed = set(self.changed_data)
+        post = self.instance
+        if changed & {"caption", "hashtags"} and {"caption", "hashtags"} <= cleaned.keys():
+            text = {"caption": cleaned["caption"], "hashtags": cleaned["hashtags"]}
+            self._check(None, services.check_caption, platform=post.platform, **text)
+        if "review_status" in changed and "review_status" in cleaned:
+            self._check("review_status", services.check_review, post=post, decision=cleaned["review_status"])
+        if "scheduled_at" in changed and "scheduled_at" in cleaned:
+            self._check("scheduled_at", services.check_schedule, post=post, scheduled_at=cleaned["scheduled_at"])
+        return cleaned
+
+    def _check(self, field: str | None, check, **arguments) -> None:
+        try:
+            check(**arguments)
+        except ValidationError as refusal:
+            self.add_error(field, refusal)  # with field None, a refusal keyed by field goes next to its field

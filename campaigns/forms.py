@@ -1,12 +1,11 @@
-from datetime import timedelta
-
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.renderers import Jinja2
 from django.utils import timezone
 
+from campaigns import services
 from campaigns.models import MAX_BATCH_SIZE, BatchJob, Campaign, GenerationStatus, Post, ReviewStatus
-from campaigns.platforms import Platform, full_length, normalize_hashtag, rules_for
+from campaigns.platforms import Platform, normalize_hashtag, rules_for
 
 # These forms draw their widgets with Jinja2 (Django's own widget templates, ported): the same
 # HTML as with Django templates in about a third of the time, which a page with several forms
@@ -191,35 +190,20 @@ class PostEditForm(forms.ModelForm):
             ].help_text = f"{rules.platform.label} allows {rules.caption_limit:,} characters, hashtags included."
             self.fields["hashtags"].help_text = f"Up to {rules.max_hashtags}, separated by spaces or commas."
 
-    def clean_caption(self) -> str:
-        caption = (self.cleaned_data.get("caption") or "").strip()
-        if not caption:
-            raise ValidationError("Write a caption: a post cannot be published without one.", code="required")
-        return caption
-
     def clean(self) -> dict:
         cleaned = super().clean()
-        caption = cleaned.get("caption", "")
-        hashtags = cleaned.get("hashtags", [])
-        if caption is None or hashtags is None:
-            return cleaned
-        rules = rules_for(self.instance.platform)
-        if len(hashtags) > rules.max_hashtags:
-            self.add_error("hashtags", f"{rules.platform.label} allows at most {rules.max_hashtags} hashtags.")
-        length = full_length(caption.strip(), hashtags)
-        if length > rules.caption_limit:
-            self.add_error(
-                "caption",
-                f"{length:,} characters with hashtags; {rules.platform.label} allows {rules.caption_limit:,}.",
-            )
+        if "caption" in cleaned and "hashtags" in cleaned:
+            try:
+                services.check_caption(
+                    platform=self.instance.platform, caption=cleaned["caption"], hashtags=cleaned["hashtags"]
+                )
+            except ValidationError as refusal:
+                self.add_error(None, refusal)  # keyed by field: each message goes next to its field
         return cleaned
 
 
 class PostScheduleForm(forms.ModelForm):
     default_renderer = WIDGET_RENDERER
-
-    # Scheduling a post a little in the past is a typo, not an intent: allow only clock skew.
-    PAST_TOLERANCE = timedelta(minutes=5)
 
     class Meta:
         model = Post
@@ -229,20 +213,9 @@ class PostScheduleForm(forms.ModelForm):
 
     def clean_scheduled_at(self):
         scheduled_at = self.cleaned_data["scheduled_at"]
-        if scheduled_at and scheduled_at < timezone.now() - self.PAST_TOLERANCE:
-            raise ValidationError("Pick a time in the future.", code="past")
+        # Only the time here: "only a finished post" is post_schedule's to say, after the form.
+        services.check_schedule_time(scheduled_at)
         return scheduled_at
-
-
-class PostReviewForm(forms.Form):
-    decision = forms.ChoiceField(choices=ReviewStatus.choices)
-
-
-class PostRegenerateForm(forms.Form):
-    part = forms.ChoiceField(
-        choices=[("caption", "Caption"), ("image", "Image"), ("both", "Caption and image")],
-        error_messages={"invalid_choice": "Choose what to regenerate: caption, image or both."},
-    )
 
 
 class PostFilterForm(forms.Form):

@@ -2,7 +2,8 @@
 
 Functions are named <entity>_<action>, take keyword arguments, and validate their input
 themselves: they raise ValidationError with a message fit to show a user, and write
-nothing when they do.
+nothing when they do. The rules they check are the check_* functions below, which forms
+call too, so a page, the admin and a command refuse the same input with the same words.
 
 Work is enqueued on commit with robust=True: the rows in PostgreSQL are the truth, so a
 queue that cannot take the work (Redis away) is logged, not raised, and the workers'
@@ -10,12 +11,12 @@ recovery enqueues it once Redis is back.
 """
 
 import contextlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from campaigns.models import (
@@ -34,7 +35,7 @@ from campaigns.platforms import full_length, normalize_hashtags, rules_for
 from generation import dispatch
 
 
-def _validate_count(count: object) -> int:
+def check_count(count: object) -> int:
     if isinstance(count, bool) or not isinstance(count, int):
         raise ValidationError(f"The number of posts must be a whole number from 1 to {MAX_BATCH_SIZE}.")
     if not 1 <= count <= MAX_BATCH_SIZE:
@@ -57,7 +58,7 @@ def _validate_platforms(campaign: Campaign, platforms: list[str] | None) -> list
 _MAX_COST_CAP = Decimal("9999999999.99")
 
 
-def _validate_cost_cap(cost_cap_usd: object) -> Decimal | None:
+def check_cost_cap(cost_cap_usd: object) -> Decimal | None:
     if cost_cap_usd is None:
         return None
     try:
@@ -85,9 +86,9 @@ def batch_start(
     Posts are spread over the platforms in turn. With enqueue=False nothing is put on the
     queue (generate_posts --sync runs the batch in-process instead).
     """
-    count = _validate_count(count)
+    count = check_count(count)
     platforms = _validate_platforms(campaign, platforms)
-    cost_cap_usd = _validate_cost_cap(cost_cap_usd)
+    cost_cap_usd = check_cost_cap(cost_cap_usd)
     provider, text_model, image_model = dispatch.engine_models()
     with transaction.atomic():
         batch = BatchJob.objects.create(
@@ -111,6 +112,18 @@ def batch_start(
         )
         if enqueue:
             transaction.on_commit(lambda: dispatch.enqueue_batch(batch.pk, count), robust=True)
+    return batch
+
+
+def batch_set_cost_cap(*, batch: BatchJob, cost_cap_usd: Decimal | None) -> BatchJob:
+    """Change (or remove, with None) the cost cap of a batch, running or not.
+
+    One UPDATE of that column alone: workers move the batch's counters meanwhile, and
+    saving the whole row would write back the counters as they were when it was read.
+    """
+    cost_cap_usd = check_cost_cap(cost_cap_usd)
+    BatchJob.objects.filter(pk=batch.pk).update(cost_cap_usd=cost_cap_usd)
+    batch.refresh_from_db()
     return batch
 
 
@@ -162,32 +175,56 @@ def batch_retry_failed(*, batch: BatchJob) -> int:
     return retried
 
 
-def post_update(*, post: Post, caption: str, hashtags: list[str]) -> Post:
-    """Save a marketer's edit of a caption, enforcing the platform's limits."""
-    if post.is_busy:
-        raise ValidationError("This post is being generated; edit it when it is ready.")
-    rules = rules_for(post.platform)
+def batch_delete(*, batch: BatchJob) -> None:
+    """Delete a batch with its posts and their image files; refused while it runs, as campaign_delete is."""
+    with transaction.atomic():
+        locked = BatchJob.objects.select_for_update().get(pk=batch.pk)
+        if locked.status in ACTIVE_BATCH_STATUSES:
+            raise ValidationError(f"Batch #{batch.pk} is still running; cancel it before deleting it.")
+        _delete_with_image_files(locked, Post.objects.filter(batch=locked))
+
+
+def check_caption(*, platform: str, caption: str, hashtags: list[str]) -> tuple[str, list[str]]:
+    """The caption and hashtags as post_update stores them, if the platform allows them.
+
+    Raises ValidationError keyed by field ("caption", "hashtags"), with every refusal at once.
+    """
+    rules = rules_for(platform)
     caption = caption.strip()
     if not caption:
-        raise ValidationError("Write a caption: a post cannot be published without one.")
-    tags = normalize_hashtags(hashtags, post.platform, cap=False)
+        raise ValidationError({"caption": "Write a caption: a post cannot be published without one."})
+    tags = normalize_hashtags(hashtags, platform, cap=False)
+    errors = {}
     if len(tags) > rules.max_hashtags:
-        raise ValidationError(f"{rules.platform.label} allows at most {rules.max_hashtags} hashtags.")
+        errors["hashtags"] = f"{rules.platform.label} allows at most {rules.max_hashtags} hashtags."
     length = full_length(caption, tags)
     if length > rules.caption_limit:
-        raise ValidationError(
+        errors["caption"] = (
             f"The post is {length:,} characters with hashtags; {rules.platform.label} allows {rules.caption_limit:,}."
         )
-    post.caption, post.hashtags = caption, tags
+    if errors:
+        raise ValidationError(errors)
+    return caption, tags
+
+
+def post_update(*, post: Post, caption: str, hashtags: list[str]) -> Post:
+    """Save an edit of a caption and its hashtags, enforcing the platform's limits."""
+    if post.is_busy:
+        raise ValidationError("This post is being generated; edit it when it is ready.")
+    post.caption, post.hashtags = check_caption(platform=post.platform, caption=caption, hashtags=hashtags)
     post.save(update_fields=["caption", "hashtags", "updated_at"])
     return post
 
 
-def post_review(*, post: Post, decision: str) -> Post:
+def check_review(*, post: Post, decision: str) -> None:
     if decision not in ReviewStatus.values:
-        raise ValidationError(f"Unknown review decision {decision!r}.")
+        raise ValidationError("Choose approve, reject or back to draft.")
     if decision == ReviewStatus.APPROVED and post.status != GenerationStatus.SUCCEEDED:
         raise ValidationError("Only a finished post can be approved.")
+
+
+def post_review(*, post: Post, decision: str) -> Post:
+    check_review(post=post, decision=decision)
     post.review_status = decision
     post.save(update_fields=["review_status", "updated_at"])
     return post
@@ -217,9 +254,26 @@ def post_regenerate(*, post: Post, part: str) -> Post:
     return post
 
 
-def post_schedule(*, post: Post, scheduled_at: datetime | None) -> Post:
-    if scheduled_at is not None and post.status != GenerationStatus.SUCCEEDED:
+# Scheduling a post a little in the past is a typo, not an intent: allow only clock skew.
+SCHEDULE_PAST_TOLERANCE = timedelta(minutes=5)
+
+
+def check_schedule_time(scheduled_at: datetime | None) -> None:
+    if scheduled_at is not None and scheduled_at < timezone.now() - SCHEDULE_PAST_TOLERANCE:
+        raise ValidationError("Pick a time in the future.", code="past")
+
+
+def check_schedule(*, post: Post, scheduled_at: datetime | None) -> None:
+    """None unschedules, always allowed; a time needs a finished post and the future."""
+    if scheduled_at is None:
+        return
+    if post.status != GenerationStatus.SUCCEEDED:
         raise ValidationError("Only a finished post can be scheduled.")
+    check_schedule_time(scheduled_at)
+
+
+def post_schedule(*, post: Post, scheduled_at: datetime | None) -> Post:
+    check_schedule(post=post, scheduled_at=scheduled_at)
     post.scheduled_at = scheduled_at
     post.save(update_fields=["scheduled_at", "updated_at"])
     return post
@@ -266,16 +320,16 @@ def campaign_delete(*, campaign: Campaign) -> None:
     with transaction.atomic():
         if campaign.batches.filter(status__in=ACTIVE_BATCH_STATUSES).exists():
             raise ValidationError("A batch of this campaign is still running; cancel it before deleting the campaign.")
-        files = [
-            name
-            for pair in Post.objects.filter(campaign=campaign).values_list("image", "thumbnail")
-            for name in pair
-            if name
-        ]
-        storage = Post._meta.get_field("image").storage
-        campaign.delete()
-        if files:
-            transaction.on_commit(lambda: _delete_files(storage, files))
+        _delete_with_image_files(campaign, Post.objects.filter(campaign=campaign))
+
+
+def _delete_with_image_files(row: Campaign | BatchJob, posts: QuerySet[Post]) -> None:
+    """Delete the row (its posts go with it), then, once that commits, the posts' image files."""
+    files = [name for pair in posts.values_list("image", "thumbnail") for name in pair if name]
+    storage = Post._meta.get_field("image").storage
+    row.delete()
+    if files:
+        transaction.on_commit(lambda: _delete_files(storage, files))
 
 
 @transaction.atomic

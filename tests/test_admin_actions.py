@@ -5,10 +5,13 @@ import io
 import zipfile
 
 import pytest
+from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.messages import get_messages
+from django.core.files.base import ContentFile
 from django.urls import reverse
+from django.utils import timezone
 
-from campaigns.models import BatchJob, BatchStatus, GenerationStatus, Post, ReviewStatus
+from campaigns.models import BatchJob, BatchStatus, Campaign, GenerationStatus, Post, ReviewStatus
 from tests.factories import BatchFactory, CampaignFactory, PostFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,8 +45,12 @@ def test_start_batch_shows_errors_on_its_page_and_starts_nothing(staff_client):
     )
     assert response.status_code == 200
     form = response.context["form"]
-    assert "count" in form.errors and "cost_cap_usd" in form.errors
-    assert "Ensure this value is less than or equal to 1000." in response.content.decode()
+    # The rules and words of batch_start, as generate_posts says them too.
+    assert form.errors == {
+        "count": ["The number of posts must be from 1 to 1000; got 1001."],
+        "cost_cap_usd": ["The cost cap must be an amount in dollars from $0.01 to $9,999,999,999.99."],
+    }
+    assert "The number of posts must be from 1 to 1000; got 1001." in response.content.decode()
     assert not BatchJob.objects.exists()
     response = run_action(
         staff_client, "campaign", "start_batch", [campaign], apply="1", count="5", platforms="myspace"
@@ -198,3 +205,118 @@ def test_posts_filtered_by_batch_and_campaign(staff_client):
     response = staff_client.get(url, {"campaign": batch.campaign.pk})
     assert len(response.context["cl"].result_list) == 3
     assert staff_client.get(url, {"batch": "x"}).context["cl"].result_list.count() == 0
+
+
+# Delete -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def with_images(post: Post, media) -> list:
+    post.image.save(f"{post.pk}.jpg", ContentFile(b"jpeg"), save=False)
+    post.thumbnail.save(f"{post.pk}-thumb.jpg", ContentFile(b"jpeg"), save=False)
+    post.save()
+    files = [media / post.image.name, media / post.thumbnail.name]
+    assert all(path.exists() for path in files)
+    return files
+
+
+def deleted_log() -> list[str]:
+    return sorted(LogEntry.objects.filter(action_flag=DELETION).values_list("object_id", flat=True))
+
+
+def test_deleting_posts_asks_first_then_goes_through_post_delete(
+    staff_client, media, django_capture_on_commit_callbacks
+):
+    ready = PostFactory(status=GenerationStatus.SUCCEEDED)
+    files = with_images(ready, media)
+    busy = PostFactory(status=GenerationStatus.PENDING)
+    response = run_action(staff_client, "post", "delete_selected", [ready, busy])
+    assert response.templates[0].name == "admin/delete_selected_confirmation.html"
+    assert Post.objects.count() == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        response = run_action(staff_client, "post", "delete_selected", [ready, busy], post="yes")
+    assert list(Post.objects.values_list("pk", flat=True)) == [busy.pk]
+    assert not any(path.exists() for path in files)
+    assert messages_of(response) == [
+        "Deleted 1 post.",
+        f"Could not delete 1 post (#{busy.pk}): This post is being generated; delete it when it is ready.",
+    ]
+    assert deleted_log() == [str(ready.pk)]
+
+
+def test_deleting_campaigns_spares_those_with_a_running_batch(staff_client, media, django_capture_on_commit_callbacks):
+    running = BatchFactory(status=BatchStatus.RUNNING)
+    ended = BatchFactory(status=BatchStatus.SUCCEEDED)
+    files = with_images(PostFactory(campaign=ended.campaign, batch=ended), media)
+    campaigns = [running.campaign, ended.campaign]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = run_action(staff_client, "campaign", "delete_selected", campaigns, post="yes")
+    assert list(Campaign.objects.values_list("pk", flat=True)) == [running.campaign.pk]
+    assert not any(path.exists() for path in files)
+    assert messages_of(response) == [
+        "Deleted 1 campaign.",
+        f"Could not delete 1 campaign (#{running.campaign.pk}): "
+        "A batch of this campaign is still running; cancel it before deleting the campaign.",
+    ]
+    assert deleted_log() == [str(ended.campaign.pk)]
+
+
+def test_deleting_batches_spares_running_ones_and_removes_the_files(
+    staff_client, media, django_capture_on_commit_callbacks
+):
+    running = BatchFactory(status=BatchStatus.QUEUED)
+    ended = BatchFactory(status=BatchStatus.PARTIALLY_FAILED)
+    files = with_images(PostFactory(campaign=ended.campaign, batch=ended), media)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = run_action(staff_client, "batchjob", "delete_selected", [running, ended], post="yes")
+    assert list(BatchJob.objects.values_list("pk", flat=True)) == [running.pk]
+    assert not Post.objects.filter(batch_id=ended.pk).exists()
+    assert not any(path.exists() for path in files)
+    assert messages_of(response) == [
+        "Deleted 1 batch.",
+        f"Could not delete 1 batch (#{running.pk}): "
+        f"Batch #{running.pk} is still running; cancel it before deleting it.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: BatchFactory(status=BatchStatus.RUNNING).campaign,
+            "A batch of this campaign is still running; cancel it before deleting the campaign.",
+        ),
+        (lambda: BatchFactory(status=BatchStatus.RUNNING), "is still running; cancel it before deleting it."),
+        (
+            lambda: PostFactory(status=GenerationStatus.GENERATING, lease_expires_at=timezone.now()),
+            "This post is being generated; delete it when it is ready.",
+        ),
+    ],
+    ids=["campaign", "batch", "post"],
+)
+def test_the_delete_page_shows_the_services_refusal_and_deletes_nothing(staff_client, make, message):
+    obj = make()
+    opts = obj._meta
+    delete = reverse(f"admin:campaigns_{opts.model_name}_delete", args=[obj.pk])
+    assert staff_client.get(delete).status_code == 200  # "Are you sure?"
+    response = staff_client.post(delete, {"post": "yes"}, follow=True)
+    assert response.redirect_chain == [(reverse(f"admin:campaigns_{opts.model_name}_change", args=[obj.pk]), 302)]
+    assert message in messages_of(response)[0]
+    assert type(obj).objects.filter(pk=obj.pk).exists()
+    assert not LogEntry.objects.exists()
+
+
+def test_the_delete_page_deletes_through_the_service(staff_client, media, django_capture_on_commit_callbacks):
+    post = PostFactory(status=GenerationStatus.FAILED)
+    files = with_images(post, media)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(reverse("admin:campaigns_post_delete", args=[post.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Post.objects.exists()
+    assert not any(path.exists() for path in files)
+    assert deleted_log() == [str(post.pk)]

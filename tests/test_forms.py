@@ -1,7 +1,9 @@
 """The forms refuse bad input with a message a marketer can act on, and nothing is written."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
+from campaigns import services
 from campaigns.forms import BatchForm, CampaignForm, PostEditForm
 from campaigns.models import Campaign, Post
 from tests.factories import CampaignFactory, PostFactory
@@ -142,7 +144,10 @@ def test_batch_form_refuses_platforms_outside_the_campaign(campaign, platforms, 
             {"caption": "  \n ", "hashtags": ""},
             {"caption": ["Write a caption: a post cannot be published without one."]},
         ),
-        ({"caption": LONG, "hashtags": ""}, {"caption": ["10,000 characters with hashtags; X allows 280."]}),
+        (
+            {"caption": LONG, "hashtags": ""},
+            {"caption": ["The post is 10,000 characters with hashtags; X allows 280."]},
+        ),
         (
             {"caption": "Fine.", "hashtags": "#ok " + LONG},
             {"hashtags": ["Each item must be at most 60 characters (#Xxxxxxxxxxxxxxxxxxx… is longer)."]},
@@ -164,3 +169,28 @@ def test_post_edit_form_counts_hashtags_against_the_platform(campaign):
     post = PostFactory(campaign=campaign, platform="instagram")
     form = PostEditForm(data={"caption": "Fine.", "hashtags": "#a #b #c #d #e #f"}, instance=post)
     assert errors_of(form) == {"hashtags": ["Instagram allows at most 5 hashtags."]}
+
+
+@pytest.mark.parametrize(
+    ("platform", "caption", "hashtags"),
+    [
+        ("x", " ", []),
+        ("x", "a" * 281, []),
+        ("x", "a" * 270, ["#OneTag", "#TwoTag"]),
+        ("x", "short", ["#a", "#b", "#c", "#d"]),
+        ("x", "a" * 281, ["#a", "#b", "#c", "#d"]),
+        ("linkedin", "a" * 3001, []),
+    ],
+    ids=["blank", "long", "long-with-tags", "tags", "long-and-tags", "linkedin"],
+)
+def test_the_edit_form_refuses_with_the_words_of_post_update(campaign, platform, caption, hashtags):
+    """One rule: the page's form says exactly what the service (and so the admin) says, field by field."""
+    post = PostFactory(campaign=campaign, platform=platform, caption="Before.")
+    form = PostEditForm(
+        data={"caption": caption, "hashtags": " ".join(hashtags)}, instance=Post.objects.get(pk=post.pk)
+    )
+    with pytest.raises(ValidationError) as refusal:
+        services.post_update(post=post, caption=caption, hashtags=hashtags)
+    assert errors_of(form) == refusal.value.message_dict
+    post.refresh_from_db()
+    assert post.caption == "Before."

@@ -10,7 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from campaigns import selectors, services
-from campaigns.forms import PostEditForm, PostRegenerateForm, PostReviewForm, PostScheduleForm
+from campaigns.forms import PostEditForm, PostScheduleForm
 from campaigns.models import Post, ReviewStatus
 from campaigns.views.access import login_required, owned_or_404
 
@@ -96,11 +96,8 @@ def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def post_review(request: HttpRequest, pk: int) -> HttpResponse:
     post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
-    form = PostReviewForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, post, ValidationError("Choose approve, reject or back to draft."))
     try:
-        services.post_review(post=post, decision=form.cleaned_data["decision"])
+        services.post_review(post=post, decision=request.POST.get("decision", ""))
     except ValidationError as error:
         return _refused(request, post, error)
     return _done(request, post, f"Post marked {ReviewStatus(post.review_status).label.lower()}.")
@@ -110,11 +107,8 @@ def post_review(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def post_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
     post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
-    form = PostRegenerateForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, post, ValidationError(form.errors["part"][0]))
     try:
-        services.post_regenerate(post=post, part=form.cleaned_data["part"])
+        services.post_regenerate(post=post, part=request.POST.get("part", ""))
     except ValidationError as error:
         return _refused(request, post, error)
     return _done(request, post, "Regenerating: the post updates itself when it is ready.")
