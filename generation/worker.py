@@ -23,11 +23,11 @@ import signal
 import time
 
 import redis
-from django.conf import settings
 from rq import worker_registration
 from rq.worker import Worker
 
 from generation import recovery
+from generation.config import EngineConfig, engine_config
 from generation.store import close_database_connections
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 REDIS_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
-def preload_engine() -> None:
+def preload_engine(config: EngineConfig) -> None:
     """Import what every chunk job imports, in the worker, before it forks work horses.
 
     rq forks a work horse per job; a horse inherits these modules instead of importing them
@@ -44,9 +44,7 @@ def preload_engine() -> None:
     from importlib import import_module
 
     import_module("generation.jobs")
-    import_module(
-        "generation.providers.openai_api" if settings.GENERATION_PROVIDER == "openai" else "generation.providers.local"
-    )
+    import_module("generation.providers.openai_api" if config.provider == "openai" else "generation.providers.local")
 
 
 class GenerationWorker(Worker):
@@ -58,11 +56,12 @@ class GenerationWorker(Worker):
 
     @property
     def recovery_interval(self) -> float:
-        return settings.GENERATION_RECOVERY_INTERVAL
+        return self.config.recovery_interval
 
     def __init__(self, *args, **kwargs) -> None:
+        self.config = engine_config()  # before rq's __init__, which reads dequeue_timeout
         super().__init__(*args, **kwargs)
-        preload_engine()
+        preload_engine(self.config)
 
     @property
     def dequeue_timeout(self) -> int:
@@ -86,7 +85,7 @@ class GenerationWorker(Worker):
         if self.recovery_due:
             self._last_recovery = time.monotonic()
             try:
-                recovery.enqueue_lost_work()
+                recovery.enqueue_lost_work(config=self.config)
             except Exception:
                 # The database or Redis may be away for a moment; the next round tries again.
                 log.warning("recovery check failed", exc_info=True)
