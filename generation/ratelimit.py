@@ -15,7 +15,7 @@ its x-ratelimit-limit-* headers, and pauses when the provider says nothing remai
 
 While Redis is away (a restart, a failover) requests wait for it rather than fail or go
 unmetered: the limiter is what keeps every worker under the provider's quota. Only after
-REDIS_OUTAGE_TOLERANCE seconds does a request give up, failing its post with that reason.
+backoff.RATE_LIMITER_REDIS.give_up_after seconds does a request give up, failing its post with that reason.
 """
 
 import asyncio
@@ -28,12 +28,12 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 import redis.exceptions
 
+from generation.backoff import RATE_LIMITER_REDIS, keep_trying
 from generation.config import EngineConfig
 from generation.providers.base import RateLimitInfo, TransientProviderError
 
 log = logging.getLogger(__name__)
 
-REDIS_OUTAGE_TOLERANCE = 120.0
 _REDIS_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 # KEYS: the pause key, then one bucket key per limit.
@@ -129,7 +129,7 @@ def _wanted(limits: dict[str, Limit | None], image: bool, tokens: int) -> list[t
 
 
 class RateLimiterUnavailableError(TransientProviderError):
-    """Redis, and with it the shared limiter, stayed away longer than REDIS_OUTAGE_TOLERANCE."""
+    """Redis, and with it the shared limiter, stayed away longer than RATE_LIMITER_REDIS allows."""
 
 
 class RateLimiterBusyError(TransientProviderError):
@@ -189,26 +189,27 @@ class RedisRateLimiter:
         The scripts are reloaded by redis-py when a restarted Redis no longer knows them.
         """
         loop = asyncio.get_running_loop()
-        started = loop.time()
-        attempt = 0
-        while True:
-            try:
-                result = await script(keys=keys, args=args)
-            except _REDIS_UNAVAILABLE as exc:
-                if self._outage_since is None:
-                    self._outage_since = loop.time()
-                    log.warning("the rate limiter cannot reach Redis (%s); requests wait for it", exc)
-                if loop.time() - started >= REDIS_OUTAGE_TOLERANCE:
-                    raise RateLimiterUnavailableError(
-                        f"the shared rate limiter (Redis) did not answer for {REDIS_OUTAGE_TOLERANCE:.0f} seconds"
-                    ) from None
-                attempt += 1
-                await asyncio.sleep(min(0.2 * 2**attempt, 3.0) * random.uniform(0.5, 1.0))
-                continue
-            if self._outage_since is not None:
-                log.info("the rate limiter reaches Redis again after %.1fs", loop.time() - self._outage_since)
-                self._outage_since = None
-            return result
+
+        async def note_outage(exc: BaseException, delay: float) -> None:
+            if self._outage_since is None:
+                self._outage_since = loop.time()
+                log.warning("the rate limiter cannot reach Redis (%s); requests wait for it", exc)
+
+        try:
+            result = await keep_trying(
+                lambda: script(keys=keys, args=args),
+                policy=RATE_LIMITER_REDIS,
+                errors=_REDIS_UNAVAILABLE,
+                on_error=note_outage,
+            )
+        except _REDIS_UNAVAILABLE:
+            raise RateLimiterUnavailableError(
+                f"the shared rate limiter (Redis) did not answer for {RATE_LIMITER_REDIS.give_up_after:.0f} seconds"
+            ) from None
+        if self._outage_since is not None:
+            log.info("the rate limiter reaches Redis again after %.1fs", loop.time() - self._outage_since)
+            self._outage_since = None
+        return result
 
     @property
     def pause_key(self) -> str:

@@ -12,7 +12,6 @@ import asyncio
 import dataclasses
 import logging
 import os
-import random
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +22,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections, c
 
 from campaigns.platforms import TARGET_CAPTION_CHARS, fit_caption, full_length, rules_for
 from generation import store
+from generation.backoff import DATABASE, PROVIDER_REQUEST, keep_trying
 from generation.config import EngineConfig, image_cost, text_cost
 from generation.images import fit_to_size, store_post_image
 from generation.providers.base import (
@@ -44,10 +44,6 @@ log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.2
 FLUSH_SIZE = 32
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 20.0
-# How long a worker waits for a database that stopped answering before its job fails.
-DB_OUTAGE_TOLERANCE = 120.0
 # Rough token cost of one caption request, reserved against a tokens-per-minute limit.
 CAPTION_TOKEN_ESTIMATE = 900
 # Threads for image work (draw, fit, thumbnail): one per core. asyncio's default pool has
@@ -87,11 +83,6 @@ class RateLimiter(Protocol):
     async def pause(self, seconds: float) -> None: ...
 
     async def observe(self, info: RateLimitInfo) -> None: ...
-
-
-def backoff_delay(attempt: int) -> float:
-    """Exponential backoff with full jitter: 0..min(cap, base * 2^attempt) seconds."""
-    return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
 
 
 class Runner:
@@ -149,19 +140,17 @@ class Runner:
         simply made again once the database answers.
         """
         loop = asyncio.get_running_loop()
-        started = loop.time()
-        attempt = 0
-        while True:
-            try:
-                return await loop.run_in_executor(self._db, lambda: function(**kwargs))
-            except (OperationalError, InterfaceError) as exc:
-                attempt += 1
-                if loop.time() - started > DB_OUTAGE_TOLERANCE:
-                    raise
-                delay = min(0.25 * 2**attempt, 5.0)
-                log.warning("database unavailable (%s); retrying in %.1fs", exc.__class__.__name__, delay)
-                await loop.run_in_executor(self._db, store.close_database_connections)
-                await asyncio.sleep(delay)
+
+        async def forget_dead_connections(exc: BaseException, delay: float) -> None:
+            log.warning("database unavailable (%s); retrying in %.1fs", exc.__class__.__name__, delay)
+            await loop.run_in_executor(self._db, store.close_database_connections)
+
+        return await keep_trying(
+            lambda: loop.run_in_executor(self._db, lambda: function(**kwargs)),
+            policy=DATABASE,
+            errors=(OperationalError, InterfaceError),
+            on_error=forget_dead_connections,
+        )
 
     def _db_round(self, outcomes: list[PostOutcome], claim: int) -> tuple[list[PostOutcome], list[PostTask]]:
         close_old_connections()
@@ -447,7 +436,7 @@ class Runner:
                     error.reason,
                     extra={**self._log_context(task), "try": tries, "latency_ms": round(latency * 1000)},
                 )
-                await asyncio.sleep(min(backoff_delay(tries), max(deadline - loop.time(), 0)))
+                await asyncio.sleep(min(PROVIDER_REQUEST.delay(tries), max(deadline - loop.time(), 0)))
                 continue
             except PermanentProviderError:
                 self._record(kind, started, "permanent_error")

@@ -27,6 +27,7 @@ from rq import worker_registration
 from rq.worker import Worker
 
 from generation import recovery
+from generation.backoff import WORKER_REDIS
 from generation.config import EngineConfig, engine_config
 from generation.store import close_database_connections
 
@@ -120,14 +121,14 @@ class GenerationWorker(Worker):
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
         # rq retries the dequeue itself, but not the state update before it.
-        wait = 1.0
+        failures = 0
         while True:
             try:
                 return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
             except REDIS_UNAVAILABLE as exc:
                 self._lost_redis("waiting for work", exc)
-                time.sleep(wait)
-                wait = min(wait * 2, self.max_connection_wait_time)
+                failures += 1
+                time.sleep(WORKER_REDIS.delay(failures))
 
     def heartbeat(self, timeout=None, pipeline=None) -> None:
         if pipeline is not None:

@@ -1,6 +1,7 @@
 """The shared limiter, against the real Redis."""
 
 import asyncio
+import dataclasses
 import time
 
 import pytest
@@ -141,7 +142,9 @@ def test_requests_wait_for_a_restarted_redis_instead_of_failing(tmp_path):
 
 
 def test_a_redis_that_stays_away_fails_the_request_with_a_reason(tmp_path, monkeypatch):
-    monkeypatch.setattr(ratelimit, "REDIS_OUTAGE_TOLERANCE", 0.5)
+    monkeypatch.setattr(
+        ratelimit, "RATE_LIMITER_REDIS", dataclasses.replace(ratelimit.RATE_LIMITER_REDIS, give_up_after=0.5)
+    )
     server = PrivateRedis(tmp_path / "redis")
     server.kill()
 
