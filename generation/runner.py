@@ -16,7 +16,6 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
@@ -35,9 +34,9 @@ from generation.providers.base import (
     Provider,
     ProviderError,
     RateLimitedError,
-    RateLimitInfo,
     TransientProviderError,
 )
+from generation.ratelimit import RateLimiter
 from generation.store import PostOutcome, PostTask
 
 log = logging.getLogger(__name__)
@@ -73,16 +72,6 @@ class RunStats:
             "rate_limited": self.rate_limited,
             "requests": self.requests,
         }
-
-
-class RateLimiter(Protocol):
-    """What the runner needs of a limiter (RedisRateLimiter or LocalRateLimiter)."""
-
-    async def acquire(self, *, image: bool = False, tokens: int = 0) -> float: ...
-
-    async def pause(self, seconds: float) -> None: ...
-
-    async def observe(self, info: RateLimitInfo) -> None: ...
 
 
 class Runner:
