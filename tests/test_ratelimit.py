@@ -228,7 +228,6 @@ def test_the_redis_store_keeps_the_pace_on_redis_s_own_clock():
 
     waits, elapsed = asyncio.run(main())
     assert waits[:5] == [0, 0, 0, 0, 0]
-    assert all(wait > 0 for wait in waits[5:])
     assert elapsed >= 0.5 - 0.02
 
 
