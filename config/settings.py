@@ -5,7 +5,6 @@ project folder and the local (offline) generation provider. Production sets DEBU
 and then SECRET_KEY, ALLOWED_HOSTS and the provider's key are required.
 """
 
-from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -14,7 +13,6 @@ from config.env import (
     ConfigError,
     env_bool,
     env_choice,
-    env_decimal,
     env_float,
     env_int,
     env_json,
@@ -328,7 +326,6 @@ GENERATION_CHUNK_SECONDS = env_float("GENERATION_CHUNK_SECONDS", 900.0, minimum=
 # rest back. Keep it under the process manager's grace period before SIGKILL.
 GENERATION_SHUTDOWN_SECONDS = env_float("GENERATION_SHUTDOWN_SECONDS", 20.0, minimum=0.0)
 GENERATION_MAX_CHUNKS = env_int("GENERATION_MAX_CHUNKS", 8, minimum=1)
-GENERATION_MAX_BATCH_SIZE = 1000
 # Caption previews on the campaign form, per user: each spends provider requests that batches
 # would otherwise use. Counted in the default cache by django-ratelimit (its decorator only: its
 # system check does not know Django's RedisCache, nor ours, which is shared and increments atomically).
@@ -345,4 +342,3 @@ GENERATION_PRICES = env_json(
         "dall-e-3": {"per_image": "0.040"},
     },
 )
-GENERATION_DEFAULT_COST_CAP_USD: Decimal | None = env_decimal("GENERATION_DEFAULT_COST_CAP_USD")

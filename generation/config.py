@@ -1,4 +1,8 @@
-"""The engine's settings, gathered from django.conf.settings into one typed object."""
+"""The engine's settings, gathered from django.conf.settings into one typed object.
+
+engine_config() is the one place in the engine that reads settings: a job, a command or a
+worker builds one when it starts and passes it down to everything it calls.
+"""
 
 from dataclasses import dataclass, field
 from decimal import Decimal

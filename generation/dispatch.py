@@ -18,12 +18,12 @@ QUEUE_NAME = queue.QUEUE_NAME
 
 def enqueue_batch(batch_id: int, count: int, *, reason: str = "start") -> list[str]:
     """Enqueue the chunk jobs that will generate a batch's `count` pending posts; their ids."""
-    return queue.enqueue_chunks(batch_id, count, reason=reason)
+    return queue.enqueue_chunks(batch_id, count, config=engine_config(), reason=reason)
 
 
 def enqueue_post_work(post_id: int) -> list[str]:
     """Enqueue work for one post (a regeneration): the next chunk job takes it first."""
-    return queue.enqueue_chunks(None, 1, reason=f"post{post_id}")
+    return queue.enqueue_chunks(None, 1, config=engine_config(), reason=f"post{post_id}")
 
 
 def job_statuses(job_ids: list[str]) -> list[dict] | None:

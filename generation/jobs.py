@@ -92,7 +92,7 @@ def run_chunk(batch_id: int | None, chunk: int = 0) -> dict:
     )
     if recovery.has_claimable_work():
         # Stopped at the time limit with work left: hand over to a fresh job.
-        recovery.enqueue_lost_work(reason="continue")
+        recovery.enqueue_lost_work(config=config, reason="continue")
     connections.close_all()
     return {**stats.as_dict(), "job_id": job.id if job else None, "worker": owner}
 
@@ -122,4 +122,4 @@ def run_batch_inline(batch_id: int, *, on_flush=None) -> RunStats:
 
 def recover() -> list[int]:
     """RQ entry point for recovery (also run by every idle worker, see generation.worker)."""
-    return recovery.enqueue_lost_work(reason="recover")
+    return recovery.enqueue_lost_work(config=engine_config(), reason="recover")

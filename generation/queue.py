@@ -9,13 +9,13 @@ import secrets
 
 import django_rq
 import redis
-from django.conf import settings
 from django.db import transaction
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.queue import Queue
 
 from campaigns.models import BatchJob
+from generation.config import EngineConfig
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +31,13 @@ def generation_queue() -> Queue:
     return django_rq.get_queue(QUEUE_NAME, commit_mode="auto")
 
 
-def chunk_count(count: int) -> int:
+def chunk_count(count: int, *, config: EngineConfig) -> int:
     """How many chunk jobs a batch of `count` posts gets: enough for every worker that can help."""
-    per_worker = max(settings.GENERATION_CONCURRENCY, 1)
-    return max(1, min(math.ceil(count / per_worker), settings.GENERATION_MAX_CHUNKS))
+    per_worker = max(config.concurrency, 1)
+    return max(1, min(math.ceil(count / per_worker), config.max_chunks))
 
 
-def enqueue_chunks(batch_id: int | None, count: int, *, reason: str = "start") -> list[str]:
+def enqueue_chunks(batch_id: int | None, count: int, *, config: EngineConfig, reason: str = "start") -> list[str]:
     """Enqueue the chunk jobs that will generate `count` pending posts of a batch.
 
     A chunk job is one worker's turn at the shared pool of pending posts (see jobs.run_chunk),
@@ -45,11 +45,11 @@ def enqueue_chunks(batch_id: int | None, count: int, *, reason: str = "start") -
     `batch_id` None stands for work outside any batch (single-post regenerations).
     """
     queue = generation_queue()
-    timeout = int(settings.GENERATION_CHUNK_SECONDS + settings.GENERATION_POST_DEADLINE + 120)
+    timeout = int(config.chunk_seconds + config.post_deadline + 120)
     nonce = secrets.token_hex(3)
     label = f"batch-{batch_id}" if batch_id else "posts"
     job_ids = []
-    for index in range(chunk_count(count)):
+    for index in range(chunk_count(count, config=config)):
         job = queue.enqueue_call(
             RUN_CHUNK,
             kwargs={"batch_id": batch_id, "chunk": index},

@@ -11,12 +11,12 @@ recover_batches command.
 import logging
 from dataclasses import asdict, dataclass, field
 
-from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from campaigns.models import GenerationStatus, Post
 from generation import queue
+from generation.config import EngineConfig
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,9 @@ def lost_work() -> list[LostWork]:
     return [LostWork(row["batch_id"], row["pending"], row["expired"]) for row in rows]
 
 
-def recover(*, reason: str = "recover", force: bool = False, dry_run: bool = False) -> RecoveryReport:
+def recover(
+    *, config: EngineConfig, reason: str = "recover", force: bool = False, dry_run: bool = False
+) -> RecoveryReport:
     """Enqueue chunk jobs for batches with claimable posts, unless queued jobs will take them.
 
     A chunk job claims from every batch (store.claim_posts), so any job waiting on the queue
@@ -99,21 +101,21 @@ def recover(*, reason: str = "recover", force: bool = False, dry_run: bool = Fal
     if dry_run or not lost or (queued and not force):
         return RecoveryReport(queued_jobs=queued, lost=lost, enqueued=False, dry_run=dry_run)
     # Any chunk job serves every batch, so one round never enqueues more jobs than one batch
-    # may have (GENERATION_MAX_CHUNKS): with many lost batches, the first ones get the jobs
+    # may have (config.max_chunks): with many lost batches, the first ones get the jobs
     # and those jobs take the others' posts too.
-    budget = settings.GENERATION_MAX_CHUNKS
+    budget = config.max_chunks
     for work in lost:
         if budget <= 0:
             break
         work.job_ids = queue.enqueue_chunks(
-            work.batch_id, min(work.posts, budget * settings.GENERATION_CONCURRENCY), reason=reason
+            work.batch_id, min(work.posts, budget * config.concurrency), config=config, reason=reason
         )
         budget -= len(work.job_ids)
     log.info("re-enqueued work for %d batches", len(lost), extra={"reason": reason})
     return RecoveryReport(queued_jobs=queued, lost=lost, enqueued=True)
 
 
-def enqueue_lost_work(*, reason: str = "recover", force: bool = False) -> list[int]:
+def enqueue_lost_work(*, config: EngineConfig, reason: str = "recover", force: bool = False) -> list[int]:
     """recover() for the idle workers and jobs: answers with the batch ids enqueued for.
 
     A queue with jobs waiting is left alone without asking the database, since every idle
@@ -121,5 +123,5 @@ def enqueue_lost_work(*, reason: str = "recover", force: bool = False) -> list[i
     """
     if not force and queue.queued_job_count():
         return []
-    report = recover(reason=reason, force=True)
+    report = recover(config=config, reason=reason, force=True)
     return [work.batch_id for work in report.lost if report.enqueued and work.batch_id is not None]

@@ -2,29 +2,33 @@
 
 One Runner serves one RQ job (or one --sync command). It keeps `concurrency` posts in
 flight to the provider on asyncio; each post is: caption request -> image request -> fit to
-the platform -> store, and makes room for the next one once its image has arrived. Image
-work runs on one thread per core. Database work goes through a single thread (see
-store.py), batched: finished posts are written together every FLUSH_SECONDS or FLUSH_SIZE
-posts, and new posts are claimed in the same round trip.
+the platform -> store, and makes room for the next one once its image has arrived (see
+in_flight.InFlight). Image work runs on one thread per core. Database work goes through a
+single thread (see store.py), batched: finished posts are written together every
+FLUSH_SECONDS or FLUSH_SIZE posts, and new posts are claimed in the same round trip.
+
+Runner.run repeats four steps until nothing is left: watch the clock (the job's time limit,
+a shutdown's deadline), flush and claim (that one database round), renew leases, and wait
+for posts to end.
 """
 
 import asyncio
 import dataclasses
 import logging
 import os
-import random
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
 from campaigns.platforms import TARGET_CAPTION_CHARS, fit_caption, full_length, rules_for
 from generation import store
+from generation.backoff import DATABASE, PROVIDER_REQUEST, keep_trying
 from generation.config import EngineConfig, image_cost, text_cost
 from generation.images import fit_to_size, store_post_image
+from generation.in_flight import InFlight
 from generation.providers.base import (
     Brief,
     CaptionRequest,
@@ -35,19 +39,15 @@ from generation.providers.base import (
     Provider,
     ProviderError,
     RateLimitedError,
-    RateLimitInfo,
     TransientProviderError,
 )
+from generation.ratelimit import RateLimiter
 from generation.store import PostOutcome, PostTask
 
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.2
 FLUSH_SIZE = 32
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 20.0
-# How long a worker waits for a database that stopped answering before its job fails.
-DB_OUTAGE_TOLERANCE = 120.0
 # Rough token cost of one caption request, reserved against a tokens-per-minute limit.
 CAPTION_TOKEN_ESTIMATE = 900
 # Threads for image work (draw, fit, thumbnail): one per core. asyncio's default pool has
@@ -79,21 +79,6 @@ class RunStats:
         }
 
 
-class RateLimiter(Protocol):
-    """What the runner needs of a limiter (RedisRateLimiter or LocalRateLimiter)."""
-
-    async def acquire(self, *, image: bool = False, tokens: int = 0) -> float: ...
-
-    async def pause(self, seconds: float) -> None: ...
-
-    async def observe(self, info: RateLimitInfo) -> None: ...
-
-
-def backoff_delay(attempt: int) -> float:
-    """Exponential backoff with full jitter: 0..min(cap, base * 2^attempt) seconds."""
-    return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
-
-
 class Runner:
     def __init__(
         self,
@@ -118,20 +103,15 @@ class Runner:
         # Posts this runner claimed and has not yet written: the only leases it renews.
         self.held: set[int] = set()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation-db")
-        self._stopping = False
+        self._in_flight = InFlight(config.concurrency)
+        # Finished posts not yet written, and since when the oldest has waited.
+        self._unsaved: list[PostOutcome] = []
+        self._unsaved_since: float | None = None
+        self._stopping = False  # claim nothing more: shut_down(), or the job's time is up
+        self._exhausted = False  # the last claim found nothing; looked at again when a post ends
+        self._stop_claiming_at: float | None = None
         self._shutdown_deadline: float | None = None
-        # Posts whose provider requests are over, with only local work left (fit and store the
-        # image). They stop counting against `concurrency` then, so the next post's requests go
-        # out while their CPU work runs: posts that finish together no longer hold the provider
-        # idle. At most `concurrency` of them, so that a provider faster than our CPU meets
-        # back-pressure instead of piling up claimed posts; none of a batch with a cost cap,
-        # which must not start posts before the ones it has paid for are counted.
-        self._local_work: set[int] = set()
-        self._slot_freed = asyncio.Event()
-
-    def stop(self) -> None:
-        """Claim nothing more; finish the posts in flight."""
-        self._stopping = True
+        self._next_renewal = 0.0
 
     def shut_down(self) -> None:
         """The process is asked to end (SIGTERM): claim nothing more, give the posts in flight
@@ -139,8 +119,111 @@ class Runner:
         worker takes them at once instead of after their leases expire."""
         if self._shutdown_deadline is None:
             self._stopping = True
-            self._shutdown_deadline = asyncio.get_running_loop().time() + self.config.shutdown_seconds
-            self._slot_freed.set()  # wake the run loop
+            self._shutdown_deadline = self._now() + self.config.shutdown_seconds
+            self._in_flight.wake_up()
+
+    async def run(self, *, max_seconds: float | None = None) -> RunStats:
+        """Work until nothing is left to claim (or max_seconds pass), then finish what is in flight."""
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=IMAGE_THREADS, thread_name_prefix="generation-image"))
+        self._stop_claiming_at = self._now() + max_seconds if max_seconds else None
+        self._next_renewal = self._now() + self.config.lease_seconds / 3
+        try:
+            while True:
+                await self._watch_the_clock()
+                await self._flush_and_claim()
+                if not self._in_flight and not self._unsaved and (self._exhausted or self._stopping):
+                    break
+                await self._renew_leases_if_due()
+                await self._wait_for_posts()
+            if self._shutdown_deadline is not None:
+                # What finished is written by now; what was abandoned is still leased to us.
+                self.stats.handed_back = await self._in_db(store.release_leases, owner=self.owner)
+                log.info("shut down: %d posts handed back unfinished", self.stats.handed_back)
+        except BaseException:
+            self._in_flight.cancel()
+            try:
+                await asyncio.wait_for(self._in_db(store.release_leases, owner=self.owner), timeout=10)
+            except Exception:
+                log.warning("could not release leases; they will expire", exc_info=True)
+            raise
+        finally:
+            await loop.run_in_executor(self._db, connections.close_all)
+            self._db.shutdown(wait=True)
+        return self.stats
+
+    # The run's steps ----------------------------------------------------------------------
+
+    async def _watch_the_clock(self) -> None:
+        """At the job's time limit, claim nothing more; at the shutdown deadline, abandon the
+        posts still in flight (their leases are released at the end of the run)."""
+        now = self._now()
+        if self._stop_claiming_at is not None and now >= self._stop_claiming_at:
+            self._stopping = True
+        if self._in_flight and self._shutdown_deadline is not None and now >= self._shutdown_deadline:
+            self._unsaved += await self._in_flight.abandon()
+
+    async def _flush_and_claim(self) -> None:
+        """One database round: write the finished posts if it is time, and claim as many new posts
+        as there is room for in flight."""
+        claim = 0 if (self._stopping or self._exhausted) else self._in_flight.room
+        flush = self._flush_due()
+        if not claim and not flush:
+            return
+        outcomes: list[PostOutcome] = []
+        if flush:
+            outcomes, self._unsaved, self._unsaved_since = self._unsaved, [], None
+        written, tasks = await self._in_db(self._db_round, outcomes=outcomes, claim=claim)
+        await self._after_flush(outcomes, written)
+        self.held.difference_update(outcome.task.post_id for outcome in outcomes)
+        self.held.update(task.post_id for task in tasks)
+        self.stats.claimed += len(tasks)
+        if claim and not tasks:
+            self._exhausted = True
+        for task in tasks:
+            self._in_flight.start(self._generate(task))
+
+    def _flush_due(self) -> bool:
+        if not self._unsaved:
+            return False
+        return (
+            len(self._unsaved) >= FLUSH_SIZE
+            or not self._in_flight
+            or self._now() - (self._unsaved_since or self._now()) >= FLUSH_SECONDS
+            # A batch with a cost cap learns its cost at once, so the cap stops it in time.
+            or any(outcome.task.cost_capped for outcome in self._unsaved)
+        )
+
+    async def _renew_leases_if_due(self) -> None:
+        """Every third of a lease, extend the leases on the posts this runner holds."""
+        if self._now() < self._next_renewal:
+            return
+        await self._in_db(
+            store.renew_leases, owner=self.owner, lease_seconds=self.config.lease_seconds, post_ids=sorted(self.held)
+        )
+        self._next_renewal = self._now() + self.config.lease_seconds / 3
+
+    async def _wait_for_posts(self) -> None:
+        """Until a post ends or hands its place over, or the next flush, renewal or shutdown deadline."""
+        if not self._in_flight:
+            return
+        timeout = FLUSH_SECONDS if self._unsaved else min(self.config.lease_seconds / 3, 5.0)
+        if self._shutdown_deadline is not None:
+            timeout = max(0.0, min(timeout, self._shutdown_deadline - self._now()))
+        outcomes = await self._in_flight.wait(timeout)
+        if not outcomes:
+            return
+        self._unsaved += outcomes
+        self._unsaved_since = self._unsaved_since or self._now()
+        if self._exhausted and not self._stopping:
+            # Posts ended: look again, other batches may have work by now.
+            self._exhausted = False
+
+    # Database and bookkeeping -------------------------------------------------------------
+
+    @staticmethod
+    def _now() -> float:
+        return asyncio.get_running_loop().time()
 
     async def _in_db(self, function, /, **kwargs):
         """Run a store function on the database thread, riding out a database that is briefly away.
@@ -149,19 +232,17 @@ class Runner:
         simply made again once the database answers.
         """
         loop = asyncio.get_running_loop()
-        started = loop.time()
-        attempt = 0
-        while True:
-            try:
-                return await loop.run_in_executor(self._db, lambda: function(**kwargs))
-            except (OperationalError, InterfaceError) as exc:
-                attempt += 1
-                if loop.time() - started > DB_OUTAGE_TOLERANCE:
-                    raise
-                delay = min(0.25 * 2**attempt, 5.0)
-                log.warning("database unavailable (%s); retrying in %.1fs", exc.__class__.__name__, delay)
-                await loop.run_in_executor(self._db, store.close_database_connections)
-                await asyncio.sleep(delay)
+
+        async def forget_dead_connections(exc: BaseException, delay: float) -> None:
+            log.warning("database unavailable (%s); retrying in %.1fs", exc.__class__.__name__, delay)
+            await loop.run_in_executor(self._db, store.close_database_connections)
+
+        return await keep_trying(
+            lambda: loop.run_in_executor(self._db, lambda: function(**kwargs)),
+            policy=DATABASE,
+            errors=(OperationalError, InterfaceError),
+            on_error=forget_dead_connections,
+        )
 
     def _db_round(self, outcomes: list[PostOutcome], claim: int) -> tuple[list[PostOutcome], list[PostTask]]:
         close_old_connections()
@@ -177,102 +258,6 @@ class Runner:
         if missing:
             self.briefs.update(store.load_briefs(missing))
         return written, tasks
-
-    async def run(self, *, max_seconds: float | None = None) -> RunStats:
-        """Work until nothing is left to claim (or max_seconds pass), then finish what is in flight."""
-        loop = asyncio.get_running_loop()
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=IMAGE_THREADS, thread_name_prefix="generation-image"))
-        stop_claiming_at = loop.time() + max_seconds if max_seconds else None
-        in_flight: set[asyncio.Task] = set()
-        finished: list[PostOutcome] = []
-        oldest_unsaved: float | None = None
-        next_renewal = loop.time() + self.config.lease_seconds / 3
-        exhausted = False
-        try:
-            while True:
-                now = loop.time()
-                if stop_claiming_at is not None and now >= stop_claiming_at:
-                    self._stopping = True
-                if in_flight and self._shutdown_deadline is not None and now >= self._shutdown_deadline:
-                    finished.extend(await self._abandon(in_flight))
-                    in_flight = set()
-                requesting = len(in_flight) - len(self._local_work)
-                free = 0 if (self._stopping or exhausted) else self.config.concurrency - requesting
-                flush_due = finished and (
-                    len(finished) >= FLUSH_SIZE
-                    or not in_flight
-                    or now - (oldest_unsaved or now) >= FLUSH_SECONDS
-                    # A batch with a cost cap learns its cost at once, so the cap stops it in time.
-                    or any(outcome.task.cost_capped for outcome in finished)
-                )
-                if free > 0 or flush_due:
-                    to_save = finished if flush_due else []
-                    if flush_due:
-                        finished, oldest_unsaved = [], None
-                    written, tasks = await self._in_db(self._db_round, outcomes=to_save, claim=free)
-                    await self._after_flush(to_save, written)
-                    self.held.difference_update(outcome.task.post_id for outcome in to_save)
-                    self.held.update(task.post_id for task in tasks)
-                    self.stats.claimed += len(tasks)
-                    if free > 0 and not tasks:
-                        exhausted = True
-                    for task in tasks:
-                        in_flight.add(asyncio.create_task(self._generate(task)))
-                if not in_flight and not finished and (exhausted or self._stopping):
-                    break
-                if loop.time() >= next_renewal:
-                    await self._in_db(
-                        store.renew_leases,
-                        owner=self.owner,
-                        lease_seconds=self.config.lease_seconds,
-                        post_ids=sorted(self.held),
-                    )
-                    next_renewal = loop.time() + self.config.lease_seconds / 3
-                if not in_flight:
-                    continue
-                timeout = FLUSH_SECONDS if finished else min(self.config.lease_seconds / 3, 5.0)
-                if self._shutdown_deadline is not None:
-                    timeout = max(0.0, min(timeout, self._shutdown_deadline - loop.time()))
-                slot_freed = asyncio.ensure_future(self._slot_freed.wait())
-                done, in_flight = await asyncio.wait(
-                    {*in_flight, slot_freed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-                )
-                slot_freed.cancel()
-                self._slot_freed.clear()
-                done.discard(slot_freed)
-                in_flight.discard(slot_freed)
-                for completed in done:
-                    outcome = completed.result()
-                    self._local_work.discard(outcome.task.post_id)
-                    finished.append(outcome)
-                    oldest_unsaved = oldest_unsaved or loop.time()
-                if done and exhausted and not self._stopping:
-                    # Slots freed: look again, other batches may have work by now.
-                    exhausted = False
-            if self._shutdown_deadline is not None:
-                # What finished is written by now; what was abandoned is still leased to us.
-                self.stats.handed_back = await self._in_db(store.release_leases, owner=self.owner)
-                log.info("shut down: %d posts handed back unfinished", self.stats.handed_back)
-        except BaseException:
-            for task in in_flight:
-                task.cancel()
-            try:
-                await asyncio.wait_for(self._in_db(store.release_leases, owner=self.owner), timeout=10)
-            except Exception:
-                log.warning("could not release leases; they will expire", exc_info=True)
-            raise
-        finally:
-            await asyncio.get_running_loop().run_in_executor(self._db, connections.close_all)
-            self._db.shutdown(wait=True)
-        return self.stats
-
-    async def _abandon(self, in_flight: set[asyncio.Task]) -> list[PostOutcome]:
-        """Cancel the posts still in flight; the outcomes of any that ended meanwhile are kept."""
-        for task in in_flight:
-            task.cancel()
-        results = await asyncio.gather(*in_flight, return_exceptions=True)
-        self._local_work.clear()
-        return [result for result in results if isinstance(result, PostOutcome)]
 
     async def _after_flush(self, saved: list[PostOutcome], written: list[PostOutcome]) -> None:
         if not saved:
@@ -368,17 +353,14 @@ class Runner:
 
         async def fit(result: ImageResult) -> bytes:
             outcome.images += 1  # the provider charges for an image even if it arrives broken
-            if not task.cost_capped and len(self._local_work) < self.config.concurrency:
-                self._local_work.add(task.post_id)
-                self._slot_freed.set()
+            self._in_flight.requests_over(task)
             if result.fitted:
                 return result.data
             try:
                 return await asyncio.to_thread(fit_to_size, result.data, rules.image_width, rules.image_height)
             except ProviderError:
-                # A truncated image fails to decode here, and the request is tried again: the post
-                # counts against `concurrency` again (one over it, briefly, if its slot was taken).
-                self._local_work.discard(task.post_id)
+                # A truncated image fails to decode here, and the request is tried again.
+                self._in_flight.requesting_again(task)
                 raise
 
         data = await self._call("image", lambda: self.provider.image(request), task, deadline, image=True, accept=fit)
@@ -447,7 +429,7 @@ class Runner:
                     error.reason,
                     extra={**self._log_context(task), "try": tries, "latency_ms": round(latency * 1000)},
                 )
-                await asyncio.sleep(min(backoff_delay(tries), max(deadline - loop.time(), 0)))
+                await asyncio.sleep(min(PROVIDER_REQUEST.delay(tries), max(deadline - loop.time(), 0)))
                 continue
             except PermanentProviderError:
                 self._record(kind, started, "permanent_error")

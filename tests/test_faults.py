@@ -6,6 +6,7 @@ TCP proxy in front of the shared server.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -84,6 +85,23 @@ def test_redis_restarted_mid_batch(workers, private_redis, openai_settings, open
         timeout=30,
         message="both workers to be listed in the new Redis",
     )
+
+
+def test_a_worker_told_to_stop_while_redis_is_down_still_exits(workers, private_redis):
+    """A worker's Redis calls wait for Redis, but not once it is told to stop: a deploy during a
+    Redis outage does not have to wait for the process manager's SIGKILL."""
+    worker = workers.start("stranded", REDIS_URL=private_redis.url)
+    connection = generation_queue().connection
+    wait_for(
+        lambda: "stranded" in {w.name for w in Worker.all(connection=connection)},
+        timeout=60,
+        message="the worker to start",
+    )
+    private_redis.kill()
+    wait_for(lambda: "Redis unavailable" in workers.log("stranded"), timeout=60, message="the worker to miss Redis")
+    assert worker.poll() is None, workers.log("stranded")[-3000:]
+    worker.send_signal(signal.SIGTERM)
+    worker.wait(timeout=60)  # a guard: without it, a worker that kept waiting would hang the test
 
 
 @pytest.fixture

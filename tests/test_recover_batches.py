@@ -12,6 +12,7 @@ from django.utils import timezone
 from campaigns.models import BatchStatus, GenerationStatus
 from campaigns.services import batch_start
 from generation import dispatch, recovery
+from generation.config import engine_config
 from generation.queue import generation_queue
 from tests.factories import BatchFactory, CampaignFactory, PostFactory
 from tests.support import run_manage
@@ -121,7 +122,7 @@ def test_one_recovery_round_enqueues_no_more_jobs_than_one_batch_may_have(settin
     settings.GENERATION_MAX_CHUNKS = 3
     settings.GENERATION_CONCURRENCY = 4
     batches = [batch_start(campaign=CampaignFactory(), count=20, enqueue=False) for _ in range(20)]
-    report = recovery.recover(reason="test")
+    report = recovery.recover(config=engine_config(), reason="test")
     assert len(report.lost) == 20 and report.enqueued
     assert sum(len(work.job_ids) for work in report.lost) == 3
     assert len(generation_queue().job_ids) == 3

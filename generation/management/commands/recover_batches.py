@@ -7,6 +7,7 @@ from django.db import DatabaseError
 from campaigns.management.base import OperatorCommand
 from campaigns.models import BatchJob
 from generation import recovery
+from generation.config import engine_config
 
 
 class Command(OperatorCommand):
@@ -38,7 +39,9 @@ class Command(OperatorCommand):
 
     def handle(self, *args, **options) -> None:
         try:
-            report = recovery.recover(reason="command", force=options["force"], dry_run=options["dry_run"])
+            report = recovery.recover(
+                config=engine_config(), reason="command", force=options["force"], dry_run=options["dry_run"]
+            )
         except redis.RedisError as exc:
             raise CommandError(f"Redis does not answer ({type(exc).__name__}); check REDIS_URL") from None
         except DatabaseError as exc:
