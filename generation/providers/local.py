@@ -10,11 +10,12 @@ import asyncio
 import io
 import random
 import textwrap
-from functools import lru_cache
+from functools import lru_cache, partial
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
 from campaigns.platforms import rules_for
+from generation import fonts, linebreak
 from generation.prompts import ANGLES
 from generation.providers.base import Brief, CaptionRequest, CaptionResult, ImageRequest, ImageResult
 
@@ -160,14 +161,31 @@ def _shade(rgb: tuple[int, int, int], factor: float) -> tuple[int, int, int]:
     return tuple(int(c + (255 - c) * (factor - 1)) for c in rgb)
 
 
-@lru_cache(maxsize=16)
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
-
-
 @lru_cache(maxsize=8)
 def _gradient(width: int, height: int) -> Image.Image:
     return Image.linear_gradient("L").resize((width, height))
+
+
+HEADLINE_WEIGHT = 700
+NAME_WEIGHT = 600
+HEADLINE_LINES = 4
+
+
+def headline_lines(headline: str, max_width: float, size: int) -> tuple[int, list[str]]:
+    """(size, lines) for the headline: the largest size down to 60 % at which it takes at most
+    HEADLINE_LINES lines without breaking a word; else the smallest, cut with an ellipsis."""
+    for step in range(5):
+        scaled = max(round(size * (1 - step / 10)), 10)
+        measure = partial(fonts.measure, size=scaled, weight=HEADLINE_WEIGHT)
+        if linebreak.fits_unbroken(headline, max_width, measure):
+            lines = linebreak.wrap(headline, max_width, measure)
+            if len(lines) <= HEADLINE_LINES:
+                return scaled, lines
+    lines = linebreak.wrap(headline, max_width, measure)
+    if len(lines) > HEADLINE_LINES:
+        last = linebreak.truncate(lines[HEADLINE_LINES - 1] + linebreak.ELLIPSIS, max_width, measure)
+        lines = [*lines[: HEADLINE_LINES - 1], last]
+    return scaled, lines
 
 
 def draw_image(brief: Brief, headline: str, width: int, height: int, variant: int) -> bytes:
@@ -182,14 +200,18 @@ def draw_image(brief: Brief, headline: str, width: int, height: int, variant: in
         x, y = rng.randint(0, width), rng.randint(0, height)
         draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=_shade(base, rng.uniform(0.7, 1.15)))
     margin = unit // 12
-    title_font = _font(max(unit // 14, 12))
-    chars_per_line = max(int((width - 2 * margin) / (unit / 14 * 0.55)), 8)
-    lines = textwrap.wrap(headline, chars_per_line)[:4]
-    y = height // 2 - len(lines) * unit // 28
+    text_width = width - 2 * margin
+    size, lines = headline_lines(fonts.drawable(headline), text_width, max(unit // 14, 12))
+    line_height = round(size * 1.3)
+    baseline = (height - len(lines) * line_height) // 2 + size
     for line in lines:
-        draw.text((margin, y), line, font=title_font, fill=(255, 255, 255))
-        y += int(unit / 14 * 1.25)
-    draw.text((margin, height - margin - unit // 30), brief.name, font=_font(max(unit // 30, 10)), fill=(240, 240, 240))
+        fonts.draw_line(draw, (margin, baseline), line, size=size, weight=HEADLINE_WEIGHT, fill=(255, 255, 255))
+        baseline += line_height
+    name_size = max(unit // 30, 10)
+    name = linebreak.truncate(
+        fonts.drawable(brief.name), text_width, partial(fonts.measure, size=name_size, weight=NAME_WEIGHT)
+    )
+    fonts.draw_line(draw, (margin, height - margin), name, size=name_size, weight=NAME_WEIGHT, fill=(240, 240, 240))
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=82)
     return buffer.getvalue()
