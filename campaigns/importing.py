@@ -3,11 +3,13 @@
 import csv
 import io
 import json
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from campaigns.forms import CampaignForm
-from campaigns.models import DEFAULT_BRAND_COLOR, Campaign
+from campaigns.models import DEFAULT_BRAND_COLOR, Campaign, Language
 
 COLUMNS = (
     "name",
@@ -125,6 +127,45 @@ def _json_row(item: dict, number: int, name: str) -> dict:
     return row
 
 
+# Each language's name in that language, so that a row may say "Español" or "日本語" as well as "es" or "Spanish".
+ENDONYMS = {
+    "en": "English",
+    "es": "Español",
+    "fr": "Français",
+    "de": "Deutsch",
+    "it": "Italiano",
+    "pt": "Português",
+    "nl": "Nederlands",
+    "pl": "Polski",
+    "sv": "Svenska",
+    "ja": "日本語",
+}
+
+
+def _folded(name: str) -> str:
+    """'Español ' -> 'espanol': case and accents do not matter in a language's name."""
+    decomposed = unicodedata.normalize("NFKD", name.strip())
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
+
+
+LANGUAGE_NAMES = {
+    _folded(name): code for code, label in Language.choices for name in (code, label, ENDONYMS.get(code, label))
+}
+# "en (English), es (Spanish, Español), …": what the error for an unknown language lists.
+ACCEPTED_LANGUAGES = ", ".join(
+    f"{code} ({', '.join(dict.fromkeys((label, ENDONYMS.get(code, label))))})" for code, label in Language.choices
+)
+_REGIONAL_TAG = re.compile(r"([a-z]{2})[-_][a-z0-9]{2,8}")
+
+
+def language_code(value: str) -> str | None:
+    """The code for a language given by code, English name or own name ('ja', 'Japanese', '日本語');
+    a regional tag ('pt-BR', 'en_GB') counts as its language. None when it is none of ours."""
+    folded = _folded(value)
+    regional = _REGIONAL_TAG.fullmatch(folded)
+    return LANGUAGE_NAMES.get(folded) or (LANGUAGE_NAMES.get(regional.group(1)) if regional else None)
+
+
 # What a row leaves out gets the model's defaults, as a campaign created in the admin does.
 IMPORT_DEFAULTS = {"language": Campaign._meta.get_field("language").default, "brand_color": DEFAULT_BRAND_COLOR}
 
@@ -137,8 +178,13 @@ def validate_rows(rows: list[dict], *, owner) -> tuple[list[dict], list[RowError
     for number, row in enumerate(rows, start=1):
         data = {**IMPORT_DEFAULTS, **{k: v for k, v in row.items() if v != ""}}
         data.setdefault("platforms", "")
+        language = language_code(data["language"])
+        if language is None:
+            unknown = f"{data['language'][:40]!r} is not a language we write in; use one of {ACCEPTED_LANGUAGES}"
+            errors.append(RowError(number, f"language: {unknown}"))
+        data["language"] = language or IMPORT_DEFAULTS["language"]
         form = CampaignForm(data=data, owner=owner)
-        if not form.is_valid():
+        if language is None or not form.is_valid():
             for field, messages in form.errors.items():
                 label = "row" if field == "__all__" else field
                 errors.append(RowError(number, f"{label}: {' '.join(messages)}"))

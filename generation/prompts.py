@@ -7,6 +7,7 @@ and the system prompt says that the block is data to write about, never instruct
 
 import json
 
+from campaigns.models import Language
 from campaigns.platforms import rules_for
 from generation.providers.base import Brief, CaptionRequest, ImageRequest
 
@@ -70,6 +71,12 @@ def brief_block(brief: Brief) -> str:
     return f"{BRIEF_OPEN}\n{payload}\n{BRIEF_CLOSE}"
 
 
+def language_instruction(code: str) -> str:
+    """'Write ... in Spanish (es).': a model follows a language's name more surely than its code."""
+    name = Language(code).label if code in Language.values else code
+    return f"Write the caption, headline and hashtags in {name} ({code})."
+
+
 def caption_messages(request: CaptionRequest) -> list[dict[str, str]]:
     rules = rules_for(request.platform)
     length = f"Keep the caption under {request.target_chars} characters"
@@ -80,7 +87,7 @@ def caption_messages(request: CaptionRequest) -> list[dict[str, str]]:
         )
     task = (
         f"Write post number {request.variant + 1} of the campaign for {rules.platform.label} "
-        f"({rules.style}). Angle: {angle_for(request.variant)}. Language: {request.brief.language}. "
+        f"({rules.style}). Angle: {angle_for(request.variant)}. {language_instruction(request.brief.language)} "
         f"{length}; the whole post including hashtags must stay under {request.limit_chars} characters. "
         f"Use at most {request.max_hashtags} hashtags, including the campaign's own. "
         "End with the call to action when there is one."

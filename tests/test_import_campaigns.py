@@ -159,3 +159,65 @@ def test_every_bad_row_is_reported_and_nothing_is_imported(tmp_path, user):
     ):
         assert line in report
     assert list(Campaign.objects.values_list("name", flat=True)) == ["Taken"]
+
+
+LANGUAGE_SPELLINGS = ["ja", "Japanese", "日本語", "japanese", "JA", " 日本語 ", "ja-JP"]
+
+
+def test_a_language_may_be_given_by_code_english_name_or_its_own_name(tmp_path, user):
+    rows = [
+        {"name": f"Japan {n}", "brief": "b", "platforms": "x", "language": v} for n, v in enumerate(LANGUAGE_SPELLINGS)
+    ]
+    rows += [
+        {"name": "Spain 1", "brief": "b", "platforms": "x", "language": "Español"},
+        {"name": "Spain 2", "brief": "b", "platforms": "x", "language": "Spanish"},
+        {"name": "Spain 3", "brief": "b", "platforms": "x", "language": "es"},
+        {"name": "Spain 4", "brief": "b", "platforms": "x", "language": "espanol"},
+        {"name": "France", "brief": "b", "platforms": "x", "language": "Français"},
+        {"name": "Poland", "brief": "b", "platforms": "x", "language": "polski"},
+        {"name": "Brazil", "brief": "b", "platforms": "x", "language": "pt-BR"},
+        {"name": "Default", "brief": "b", "platforms": "x"},
+    ]
+    path = write(tmp_path, "languages.json", json.dumps(rows, ensure_ascii=False))
+    run_import(path, user)
+    languages = dict(Campaign.objects.filter(owner=user).values_list("name", "language"))
+    assert languages == {
+        **{f"Japan {n}": "ja" for n in range(len(LANGUAGE_SPELLINGS))},
+        "Spain 1": "es",
+        "Spain 2": "es",
+        "Spain 3": "es",
+        "Spain 4": "es",
+        "France": "fr",
+        "Poland": "pl",
+        "Brazil": "pt",
+        "Default": "en",
+    }
+
+
+def test_csv_language_names_import_too(tmp_path, user):
+    path = write(tmp_path, "names.csv", HEADER + "Sommer,b,,,x,Deutsch,,,,,\nSummer,b,,,x,English,,,,,\n")
+    run_import(path, user)
+    assert dict(Campaign.objects.values_list("name", "language")) == {"Sommer": "de", "Summer": "en"}
+
+
+def test_an_unknown_language_is_refused_with_the_ones_accepted(tmp_path, user):
+    from io import StringIO
+
+    rows = [
+        {"name": "Fine", "brief": "b", "platforms": "x", "language": "Svenska"},
+        {"name": "Klingon", "brief": "b", "platforms": "x", "language": "Klingon"},
+        {"name": "Both", "brief": "b", "platforms": "myspace", "language": "xx-YY"},
+    ]
+    path = write(tmp_path, "bad.json", json.dumps(rows))
+    err = StringIO()
+    with pytest.raises(CommandError, match="2 of 3 rows are invalid; nothing was imported"):
+        call_command("import_campaigns", str(path), "--owner", user.username, stderr=err)
+    report = err.getvalue()
+    assert (
+        "row 2: language: 'Klingon' is not a language we write in; use one of en (English), es (Spanish, Español)"
+        in report
+    )
+    assert "sv (Swedish, Svenska), ja (Japanese, 日本語)" in report
+    assert "row 3: language: 'xx-YY' is not a language we write in" in report
+    assert "row 3: platforms:" in report  # the row's other errors are still listed
+    assert not Campaign.objects.exists()

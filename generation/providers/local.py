@@ -1,149 +1,160 @@
-"""The offline provider: captions composed from the brief, images drawn with Pillow.
+"""The offline provider: captions composed from the brief in the campaign's language, images drawn with Pillow.
 
 It needs no network and no key, so the app works out of the box; it is also what the
-orchestration benchmark runs on. Captions vary across a batch by construction: the
-post's position picks its angle, hook and closing, and no two positions below
-len(ANGLES) * len(HOOKS) * len(CLOSERS) share all three.
+orchestration benchmark runs on. The wording comes from phrases/<language>.json, one file
+per language the app offers, each written in its language rather than translated from the
+English one; the brief's own words fill it in, so a post never mixes languages. Captions
+vary across a batch by construction: the post's position picks its angle, hook and closing,
+and no two positions below len(ANGLES) * hooks per angle * closers share all three.
 """
 
 import asyncio
 import io
+import json
 import random
-import textwrap
-from functools import lru_cache
+import re
+from dataclasses import dataclass
+from functools import lru_cache, partial
+from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
-from campaigns.platforms import rules_for
+from campaigns.platforms import TARGET_CAPTION_CHARS, caption_budget, normalize_hashtags, rules_for
+from generation import fonts, linebreak
 from generation.prompts import ANGLES
 from generation.providers.base import Brief, CaptionRequest, CaptionResult, ImageRequest, ImageResult
 
-# One hook per angle (same order as ANGLES), four wordings each.
-HOOKS = (
-    ("{Kw}, done right.", "Here is why {kw} matters now.", "{Kw} just got easier.", "Say hello to better {kw}."),
-    (
-        "Ever wondered about {kw}?",
-        "What if {kw} felt effortless?",
-        "Still searching for {kw}?",
-        "Why settle for less {kw}?",
-    ),
-    (
-        "“I didn't expect {kw} to change my week.”",
-        "Meet one of our favourite {kw} stories.",
-        "A real story about {kw}.",
-        "This is how {kw} won them over.",
-    ),
-    (
-        "Fact: {kw} is more popular than ever.",
-        "Did you know? {Kw} is on the rise.",
-        "Here is a number about {kw} worth a look.",
-        "The surprising truth about {kw}.",
-    ),
-    (
-        "A peek behind the scenes of {kw}.",
-        "How we make {kw} happen.",
-        "Backstage: the people behind {kw}.",
-        "What goes into {kw}? Let us show you.",
-    ),
-    (
-        "{Kw} in three easy steps.",
-        "Try this: a simple {kw} routine.",
-        "Quick tip for better {kw}.",
-        "Three ways to enjoy {kw} today.",
-    ),
-    (
-        "Myth: {kw} is complicated.",
-        "They say {kw} is hard. It isn't.",
-        "Let's clear up a {kw} myth.",
-        "Forget what you heard about {kw}.",
-    ),
-    ("Only for a short while: {kw}.", "Don't miss out on {kw}.", "Last call for {kw}.", "This week only: {kw}."),
-    (
-        "Before: no {kw}. After: all smiles.",
-        "Yesterday vs. today: {kw}.",
-        "Spot the difference {kw} makes.",
-        "Then and now, thanks to {kw}.",
-    ),
-    (
-        "Shout-out to our {kw} community!",
-        "You make {kw} what it is.",
-        "To everyone who loves {kw}: thank you.",
-        "Our {kw} crowd is the best crowd.",
-    ),
-    (
-        "We dare you to try {kw}.",
-        "Challenge accepted: {kw}.",
-        "Up for a {kw} challenge?",
-        "Tag a friend who needs {kw}.",
-    ),
-    (
-        "Great things start with {kw}.",
-        "Small steps, big {kw}.",
-        "Make today a {kw} day.",
-        "Dream big, start with {kw}.",
-    ),
-)
-CLOSERS = (
-    "Made for {audience}.",
-    "Built with {audience} in mind.",
-    "{Audience}, this one's for you.",
-    "Perfect for {audience}.",
-    "Loved by {audience}.",
-)
+PHRASES_DIR = Path(__file__).parent / "phrases"
+DEFAULT_LANGUAGE = "en"
 EMOJI = ("✨", "🚀", "🔥", "💡", "🎉", "🙌", "🌟", "👉")
 _PLATFORMS_WITH_EMOJI = {"instagram", "tiktok", "facebook", "x"}
 
-assert len(HOOKS) == len(ANGLES)
+
+@dataclass(frozen=True)
+class Phrasebook:
+    """One language's phrase material. Placeholders: {kw}/{Kw}, {tone}/{Tone}, {audience}/{Audience}, {keywords}."""
+
+    language: str
+    hooks: tuple[tuple[str, ...], ...]  # one group per angle, in the order of prompts.ANGLES
+    tones: tuple[str, ...]
+    closers: tuple[str, ...]
+    closers_without_audience: tuple[str, ...]  # when the campaign names no audience
+    more: str  # the other keywords
+    word_separator: str  # between sentences on one line: a space, or nothing in Japanese
+    list_separator: str
 
 
-def _capitalize(text: str) -> str:
+def _load_phrasebook(path: Path) -> Phrasebook:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    book = Phrasebook(
+        language=data["language"],
+        hooks=tuple(tuple(group) for group in data["hooks"]),
+        tones=tuple(data["tones"]),
+        closers=tuple(data["closers"]),
+        closers_without_audience=tuple(data["closers_without_audience"]),
+        more=data["more"],
+        word_separator=data["word_separator"],
+        list_separator=data["list_separator"],
+    )
+    if book.language != path.stem:
+        raise ValueError(f"{path.name} says it is {book.language!r}")
+    if len(book.hooks) != len(ANGLES) or not all(book.hooks):
+        raise ValueError(f"{path.name}: needs a group of hooks for each of the {len(ANGLES)} angles")
+    if not book.tones or not book.closers or len(book.closers) != len(book.closers_without_audience):
+        raise ValueError(f"{path.name}: needs tones, and as many closers without an audience as with one")
+    return book
+
+
+# Read once, when the provider is first imported.
+PHRASEBOOKS: dict[str, Phrasebook] = {path.stem: _load_phrasebook(path) for path in sorted(PHRASES_DIR.glob("*.json"))}
+
+
+def phrasebook_for(language: str) -> Phrasebook:
+    return PHRASEBOOKS.get(language) or PHRASEBOOKS[DEFAULT_LANGUAGE]
+
+
+def _capitalize(text: str, language: str) -> str:
+    if language == "nl" and text[:2].lower() == "ij":
+        return "IJ" + text[2:]  # one letter in Dutch: "IJskoffie"
     return text[:1].upper() + text[1:]
 
 
+# A sentence ends at . ! ? before a space, or at Japanese 。！？ unless a closing quote follows.
+_SENTENCE_END = re.compile(r"[.!?](?=\s)|[。！？](?![」』）])")
+_LIST_SEPARATORS = re.compile(r"[,;、，]")
+
+
 def _first_sentence(text: str, limit: int = 220) -> str:
-    text = " ".join(text.split())
-    for end in (". ", "! ", "? "):
-        if end in text:
-            text = text.split(end, 1)[0] + end.strip()
-            break
-    return textwrap.shorten(text, limit, placeholder="…")
+    text = linebreak.tidy(text)
+    end = _SENTENCE_END.search(text)
+    if end:
+        text = text[: end.end()]
+    return linebreak.shorten(text, limit)
 
 
-def compose_caption(brief: Brief, platform: str, variant: int, seed: int) -> tuple[str, str]:
-    """Return (caption, headline) for one post; deterministic for a given variant and seed."""
+def compose_caption(
+    brief: Brief, platform: str, variant: int, seed: int, *, max_chars: int | None = None
+) -> tuple[str, str]:
+    """Return (caption, headline) for one post; deterministic for a given variant and seed.
+
+    The caption stays within max_chars (the platform's target by default): the other
+    keywords, the tone and the closing go first, then the brief's sentence is shortened.
+    """
+    book = phrasebook_for(brief.language)
     rng = random.Random(seed * 7919 + variant)
     angle = variant % len(ANGLES)
-    hook_index = (variant // len(ANGLES)) % len(HOOKS[angle])
-    closer_index = (variant // (len(ANGLES) * len(HOOKS[angle]))) % len(CLOSERS)
+    hooks = book.hooks[angle]
+    hook_index = (variant // len(ANGLES)) % len(hooks)
     keywords = list(brief.keywords) or [brief.name]
     keyword = keywords[(variant + seed) % len(keywords)]
-    audience = brief.target_audience.strip().rstrip(".") or "people like you"
+    audience = brief.target_audience.strip().rstrip(".。")
+    closers = book.closers if audience else book.closers_without_audience
+    closer_index = (variant // (len(ANGLES) * len(hooks))) % len(closers)
 
-    hook = HOOKS[angle][hook_index].format(kw=keyword, Kw=_capitalize(keyword))
-    parts = [hook, _first_sentence(brief.brief)]
-    if brief.tone:
-        tone = brief.tone.split(",")[0].strip().lower()
-        parts.append(rng.choice(("Always {t}.", "Simply {t}.", "Honest and {t}.")).format(t=tone))
-    parts.append(CLOSERS[closer_index].format(audience=audience, Audience=_capitalize(audience)))
+    hook = hooks[hook_index].format(kw=keyword, Kw=_capitalize(keyword, book.language))
+    tone = _LIST_SEPARATORS.split(brief.tone)[0].strip().lower()
+    tone_line = rng.choice(book.tones).format(tone=tone, Tone=_capitalize(tone, book.language)) if tone else ""
+    closer = closers[closer_index].format(audience=audience, Audience=_capitalize(audience, book.language))
     extra = [k for k in keywords if k != keyword]
-    if extra and platform != "x":
-        parts.append(f"Also on the menu: {', '.join(extra[:3])}.")
-    if brief.call_to_action:
-        parts.append(brief.call_to_action.strip())
-    separator = "\n\n" if platform in ("instagram", "linkedin") else " "
-    caption = separator.join(parts)
-    if platform in _PLATFORMS_WITH_EMOJI:
-        caption = f"{rng.choice(EMOJI)} {caption}"
-    headline = textwrap.shorten(hook, 60, placeholder="…")
-    return caption, headline
+    more = book.more.format(keywords=book.list_separator.join(extra[:3])) if extra and platform != "x" else ""
+    parts = [hook, _first_sentence(brief.brief), tone_line, closer, more, brief.call_to_action.strip()]
+
+    prefix = f"{rng.choice(EMOJI)} " if platform in _PLATFORMS_WITH_EMOJI else ""
+    separator = "\n\n" if platform in ("instagram", "linkedin") else book.word_separator
+
+    def assemble(chosen: list[str]) -> str:
+        return prefix + separator.join(part for part in chosen if part)
+
+    limit = max_chars or TARGET_CAPTION_CHARS[platform]
+    for optional in (4, 2, 3):  # the other keywords, the tone, the closing
+        if len(assemble(parts)) <= limit:
+            break
+        parts[optional] = ""
+    if len(assemble(parts)) > limit:
+        room = limit - len(assemble([parts[0], *parts[2:]])) - len(separator)
+        parts[1] = linebreak.shorten(parts[1], room) if room >= 20 else ""
+    headline = linebreak.shorten(hook, 60)
+    return assemble(parts), headline
 
 
 def compose_hashtags(brief: Brief, platform: str, variant: int) -> list[str]:
-    tags = list(brief.hashtags)
-    for keyword in brief.keywords[variant % max(len(brief.keywords), 1) :] + brief.keywords:
-        tags.append("#" + "".join(word.capitalize() for word in keyword.split()))
-    tags.append("#" + "".join(word.capitalize() for word in brief.name.split()))
+    """The campaign's own hashtags, then its keywords' (rotating with the variant), then its name's."""
+    keywords = list(brief.keywords)
+    rotated = keywords[variant % max(len(keywords), 1) :] + keywords
+    tags = normalize_hashtags([*brief.hashtags, *rotated, brief.name], platform, cap=False)
     return tags[: rules_for(platform).max_hashtags + 2]
+
+
+def write_caption(request: CaptionRequest) -> CaptionResult:
+    """The caption, hashtags and headline for one post, short enough for the platform with its hashtags."""
+    brief = request.brief
+    hashtags = compose_hashtags(brief, request.platform, request.variant)
+    room = caption_budget(request.platform, normalize_hashtags(hashtags, request.platform))
+    caption, headline = compose_caption(
+        brief, request.platform, request.variant, request.seed, max_chars=min(request.target_chars, room)
+    )
+    image_prompt = f"{headline} — {brief.name}"
+    return CaptionResult(caption=caption, hashtags=hashtags, headline=headline, image_prompt=image_prompt)
 
 
 def _hex_to_rgb(color: str) -> tuple[int, int, int]:
@@ -160,14 +171,31 @@ def _shade(rgb: tuple[int, int, int], factor: float) -> tuple[int, int, int]:
     return tuple(int(c + (255 - c) * (factor - 1)) for c in rgb)
 
 
-@lru_cache(maxsize=16)
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
-
-
 @lru_cache(maxsize=8)
 def _gradient(width: int, height: int) -> Image.Image:
     return Image.linear_gradient("L").resize((width, height))
+
+
+HEADLINE_WEIGHT = 700
+NAME_WEIGHT = 600
+HEADLINE_LINES = 4
+
+
+def headline_lines(headline: str, max_width: float, size: int) -> tuple[int, list[str]]:
+    """(size, lines) for the headline: the largest size down to 60 % at which it takes at most
+    HEADLINE_LINES lines without breaking a word; else the smallest, cut with an ellipsis."""
+    for step in range(5):
+        scaled = max(round(size * (1 - step / 10)), 10)
+        measure = partial(fonts.measure, size=scaled, weight=HEADLINE_WEIGHT)
+        if linebreak.fits_unbroken(headline, max_width, measure):
+            lines = linebreak.wrap(headline, max_width, measure)
+            if len(lines) <= HEADLINE_LINES:
+                return scaled, lines
+    lines = linebreak.wrap(headline, max_width, measure)
+    if len(lines) > HEADLINE_LINES:
+        last = linebreak.truncate(lines[HEADLINE_LINES - 1] + linebreak.ELLIPSIS, max_width, measure)
+        lines = [*lines[: HEADLINE_LINES - 1], last]
+    return scaled, lines
 
 
 def draw_image(brief: Brief, headline: str, width: int, height: int, variant: int) -> bytes:
@@ -182,14 +210,18 @@ def draw_image(brief: Brief, headline: str, width: int, height: int, variant: in
         x, y = rng.randint(0, width), rng.randint(0, height)
         draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=_shade(base, rng.uniform(0.7, 1.15)))
     margin = unit // 12
-    title_font = _font(max(unit // 14, 12))
-    chars_per_line = max(int((width - 2 * margin) / (unit / 14 * 0.55)), 8)
-    lines = textwrap.wrap(headline, chars_per_line)[:4]
-    y = height // 2 - len(lines) * unit // 28
+    text_width = width - 2 * margin
+    size, lines = headline_lines(fonts.drawable(headline), text_width, max(unit // 14, 12))
+    line_height = round(size * 1.3)
+    baseline = (height - len(lines) * line_height) // 2 + size
     for line in lines:
-        draw.text((margin, y), line, font=title_font, fill=(255, 255, 255))
-        y += int(unit / 14 * 1.25)
-    draw.text((margin, height - margin - unit // 30), brief.name, font=_font(max(unit // 30, 10)), fill=(240, 240, 240))
+        fonts.draw_line(draw, (margin, baseline), line, size=size, weight=HEADLINE_WEIGHT, fill=(255, 255, 255))
+        baseline += line_height
+    name_size = max(unit // 30, 10)
+    name = linebreak.truncate(
+        fonts.drawable(brief.name), text_width, partial(fonts.measure, size=name_size, weight=NAME_WEIGHT)
+    )
+    fonts.draw_line(draw, (margin, height - margin), name, size=name_size, weight=NAME_WEIGHT, fill=(240, 240, 240))
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=82)
     return buffer.getvalue()
@@ -202,10 +234,7 @@ class LocalProvider:
     uses_network = False
 
     async def caption(self, request: CaptionRequest) -> CaptionResult:
-        caption, headline = compose_caption(request.brief, request.platform, request.variant, request.seed)
-        hashtags = compose_hashtags(request.brief, request.platform, request.variant)
-        image_prompt = f"{headline} — {request.brief.name}, {ANGLES[request.variant % len(ANGLES)]}"
-        return CaptionResult(caption=caption, hashtags=hashtags, headline=headline, image_prompt=image_prompt)
+        return write_caption(request)
 
     async def image(self, request: ImageRequest) -> ImageResult:
         # Drawing and JPEG encoding are CPU work; Pillow releases the GIL for most of it.

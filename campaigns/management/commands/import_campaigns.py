@@ -4,7 +4,14 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.importing import COLUMNS, REQUIRED_COLUMNS, ImportFileError, read_rows, validate_rows
+from campaigns.importing import (
+    ACCEPTED_LANGUAGES,
+    COLUMNS,
+    REQUIRED_COLUMNS,
+    ImportFileError,
+    read_rows,
+    validate_rows,
+)
 from campaigns.services import campaigns_import
 
 
@@ -12,7 +19,8 @@ class Command(BaseCommand):
     help = (
         "Create campaigns in bulk from a CSV or JSON file, all or nothing.\n\n"
         f"Columns: {', '.join(COLUMNS)} (required: {', '.join(REQUIRED_COLUMNS)}); platforms and keywords "
-        "are comma-separated. Every row is checked with the web form's rules; if any row is invalid, "
+        "are comma-separated. language is a code, an English name or the language's own name, in any case: "
+        f"{ACCEPTED_LANGUAGES}. Every row is checked with the web form's rules; if any row is invalid, "
         "nothing is created and each bad row is listed.\n\n"
         "Examples:\n"
         "  manage.py import_campaigns spring.csv --owner alice\n"
