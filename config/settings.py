@@ -194,8 +194,7 @@ RQ_SHOW_ADMIN_LINK = True
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out client before the password is checked.
     "axes.backends.AxesStandaloneBackend",
-    # Django's ModelBackend, with the per-request user lookup written out (config/auth.py).
-    "config.auth.ModelBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
