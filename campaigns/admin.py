@@ -34,7 +34,7 @@ from campaigns.admin_forms import MAX_CAMPAIGNS_PER_ACTION, StartBatchForm
 from campaigns.exports import csv_lines, write_zip
 from campaigns.models import BatchJob, Campaign, GenerationStatus, Post, ReviewStatus
 from campaigns.paginators import BoundedCountPaginator
-from campaigns.selectors import batch_failure_reasons, batch_progress
+from campaigns.selectors import batch_failure_reasons, batch_progress_for_staff
 from campaigns.templatetags.campaign_ui import PROGRESS_PANEL
 from generation import dispatch
 
@@ -289,7 +289,7 @@ class BatchJobAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         try:
-            batch = batch_progress(pk=int(object_id))
+            batch = batch_progress_for_staff(user=request.user, pk=int(object_id))
         except (ValueError, BatchJob.DoesNotExist):
             raise Http404("No such batch.") from None
         return TemplateResponse(request, PROGRESS_PANEL, self._progress_context(request, batch), using="jinja2")

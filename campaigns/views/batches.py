@@ -77,7 +77,7 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The live panel, polled every second: one indexed read of the batch row (plus the session)."""
-    batch = owned_or_404(selectors.batch_progress, pk=pk, user=request.user)
+    batch = owned_or_404(selectors.batch_progress, user=request.user, pk=pk)
     if not request.htmx:
         return redirect("campaigns:batch_detail", pk=pk)
     response = render(request, PROGRESS_PANEL, _progress_context(batch), using="jinja2")
@@ -96,7 +96,7 @@ def _batch_action_response(request: HttpRequest, batch, *, notice: str, event: s
     if not request.htmx:
         messages.info(request, notice)
         return redirect(batch)
-    batch = selectors.batch_progress(pk=batch.pk)
+    batch = selectors.batch_progress(user=request.user, pk=batch.pk)
     response = render(request, PROGRESS_PANEL, _progress_context(batch, notice=notice), using="jinja2")
     return trigger_client_event(response, event, {"batch": batch.pk})
 
