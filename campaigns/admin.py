@@ -292,7 +292,7 @@ class BatchJobAdmin(admin.ModelAdmin):
             batch = batch_progress_for_staff(user=request.user, pk=int(object_id))
         except (ValueError, BatchJob.DoesNotExist):
             raise Http404("No such batch.") from None
-        return TemplateResponse(request, PROGRESS_PANEL, self._progress_context(request, batch), using="jinja2")
+        return TemplateResponse(request, PROGRESS_PANEL, self._progress_context(request, batch))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BatchJob]:
         return super().get_queryset(request).select_related("campaign")

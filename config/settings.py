@@ -98,14 +98,6 @@ TEMPLATES = [
             ],
         },
     },
-    {
-        # Only for templates drawn often enough for speed to matter (config/jinja2.py).
-        "BACKEND": "django.template.backends.jinja2.Jinja2",
-        "NAME": "jinja2",
-        "DIRS": [BASE_DIR / "templates" / "jinja2"],
-        "APP_DIRS": False,
-        "OPTIONS": {"environment": "config.jinja2.environment"},
-    },
 ]
 
 # DATABASES

@@ -3,8 +3,6 @@
 from decimal import Decimal
 
 from django import template
-from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
 
 from campaigns.cards import render_cards
 from campaigns.models import BatchStatus, Post
@@ -12,7 +10,7 @@ from campaigns.platforms import RULES, Platform, full_length
 
 register = template.Library()
 
-# The batch progress panel: a Jinja2 template (config/jinja2.py), rendered with using="jinja2".
+# The batch progress panel: pages include it, the poll views render it alone.
 PROGRESS_PANEL = "campaigns/partials/batch_progress.html"
 
 
@@ -82,14 +80,6 @@ def batch_status_label(status: str) -> str:
 def post_length(post: Post) -> int:
     """Characters of the post as published (caption and hashtags), what the platform limit counts."""
     return full_length(post.caption, list(post.hashtags or []))
-
-
-@register.simple_tag(takes_context=True)
-def batch_progress_panel(context, batch, *, poll_url: str = "", show_actions: bool = False, notice: str = "") -> str:
-    """A batch's live progress panel (a Jinja2 template, templates/jinja2/campaigns/partials/batch_progress.html)."""
-    panel = {"batch": batch, "poll_url": poll_url, "show_actions": show_actions, "notice": notice}
-    # Escaped by Jinja2 as it was drawn.
-    return mark_safe(render_to_string(PROGRESS_PANEL, panel, request=context.get("request"), using="jinja2"))  # noqa: S308
 
 
 @register.simple_tag(takes_context=True)

@@ -80,7 +80,7 @@ def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
     batch = owned_or_404(selectors.batch_progress, user=request.user, pk=pk)
     if not request.htmx:
         return redirect("campaigns:batch_detail", pk=pk)
-    response = render(request, PROGRESS_PANEL, _progress_context(batch), using="jinja2")
+    response = render(request, PROGRESS_PANEL, _progress_context(batch))
     if not batch.is_active:
         return trigger_client_event(response, "batch-finished", {"batch": batch.pk})
     try:
@@ -97,7 +97,7 @@ def _batch_action_response(request: HttpRequest, batch, *, notice: str, event: s
         messages.info(request, notice)
         return redirect(batch)
     batch = selectors.batch_progress(user=request.user, pk=batch.pk)
-    response = render(request, PROGRESS_PANEL, _progress_context(batch, notice=notice), using="jinja2")
+    response = render(request, PROGRESS_PANEL, _progress_context(batch, notice=notice))
     return trigger_client_event(response, event, {"batch": batch.pk})
 
 
