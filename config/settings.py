@@ -155,12 +155,11 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # CACHES AND SESSIONS
 # ------------------------------------------------------------------------------
 # The Redis every process already shares. Sessions are read from it and written through to the
-# database, which saves a query on every page and on every progress poll (once a second per
-# open batch page). https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-cached-sessions
+# database, which saves a query on every page and on every progress poll.
+# https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-cached-sessions
 CACHES = {
     "default": {
-        # Django's RedisCache, reusing its Redis client (config/cache.py).
-        "BACKEND": "config.cache.RedisCache",
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
         "TIMEOUT": 3600,
