@@ -2,17 +2,10 @@ from datetime import timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.forms.renderers import Jinja2
 from django.utils import timezone
 
 from campaigns.models import MAX_BATCH_SIZE, BatchJob, Campaign, GenerationStatus, Post, ReviewStatus
 from campaigns.platforms import Platform, full_length, normalize_hashtag, rules_for
-
-# These forms draw their widgets with Jinja2 (Django's own widget templates, ported): the same
-# HTML as with Django templates in about a third of the time, which a page with several forms
-# feels. The admin keeps Django's renderer; its widgets have no Jinja2 templates.
-# https://docs.djangoproject.com/en/5.2/ref/forms/renderers/#jinja2
-WIDGET_RENDERER = Jinja2()
 
 
 def split_list(value: str) -> list[str]:
@@ -92,8 +85,6 @@ class PlatformsField(forms.MultipleChoiceField):
 
 
 class CampaignForm(forms.ModelForm):
-    default_renderer = WIDGET_RENDERER
-
     platforms = PlatformsField()
     keywords = CommaSeparatedField(help_text="Comma-separated, e.g. “cold brew, summer, oat milk”.")
     hashtags = HashtagsField(
@@ -150,8 +141,6 @@ class CampaignForm(forms.ModelForm):
 
 
 class BatchForm(forms.Form):
-    default_renderer = WIDGET_RENDERER
-
     count = forms.IntegerField(
         label="Number of posts",
         min_value=1,
@@ -173,8 +162,6 @@ class BatchForm(forms.Form):
 
 
 class PostEditForm(forms.ModelForm):
-    default_renderer = WIDGET_RENDERER
-
     hashtags = HashtagsField(max_items=30)
 
     class Meta:
@@ -216,8 +203,6 @@ class PostEditForm(forms.ModelForm):
 
 
 class PostScheduleForm(forms.ModelForm):
-    default_renderer = WIDGET_RENDERER
-
     # Scheduling a post a little in the past is a typo, not an intent: allow only clock skew.
     PAST_TOLERANCE = timedelta(minutes=5)
 
@@ -250,8 +235,6 @@ class PostFilterForm(forms.Form):
 
     A value that is not valid (typed into the URL by hand) is ignored rather than refused.
     """
-
-    default_renderer = WIDGET_RENDERER
 
     status = forms.ChoiceField(label="Status", choices=[("", "Any status"), *GenerationStatus.choices], required=False)
     review = forms.ChoiceField(label="Review", choices=[("", "Any review"), *ReviewStatus.choices], required=False)
