@@ -34,8 +34,8 @@ from campaigns.admin_forms import MAX_CAMPAIGNS_PER_ACTION, StartBatchForm
 from campaigns.exports import csv_lines, write_zip
 from campaigns.models import BatchJob, Campaign, GenerationStatus, Post, ReviewStatus
 from campaigns.paginators import BoundedCountPaginator
+from campaigns.progress_panel import PROGRESS_PANEL, next_poll_seconds
 from campaigns.selectors import batch_failure_reasons, batch_progress_for_staff
-from campaigns.templatetags.campaign_ui import PROGRESS_PANEL
 from generation import dispatch
 
 # Actions on posts call a service per post; past this many, narrow the list with a filter first.
@@ -280,10 +280,11 @@ class BatchJobAdmin(admin.ModelAdmin):
 
     def _progress_context(self, request: HttpRequest, batch: BatchJob) -> dict:
         poll_url = reverse("admin:campaigns_batchjob_progress", args=[batch.pk]) if batch.is_active else ""
-        return {"batch": batch, "poll_url": poll_url, "show_actions": False}
+        poll_seconds = next_poll_seconds(done_count=batch.done_count, query=request.GET)
+        return {"batch": batch, "poll_url": poll_url, "poll_seconds": poll_seconds, "show_actions": False}
 
     def progress_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """The live progress panel alone: what the batch page's panel polls every second."""
+        """The live progress panel alone: what the batch page's panel polls (campaigns.progress_panel)."""
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET"])
         if not self.has_view_permission(request):

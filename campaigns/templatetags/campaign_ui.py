@@ -10,9 +10,6 @@ from campaigns.platforms import RULES, Platform, full_length
 
 register = template.Library()
 
-# The batch progress panel: pages include it, the poll views render it alone.
-PROGRESS_PANEL = "campaigns/partials/batch_progress.html"
-
 
 @register.filter
 def duration(seconds: float | None) -> str:
