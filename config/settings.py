@@ -164,7 +164,8 @@ CACHES = {
         "KEY_PREFIX": "cache",
         "TIMEOUT": 3600,
     },
-    # Rendered post cards (campaigns.cards), in each process's own memory: about 5 KB a card.
+    # Rendered post cards (campaigns.cards, which skips it when DEBUG is on), in each process's
+    # own memory: about 5 KB a card.
     "cards": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "post-cards",
