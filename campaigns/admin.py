@@ -44,8 +44,8 @@ from campaigns.admin_forms import (
 from campaigns.exports import csv_lines, write_zip
 from campaigns.models import BatchJob, Campaign, GenerationStatus, Post, ReviewStatus
 from campaigns.paginators import BoundedCountPaginator
-from campaigns.selectors import batch_failure_reasons, batch_progress
-from campaigns.templatetags.campaign_ui import PROGRESS_PANEL
+from campaigns.progress_panel import PROGRESS_PANEL, next_poll_seconds
+from campaigns.selectors import batch_failure_reasons, batch_progress_for_staff
 from generation import dispatch
 
 # What staff may change on a post, each through its service (PostAdmin.save_model); the rest is
@@ -279,19 +279,20 @@ class BatchJobAdmin(ServiceBackedAdmin):
 
     def _progress_context(self, request: HttpRequest, batch: BatchJob) -> dict:
         poll_url = reverse("admin:campaigns_batchjob_progress", args=[batch.pk]) if batch.is_active else ""
-        return {"batch": batch, "poll_url": poll_url, "show_actions": False}
+        poll_seconds = next_poll_seconds(done_count=batch.done_count, query=request.GET)
+        return {"batch": batch, "poll_url": poll_url, "poll_seconds": poll_seconds, "show_actions": False}
 
     def progress_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """The live progress panel alone: what the batch page's panel polls every second."""
+        """The live progress panel alone: what the batch page's panel polls (campaigns.progress_panel)."""
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET"])
         if not self.has_view_permission(request):
             raise PermissionDenied
         try:
-            batch = batch_progress(pk=int(object_id))
+            batch = batch_progress_for_staff(user=request.user, pk=int(object_id))
         except (ValueError, BatchJob.DoesNotExist):
             raise Http404("No such batch.") from None
-        return TemplateResponse(request, PROGRESS_PANEL, self._progress_context(request, batch), using="jinja2")
+        return TemplateResponse(request, PROGRESS_PANEL, self._progress_context(request, batch))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BatchJob]:
         return super().get_queryset(request).select_related("campaign")

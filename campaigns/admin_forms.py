@@ -55,9 +55,6 @@ class BatchCostCapForm(forms.ModelForm):
 class CampaignAdminForm(CampaignForm):
     """The marketer's campaign form, with its rules, for staff; a new campaign's owner is chosen here."""
 
-    # Django's own renderer: the admin's widgets (the owner's autocomplete) have no Jinja2 templates.
-    default_renderer = None
-
     class Meta(CampaignForm.Meta):
         fields = ["owner", *CampaignForm.Meta.fields]
 

@@ -1,22 +1,25 @@
 """The grid's post cards, each rendered once per version of its post and then reused.
 
-Cards are most of what a campaign page renders, and a card depends on nothing but its post's
-fields, the active time zone and the active language. So a card is cached under a digest of
-exactly those: when anything about the post changes (a worker finishing it, an edit, a review)
-the digest changes and the card is rendered afresh; nothing has to remember to invalidate it.
+Cards are most of what a campaign page renders (without this cache the page costs about 1.6
+times the CPU: BENCHMARKS.md), and a card depends on nothing but its template, its post's fields,
+the active time zone and the active language. So a card is cached under a digest of exactly those:
+when anything about the post changes (a worker finishing it, an edit, a review) or the template's
+source does, the key changes and the card is rendered afresh; nothing has to remember to invalidate
+it. (The filters the template uses are Python: changing them means a restart, which empties the cache.)
 
 The one thing in a card that belongs to the viewer is the CSRF token in its forms. Cards are
 rendered and cached with a placeholder in its place, which the viewer's token replaces on the
 way out.
 
-The cache is the process's own memory (CACHES["cards"]): no network round trip, and a deploy,
-which may change the template, starts every process with an empty one.
+The cache is the process's own memory (CACHES["cards"]): no network round trip. With DEBUG on it
+is not used, so that a template being edited shows at once.
 """
 
 import hashlib
 import secrets
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
@@ -38,11 +41,13 @@ def render_cards(posts: Sequence[Post], request: HttpRequest) -> SafeString:
     if not posts:
         return SafeString("")
     cache = caches[CACHE_ALIAS]
-    context_key = f"{timezone.get_current_timezone_name()}:{translation.get_language()}"
-    keys = [card_cache_key(post, context_key) for post in posts]
-    cached = cache.get_many(keys)
-    rendered = {}
     template = get_template(CARD_TEMPLATE)
+    source_digest = hashlib.blake2b(template.template.source.encode(), digest_size=8).hexdigest()
+    context_key = f"{source_digest}:{timezone.get_current_timezone_name()}:{translation.get_language()}"
+    keys = [card_cache_key(post, context_key) for post in posts]
+    use_cache = not settings.DEBUG
+    cached = cache.get_many(keys) if use_cache else {}
+    rendered = {}
     html = []
     for key, post in zip(keys, posts, strict=True):
         card = cached.get(key)
@@ -51,13 +56,13 @@ def render_cards(posts: Sequence[Post], request: HttpRequest) -> SafeString:
             card = template.render({"post": post, "csrf_token": _CSRF_PLACEHOLDER})
             rendered[key] = card
         html.append(card)
-    if rendered:
+    if rendered and use_cache:
         cache.set_many(rendered)
     return mark_safe("".join(html).replace(_CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308 - escaped by the template
 
 
 def card_cache_key(post: Post, context_key: str = "") -> str:
-    """A digest of every field the post was loaded with, and of the time zone and language."""
+    """A digest of every field the post was loaded with, and of `context_key` (template, time zone, language)."""
     digest = hashlib.blake2b(context_key.encode(), digest_size=16)
     for field in post._meta.concrete_fields:
         if field.attname in post.__dict__:

@@ -1,17 +1,10 @@
 from django import forms
 from django.core.exceptions import ValidationError
-from django.forms.renderers import Jinja2
 from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import MAX_BATCH_SIZE, BatchJob, Campaign, GenerationStatus, Post, ReviewStatus
 from campaigns.platforms import Platform, normalize_hashtag, rules_for
-
-# These forms draw their widgets with Jinja2 (Django's own widget templates, ported): the same
-# HTML as with Django templates in about a third of the time, which a page with several forms
-# feels. The admin keeps Django's renderer; its widgets have no Jinja2 templates.
-# https://docs.djangoproject.com/en/5.2/ref/forms/renderers/#jinja2
-WIDGET_RENDERER = Jinja2()
 
 
 def split_list(value: str) -> list[str]:
@@ -91,8 +84,6 @@ class PlatformsField(forms.MultipleChoiceField):
 
 
 class CampaignForm(forms.ModelForm):
-    default_renderer = WIDGET_RENDERER
-
     platforms = PlatformsField()
     keywords = CommaSeparatedField(help_text="Comma-separated, e.g. “cold brew, summer, oat milk”.")
     hashtags = HashtagsField(
@@ -149,8 +140,6 @@ class CampaignForm(forms.ModelForm):
 
 
 class BatchForm(forms.Form):
-    default_renderer = WIDGET_RENDERER
-
     count = forms.IntegerField(
         label="Number of posts",
         min_value=1,
@@ -172,8 +161,6 @@ class BatchForm(forms.Form):
 
 
 class PostEditForm(forms.ModelForm):
-    default_renderer = WIDGET_RENDERER
-
     hashtags = HashtagsField(max_items=30)
 
     class Meta:
@@ -203,8 +190,6 @@ class PostEditForm(forms.ModelForm):
 
 
 class PostScheduleForm(forms.ModelForm):
-    default_renderer = WIDGET_RENDERER
-
     class Meta:
         model = Post
         fields = ["scheduled_at"]
@@ -223,8 +208,6 @@ class PostFilterForm(forms.Form):
 
     A value that is not valid (typed into the URL by hand) is ignored rather than refused.
     """
-
-    default_renderer = WIDGET_RENDERER
 
     status = forms.ChoiceField(label="Status", choices=[("", "Any status"), *GenerationStatus.choices], required=False)
     review = forms.ChoiceField(label="Review", choices=[("", "Any review"), *ReviewStatus.choices], required=False)

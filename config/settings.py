@@ -96,14 +96,6 @@ TEMPLATES = [
             ],
         },
     },
-    {
-        # Only for templates drawn often enough for speed to matter (config/jinja2.py).
-        "BACKEND": "django.template.backends.jinja2.Jinja2",
-        "NAME": "jinja2",
-        "DIRS": [BASE_DIR / "templates" / "jinja2"],
-        "APP_DIRS": False,
-        "OPTIONS": {"environment": "config.jinja2.environment"},
-    },
 ]
 
 # DATABASES
@@ -161,17 +153,17 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # CACHES AND SESSIONS
 # ------------------------------------------------------------------------------
 # The Redis every process already shares. Sessions are read from it and written through to the
-# database, which saves a query on every page and on every progress poll (once a second per
-# open batch page). https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-cached-sessions
+# database, which saves a query on every page and on every progress poll.
+# https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-cached-sessions
 CACHES = {
     "default": {
-        # Django's RedisCache, reusing its Redis client (config/cache.py).
-        "BACKEND": "config.cache.RedisCache",
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
         "TIMEOUT": 3600,
     },
-    # Rendered post cards (campaigns.cards), in each process's own memory: about 5 KB a card.
+    # Rendered post cards (campaigns.cards, which skips it when DEBUG is on), in each process's
+    # own memory: about 5 KB a card.
     "cards": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "post-cards",
@@ -192,8 +184,7 @@ RQ_SHOW_ADMIN_LINK = True
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out client before the password is checked.
     "axes.backends.AxesStandaloneBackend",
-    # Django's ModelBackend, with the per-request user lookup written out (config/auth.py).
-    "config.auth.ModelBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

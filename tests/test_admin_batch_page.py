@@ -36,8 +36,8 @@ def test_the_batch_page_shows_live_progress_failures_cost_and_links(
     page = response.content.decode()
     assert f'<section class="batch-progress is-running" id="batch-{running_batch.pk}-progress"' in page
     poll_url = reverse("admin:campaigns_batchjob_progress", args=[running_batch.pk])
-    assert f'hx-get="{poll_url}" hx-trigger="every 1s"' in page
-    assert "js/htmx.min.js" in page and "css/admin.css" in page
+    assert f'hx-get="{poll_url}" hx-trigger="every 1s, poll-now"' in page
+    assert "js/htmx.min.js" in page and "js/app.js" in page and "css/admin.css" in page
     assert "Batch details" not in page  # show_actions is off: those are the marketer's buttons
     assert '<tr><td>request timed out (after 5 tries)</td><td class="numeric">2</td></tr>' in page
     assert f'href="/admin/campaigns/post/?batch={running_batch.pk}"' in page
@@ -72,6 +72,9 @@ def test_the_progress_endpoint_renders_the_shared_partial(staff_client, running_
     panel = response.content.decode()
     assert panel.lstrip().startswith('<section class="batch-progress') and "<html" not in panel
     assert f'hx-get="{url}"' in panel
+    # It waits longer while nothing moves, as the marketer's panel does.
+    still = staff_client.get(url, {"seen": running_batch.done_count, "wait": 2}).content.decode()
+    assert 'hx-trigger="every 4s, poll-now"' in still
     BatchJob.objects.filter(pk=running_batch.pk).update(status=BatchStatus.PARTIALLY_FAILED, succeeded_count=2)
     final = staff_client.get(url).content.decode()
     assert "hx-trigger" not in final and "Partially failed" in final

@@ -9,13 +9,18 @@ import io
 import os
 import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.conf import settings
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns.models import BatchJob, BatchStatus, Campaign, GenerationStatus, Post, ReviewStatus
+from campaigns.progress_panel import POLL_MAX_SECONDS
 from campaigns.views.grid import POSTS_PER_PAGE
-from tests.factories import CampaignFactory, UserFactory
+from tests.factories import CampaignFactory, StaffFactory, UserFactory
 from tests.fake_openai import Config
 
 pytestmark = [pytest.mark.browser, pytest.mark.workers, pytest.mark.slow]
@@ -281,7 +286,7 @@ def test_marketer_flow_sign_in_to_csv(page, live_server, workers):
 def test_progress_moves_live_while_a_slower_provider_works(
     page, live_server, workers, openai_settings, openai_env, fake_openai
 ):
-    """The panel updates every second from the poll partial: several distinct values between 0 and 100%,
+    """The panel updates every second while posts arrive: several distinct values between 0 and 100%,
     the cost so far, and no reload. The fake OpenAI server answers slowly so the batch takes a while."""
     fake_openai.configure(Config(text_latency=0.6, image_latency=0.8))
     workers.start("browser-slow-worker", **openai_env, GENERATION_CONCURRENCY=2)
@@ -435,3 +440,105 @@ def test_every_page_renders_in_the_browser_without_policy_violations(page, live_
     assert page.get_by_text("Your old password was entered incorrectly").is_visible()
     screenshot(page, "password-change")
     assert page.console_errors == [], page.console_errors
+
+
+def sign_in_with_a_session(page, live_server, user) -> None:
+    """A signed-in session cookie, as after the sign-in form (which the tests above go through)."""
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
+
+
+def set_tab_hidden(page, hidden: bool) -> None:
+    """What the browser does when the tab goes to the background or comes back (headless tabs never hide)."""
+    page.evaluate(
+        """hidden => {
+            const state = hidden ? "hidden" : "visible";
+            Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
+            Object.defineProperty(document, "visibilityState", {configurable: true, get: () => state});
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        hidden,
+    )
+
+
+def wait_for(page, condition, what: str, *, timeout_ms: int = 30_000) -> None:
+    waited = 0
+    while not condition():
+        if waited >= timeout_ms:
+            pytest.fail(f"timed out after {timeout_ms} ms waiting for {what}")
+        page.wait_for_timeout(100)
+        waited += 100
+
+
+def query_of(url: str) -> dict:
+    return {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
+
+
+@pytest.mark.parametrize("where", ["batch page", "campaign page", "admin batch page"])
+def test_a_live_panel_polls_less_pauses_in_a_hidden_tab_and_stops_when_its_batch_ends(page, live_server, where):
+    """Every page with the progress panel, under the strict Content-Security-Policy and with htmx's eval
+    off: the panel waits longer while nothing moves, asks nothing while the tab is hidden and at once when
+    it is shown, and the answer for an ended batch stops the polling."""
+    owner = UserFactory(username="pat")
+    campaign = CampaignFactory(owner=owner, name="Spring Sale", platforms=["instagram"])
+    batch = BatchJob.objects.create(
+        campaign=campaign, requested_count=10, platforms=campaign.platforms, status=BatchStatus.RUNNING
+    )
+    BatchJob.objects.filter(pk=batch.pk).update(succeeded_count=3)
+    viewer, url = {
+        "batch page": (owner, batch.get_absolute_url()),
+        "campaign page": (owner, campaign.get_absolute_url()),
+        "admin batch page": (StaffFactory(), reverse("admin:campaigns_batchjob_change", args=[batch.pk])),
+    }[where]
+    sign_in_with_a_session(page, live_server, viewer)
+    # Policy violations, as the page itself reports them (the console shows them too).
+    page.add_init_script(
+        """document.addEventListener("securitypolicyviolation", event =>
+            (window.__violations = window.__violations || []).push(event.violatedDirective))"""
+    )
+    polls: list[dict] = []
+    page.on("request", lambda request: "/progress/" in request.url and polls.append(query_of(request.url)))
+    page.goto(url)
+    assert_htmx_is_loaded(page)
+    panel = page.locator(f"#batch-{batch.pk}-progress")
+    assert panel.get_attribute("hx-trigger") == "every 1s, poll-now"
+    # What made each of the panel's requests: its timer, or the tab being shown again.
+    page.evaluate(
+        """() => {
+            window.__pollCauses = [];
+            document.body.addEventListener("htmx:beforeRequest", event => {
+                if (!event.detail.requestConfig.path.includes("/progress/")) return;
+                const cause = event.detail.requestConfig.triggeringEvent;
+                window.__pollCauses.push(cause && cause.type === "poll-now" ? "shown" : "timer");
+            });
+        }"""
+    )
+
+    # Nothing moves: the first poll waited 1 s, and its answer says to wait 2 s, the next one 4 s.
+    wait_for(page, lambda: len(polls) >= 2, "two polls")
+    assert [poll["wait"] for poll in polls[:2]] == ["1", "2"]
+    wait_for(page, lambda: panel.get_attribute("hx-trigger") == "every 4s, poll-now", "the answer to the second poll")
+
+    # Hidden: the next poll comes due and is skipped, and nothing is sent.
+    set_tab_hidden(page, True)
+    sent = len(polls)
+    wait_for(page, lambda: panel.get_attribute("data-poll-paused") is not None, "a poll skipped in the hidden tab")
+    assert len(polls) == sent
+
+    # The batch ends meanwhile; showing the tab asks at once, and that answer has no trigger left.
+    BatchJob.objects.filter(pk=batch.pk).update(
+        status=BatchStatus.SUCCEEDED, succeeded_count=10, started_at=timezone.now(), finished_at=timezone.now()
+    )
+    set_tab_hidden(page, False)
+    page.locator(f"#batch-{batch.pk}-progress[data-status='succeeded']").wait_for()
+    assert len(polls) == sent + 1
+    assert page.evaluate("window.__pollCauses") == ["timer", "timer", "shown"]
+    assert panel.get_attribute("hx-trigger") is None and panel.get_attribute("data-pause-when-hidden") is None
+    page.wait_for_timeout((POLL_MAX_SECONDS + 1) * 1000)  # longer than any wait the panel was ever given
+    assert len(polls) == sent + 1
+    assert page.evaluate("window.__violations || []") == []
+    # The admin's pages link no favicon, so the browser asks for /favicon.ico: not an error of ours.
+    errors = [error for error in page.console_errors if "/favicon.ico" not in error]
+    assert errors == [], errors

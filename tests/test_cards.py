@@ -1,9 +1,10 @@
-"""The grid's cached post cards (campaigns.cards): always the post's current state, the viewer's CSRF token."""
+"""The grid's cached post cards (campaigns.cards): the post's current state and template, the viewer's CSRF token."""
 
 import re
 from datetime import UTC, datetime
 
 import pytest
+from django.core.cache import caches
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -95,3 +96,28 @@ def test_the_key_covers_every_field_the_post_was_loaded_with(campaign):
         assert cards.card_cache_key(changed) != key, field
     assert cards.card_cache_key(Post.objects.get(pk=post.pk)) == key
     assert cards.card_cache_key(post, "Asia/Tokyo:en") != key
+
+
+def test_a_changed_card_template_is_never_served_from_cards_drawn_with_the_old_one(campaign, settings, tmp_path):
+    post = PostFactory(campaign=campaign, caption="Same post")
+    request = RequestFactory().get("/")
+    assert 'class="post-card' in cards.render_cards([post], request)  # drawn and cached
+    # Another version of the template (as a process would see after a deploy if the cache outlived it).
+    folder = tmp_path / "campaigns" / "partials"
+    folder.mkdir(parents=True)
+    (folder / "post_card.html").write_text('<article id="post-{{ post.pk }}">new card: {{ post.caption }}</article>')
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
+    assert cards.render_cards([post], request) == f'<article id="post-{post.pk}">new card: Same post</article>'
+
+
+def test_no_card_is_cached_with_debug_on(campaign, settings, monkeypatch):
+    settings.DEBUG = True
+    cache = caches[cards.CACHE_ALIAS]
+    calls = []
+    monkeypatch.setattr(cache, "get_many", lambda keys: calls.append("get") or {})
+    monkeypatch.setattr(cache, "set_many", lambda data: calls.append("set"))
+    html = cards.render_cards([PostFactory(campaign=campaign)], RequestFactory().get("/"))
+    assert 'class="post-card' in html and calls == []
+    settings.DEBUG = False
+    cards.render_cards([PostFactory(campaign=campaign)], RequestFactory().get("/"))
+    assert calls == ["get", "set"]

@@ -11,9 +11,9 @@ import threading
 import pytest
 import redis
 from django.conf import settings
+from django.core.cache.backends.redis import RedisCache
 from django_rq import get_connection
 
-from config.cache import RedisCache
 from generation.config import engine_config, redis_client
 
 # Long enough for the timeouts to have fired; well short of the kernel's own, minutes away.

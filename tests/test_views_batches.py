@@ -50,7 +50,7 @@ def test_start_a_batch_with_htmx_returns_a_fresh_form_and_the_live_panel(signed_
     assert response.status_code == 200 and "<html" not in html
     assert 'id="batch-form"' in html and 'value="10"' in html  # the form, reset to its default
     assert '<div id="batch-panels" hx-swap-oob="afterbegin">' in html
-    assert f'hx-get="{progress_url(batch)}" hx-trigger="every 1s"' in html
+    assert f'hx-get="{progress_url(batch)}" hx-trigger="every 1s, poll-now"' in html
     assert events(response) == {"batch-started": {"batch": batch.pk}}
 
 
@@ -102,7 +102,7 @@ def test_progress_partial_polls_while_the_batch_runs(signed_in_client, campaign)
     response = signed_in_client.get(progress_url(batch), headers=HTMX)
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
-    assert f'hx-get="{progress_url(batch)}" hx-trigger="every 1s" hx-swap="outerHTML"' in html
+    assert f'hx-get="{progress_url(batch)}" hx-trigger="every 1s, poll-now" hx-swap="outerHTML"' in html
     assert '<progress class="progress" max="20" value="10"' in html and "50%" in html
     assert 'data-figure="failed" class="is-bad">2<' in html
     rate = float(re.search(r'data-figure="rate">([\d.]+)<', html).group(1))
@@ -121,7 +121,32 @@ def test_progress_partial_tells_the_grid_when_posts_arrived(signed_in_client, ca
     assert "HX-Trigger" not in signed_in_client.get(progress_url(batch), {"seen": 4}, headers=HTMX).headers
     assert "HX-Trigger" not in signed_in_client.get(progress_url(batch), {"seen": "x"}, headers=HTMX).headers
     # The panel carries what it showed, so the next poll can tell.
-    assert """hx-vals='{"seen": 4}'""" in signed_in_client.get(progress_url(batch), headers=HTMX).content.decode()
+    html = signed_in_client.get(progress_url(batch), headers=HTMX).content.decode()
+    assert """hx-vals='{"seen": 4, "wait": 1}'""" in html
+
+
+def next_poll(client, url: str, values: dict) -> tuple[int, dict]:
+    """Poll as htmx does (a GET with the panel's hx-vals): the answer's wait and its own hx-vals."""
+    html = client.get(url, values, headers=HTMX).content.decode()
+    trigger = re.search(r'hx-trigger="every (\d+)s, poll-now"', html)
+    vals = re.search(r"hx-vals='([^']*)'", html)
+    assert trigger and vals, html
+    return int(trigger.group(1)), json.loads(vals.group(1))
+
+
+def test_polls_slow_down_while_nothing_moves_and_speed_up_when_posts_arrive(signed_in_client, campaign):
+    batch = BatchFactory(campaign=campaign, status=BatchStatus.QUEUED, requested_count=10)
+    page = signed_in_client.get(batch.get_absolute_url()).content.decode()
+    values = json.loads(re.search(r"hx-vals='([^']*)'", page).group(1))
+    assert values == {"seen": 0, "wait": 1}
+    waits = []
+    for _ in range(5):  # the batch waits in the queue
+        wait, values = next_poll(signed_in_client, progress_url(batch), values)
+        waits.append(wait)
+        assert values["wait"] == wait  # the panel sends back the wait it was given
+    assert waits == [2, 4, 5, 5, 5]
+    BatchJob.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, succeeded_count=1)
+    assert next_poll(signed_in_client, progress_url(batch), values) == (1, {"seen": 1, "wait": 1})
 
 
 @pytest.mark.parametrize("status", [BatchStatus.SUCCEEDED, BatchStatus.PARTIALLY_FAILED, BatchStatus.CANCELED])
@@ -139,7 +164,7 @@ def test_final_progress_partial_has_no_trigger_and_refreshes_the_grid(signed_in_
     response = signed_in_client.get(progress_url(batch), headers=HTMX)
     html = response.content.decode()
     assert "hx-trigger" not in html.split("</h3>")[0]  # the panel itself no longer polls
-    assert "every 1s" not in html
+    assert "every " not in html and "data-pause-when-hidden" not in html
     assert events(response) == {"batch-finished": {"batch": batch.pk}}
     assert 'data-figure="eta">30 s<' in html  # "Took"
     assert ("Retry 2 failed" in html) == (status == BatchStatus.PARTIALLY_FAILED)
@@ -178,7 +203,7 @@ def test_cancel_a_running_batch(signed_in_client, campaign):
     html = response.content.decode()
     batch.refresh_from_db()
     assert batch.status == BatchStatus.CANCELED and batch.canceled_count == 3
-    assert "3 posts will not be generated" in html and "every 1s" not in html
+    assert "3 posts will not be generated" in html and "hx-trigger" not in html
     assert events(response) == {"batch-finished": {"batch": batch.pk}}
     # Once more: the batch has ended, and the panel says so instead of failing.
     again = signed_in_client.post(reverse("campaigns:batch_cancel", args=[batch.pk]), headers=HTMX)
@@ -204,7 +229,7 @@ def test_retry_failed_posts(signed_in_client, campaign):
     batch.refresh_from_db()
     assert (batch.status, batch.failed_count) == (BatchStatus.RUNNING, 0)
     assert "Trying 2 failed posts again" in html
-    assert f'hx-get="{progress_url(batch)}" hx-trigger="every 1s"' in html  # polling again
+    assert f'hx-get="{progress_url(batch)}" hx-trigger="every 1s, poll-now"' in html  # polling again
     assert events(response) == {"batch-started": {"batch": batch.pk}}
     assert Post.objects.filter(batch=batch, status=GenerationStatus.PENDING).count() == 2
 

@@ -307,7 +307,7 @@ def test_campaign_page_shows_a_live_panel_per_running_batch(signed_in_client, ca
     BatchFactory(campaign=campaign, status=BatchStatus.SUCCEEDED)
     html = signed_in_client.get(campaign.get_absolute_url()).content.decode()
     assert html.count('<section class="batch-progress ') == 1
-    assert f'hx-get="/batches/{running.pk}/progress/" hx-trigger="every 1s"' in html
+    assert f'hx-get="/batches/{running.pk}/progress/" hx-trigger="every 1s, poll-now"' in html
 
 
 def test_the_batch_table_is_asked_for_again_when_a_batch_starts_or_ends(signed_in_client, campaign):

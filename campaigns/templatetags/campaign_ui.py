@@ -3,17 +3,12 @@
 from decimal import Decimal
 
 from django import template
-from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
 
 from campaigns.cards import render_cards
 from campaigns.models import BatchStatus, Post
 from campaigns.platforms import RULES, Platform, full_length
 
 register = template.Library()
-
-# The batch progress panel: a Jinja2 template (config/jinja2.py), rendered with using="jinja2".
-PROGRESS_PANEL = "campaigns/partials/batch_progress.html"
 
 
 @register.filter
@@ -82,14 +77,6 @@ def batch_status_label(status: str) -> str:
 def post_length(post: Post) -> int:
     """Characters of the post as published (caption and hashtags), what the platform limit counts."""
     return full_length(post.caption, list(post.hashtags or []))
-
-
-@register.simple_tag(takes_context=True)
-def batch_progress_panel(context, batch, *, poll_url: str = "", show_actions: bool = False, notice: str = "") -> str:
-    """A batch's live progress panel (a Jinja2 template, templates/jinja2/campaigns/partials/batch_progress.html)."""
-    panel = {"batch": batch, "poll_url": poll_url, "show_actions": show_actions, "notice": notice}
-    # Escaped by Jinja2 as it was drawn.
-    return mark_safe(render_to_string(PROGRESS_PANEL, panel, request=context.get("request"), using="jinja2"))  # noqa: S308
 
 
 @register.simple_tag(takes_context=True)

@@ -11,7 +11,7 @@ from django_htmx.http import trigger_client_event
 
 from campaigns import selectors, services
 from campaigns.forms import BatchForm
-from campaigns.templatetags.campaign_ui import PROGRESS_PANEL
+from campaigns.progress_panel import PROGRESS_PANEL, next_poll_seconds, seen_done_count
 from campaigns.views.access import login_required, owned_or_404
 from campaigns.views.campaigns import campaign_page_context
 from campaigns.views.grid import post_grid_context
@@ -76,17 +76,15 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    """The live panel, polled every second: one indexed read of the batch row (plus the session)."""
-    batch = owned_or_404(selectors.batch_progress, pk=pk, user=request.user)
+    """The live panel, polling itself (campaigns.progress_panel): one indexed read of the batch row."""
+    batch = owned_or_404(selectors.batch_progress, user=request.user, pk=pk)
     if not request.htmx:
         return redirect("campaigns:batch_detail", pk=pk)
-    response = render(request, PROGRESS_PANEL, _progress_context(batch), using="jinja2")
+    poll_seconds = next_poll_seconds(done_count=batch.done_count, query=request.GET)
+    response = render(request, PROGRESS_PANEL, _progress_context(batch, poll_seconds=poll_seconds))
     if not batch.is_active:
         return trigger_client_event(response, "batch-finished", {"batch": batch.pk})
-    try:
-        seen = int(request.GET.get("seen", ""))
-    except ValueError:
-        seen = None
+    seen = seen_done_count(request.GET)
     if seen is not None and batch.done_count > seen:
         trigger_client_event(response, "posts-arrived", {"batch": batch.pk})
     return response
@@ -96,8 +94,8 @@ def _batch_action_response(request: HttpRequest, batch, *, notice: str, event: s
     if not request.htmx:
         messages.info(request, notice)
         return redirect(batch)
-    batch = selectors.batch_progress(pk=batch.pk)
-    response = render(request, PROGRESS_PANEL, _progress_context(batch, notice=notice), using="jinja2")
+    batch = selectors.batch_progress(user=request.user, pk=batch.pk)
+    response = render(request, PROGRESS_PANEL, _progress_context(batch, notice=notice))
     return trigger_client_event(response, event, {"batch": batch.pk})
 
 

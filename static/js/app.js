@@ -1,6 +1,6 @@
 // Campaign Posts: the little the pages need beyond htmx (static file: the CSP allows no inline script).
-// Every page works without it; it adds the live character counter, error toasts, and keeps the
-// posts grid from refreshing under someone who is editing.
+// Every page works without it; it adds the live character counter, error toasts, keeps the
+// posts grid from refreshing under someone who is editing, and pauses live panels in hidden tabs.
 (function () {
   "use strict";
 
@@ -69,6 +69,23 @@
     event.preventDefault(); // skip this refresh, and offer it instead
     var offer = document.getElementById("grid-refresh-offer");
     if (offer) offer.hidden = false;
+  });
+
+  // ---- Live panels ([data-pause-when-hidden], polled with hx-trigger="every Ns, poll-now") ask
+  // nothing while the tab is hidden: a poll that comes due then is skipped and the panel marked,
+  // and showing the tab again asks every marked panel at once.
+  document.addEventListener("htmx:confirm", function (event) {
+    var element = event.detail.elt;
+    if (!document.hidden || !element.hasAttribute("data-pause-when-hidden")) return;
+    event.preventDefault();
+    element.setAttribute("data-poll-paused", "");
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) return;
+    document.querySelectorAll("[data-poll-paused]").forEach(function (element) {
+      element.removeAttribute("data-poll-paused");
+      htmx.trigger(element, "poll-now");
+    });
   });
 
   // ---- Close an open <details> menu when clicking elsewhere or pressing Escape.
