@@ -17,7 +17,7 @@ install: $(STAMP)
 
 ## Set up (virtualenv, packages, database, demo data) and run the web app and a worker.
 run: install
-	$(BIN)/python -m config.devserver
+	$(BIN)/python -m config.dev.run
 
 ## Run every test (PostgreSQL/Redis on localhost when they answer; see README).
 test: install
