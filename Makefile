@@ -15,7 +15,7 @@ STAMP := $(VENV)/.installed-requirements
 LOCK := $(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(LOCK_ARGS)
 
-.PHONY: run test lint install lock bench bench-smoke clean
+.PHONY: run test lint typecheck install lock bench bench-smoke clean
 
 $(STAMP): requirements-test.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
@@ -38,6 +38,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+
+## Type-check the app with mypy and django-stubs (pyproject.toml [tool.mypy]). The plugin loads the
+## settings, which want DEBUG=1 to start without production's variables.
+typecheck: install
+	DEBUG=1 $(BIN)/mypy campaigns generation config
 
 ## Regenerate the locks from pyproject.toml (see above).
 lock: install
