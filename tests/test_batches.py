@@ -2,7 +2,6 @@
 
 import re
 import threading
-import time
 from decimal import Decimal
 
 import django_rq
@@ -15,6 +14,7 @@ from campaigns.models import BatchJob, BatchStatus, GenerationScope, GenerationS
 from campaigns.services import batch_cancel, batch_retry_failed, batch_start, post_regenerate, post_update
 from generation.queue import remember_job_ids
 from tests.factories import PostFactory
+from tests.support import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -127,19 +127,36 @@ def test_an_empty_caption_is_refused_by_the_service_too(campaign):
     assert post.caption == "Keep me."
 
 
+def sessions_blocked_by(backend_pid: int) -> int:
+    """How many database sessions wait for a lock that the session `backend_pid` holds."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [backend_pid])
+        return cursor.fetchone()[0]
+
+
 @pytest.mark.postgres
 def test_job_ids_enqueued_at_the_same_time_are_all_remembered(campaign):
     """Two enqueues for one batch at once (recovery on two workers): neither side's job ids are lost."""
     batch = batch_start(campaign=campaign, count=1, enqueue=False)
+
+    def remember_ours() -> None:
+        try:
+            remember_job_ids(batch.pk, ["ours"])
+        finally:
+            connection.close()  # this thread's own connection
+
     params = connection.get_connection_params()
     with psycopg.connect(**{key: value for key, value in params.items() if key != "cursor_factory"}) as other:
         # Another enqueue holds the row, about to write its ids.
         other.execute("SELECT 1 FROM campaigns_batchjob WHERE id = %s FOR UPDATE", [batch.pk])
-        ours = threading.Thread(target=remember_job_ids, args=(batch.pk, ["ours"]))
+        ours = threading.Thread(target=remember_ours)
         ours.start()
-        time.sleep(0.3)  # ours has read the row, or is waiting for it
+        # Ours now waits for the other's row lock: with select_for_update before it reads the ids;
+        # without it, at its UPDATE, having read the ids the other is about to replace.
+        wait_for(lambda: sessions_blocked_by(other.info.backend_pid), timeout=30, message="ours to wait for the row")
         other.execute("UPDATE campaigns_batchjob SET rq_job_ids = '[\"theirs\"]' WHERE id = %s", [batch.pk])
         other.commit()
         ours.join(timeout=30)
+    assert not ours.is_alive()
     batch.refresh_from_db()
     assert batch.rq_job_ids == ["theirs", "ours"]

@@ -1,7 +1,7 @@
 """`make run`: set up and run the whole app on one machine for development.
 
 Migrates, loads the demo data, then runs the web server and one RQ worker until Ctrl-C.
-With no REDIS_URL it starts a private Redis (config.embedded_redis) and stops it on exit;
+With no REDIS_URL it starts a private Redis (config.dev.redis_server) and stops it on exit;
 with no DATABASE_URL the settings use SQLite in the project folder.
 """
 
@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from config.embedded_redis import start_redis
+from config.dev.redis_server import start_redis
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 MANAGE = [sys.executable, str(BASE_DIR / "manage.py")]
 
 
