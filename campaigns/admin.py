@@ -10,12 +10,14 @@ thumbnails made at generation time.
 """
 
 import tempfile
+from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import (
     FileResponse,
     Http404,
@@ -25,8 +27,9 @@ from django.http import (
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django_rq.settings import get_queues_map
@@ -54,7 +57,7 @@ POST_EDITABLE_FIELDS = ("caption", "hashtags", "review_status", "scheduled_at")
 BUSY_POST = "This post is being generated: it can be changed once it is ready."
 
 
-def changelist_url(model: type, **filters) -> str:
+def changelist_url(model: type[Model], **filters: object) -> str:
     url = reverse(f"admin:campaigns_{model._meta.model_name}_changelist")
     return url + ("?" + "&".join(f"{key}={value}" for key, value in filters.items()) if filters else "")
 
@@ -110,7 +113,7 @@ class CampaignAdmin(ServiceBackedAdmin):
         )
 
     @admin.action(description="Start a batch for the selected campaigns…", permissions=["change"])
-    def start_batch(self, request: HttpRequest, queryset: QuerySet[Campaign]):
+    def start_batch(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> TemplateResponse | None:
         campaigns = list(queryset.select_related("owner").order_by("pk")[: MAX_CAMPAIGNS_PER_ACTION + 1])
         if len(campaigns) > MAX_CAMPAIGNS_PER_ACTION:
             self.message_user(
@@ -136,7 +139,7 @@ class CampaignAdmin(ServiceBackedAdmin):
         }
         return TemplateResponse(request, "admin/campaigns/campaign/start_batch.html", context)
 
-    def _start_batches(self, request: HttpRequest, campaigns: list[Campaign], data: dict) -> None:
+    def _start_batches(self, request: HttpRequest, campaigns: list[Campaign], data: dict[str, Any]) -> None:
         started = []
         for campaign in campaigns:
             try:
@@ -144,7 +147,7 @@ class CampaignAdmin(ServiceBackedAdmin):
                     campaign=campaign,
                     count=data["count"],
                     platforms=data["platforms"] or None,
-                    requested_by=request.user,
+                    requested_by=cast(User, request.user),  # the admin site lets only staff in
                     cost_cap_usd=data["cost_cap_usd"],
                 )
             except ValidationError as exc:
@@ -167,13 +170,13 @@ class CampaignAdmin(ServiceBackedAdmin):
         return Post.objects.filter(campaign__in=queryset).order_by("campaign_id", "-created_at", "-id")
 
     @admin.action(description="Export posts of the selected campaigns (CSV)", permissions=["view"])
-    def export_posts_csv(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> HttpResponse:
+    def export_posts_csv(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> HttpResponseBase:
         response = StreamingHttpResponse(csv_lines(self._campaign_posts(queryset)), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="posts-{timezone.localdate():%Y-%m-%d}.csv"'
         return response
 
     @admin.action(description="Export posts of the selected campaigns with images (ZIP)", permissions=["view"])
-    def export_posts_zip(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> HttpResponse:
+    def export_posts_zip(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> HttpResponseBase:
         # Kept in memory up to 64 MB, then on disk; FileResponse closes (and so deletes) it.
         archive = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)  # noqa: SIM115
         write_zip(self._campaign_posts(queryset), archive)
@@ -226,11 +229,11 @@ class BatchJobAdmin(ServiceBackedAdmin):
         ("Times", {"fields": ("created_at", "started_at", "finished_at")}),
     )
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         # Batches start from the campaign pages or the "start a batch" action: they need their posts.
         return False
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: BatchJob | None = None) -> list[str]:
         # A batch's posts exist from its start (invariant 1): only its cost cap may still change.
         return [name for name in (f.name for f in BatchJob._meta.fields) if name not in ("id", "cost_cap_usd")]
 
@@ -269,7 +272,7 @@ class BatchJobAdmin(ServiceBackedAdmin):
             done="put the failed posts back in the queue for",
         )
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         progress = path(
             "<path:object_id>/progress/",
             self.admin_site.admin_view(self.progress_view),
@@ -277,7 +280,7 @@ class BatchJobAdmin(ServiceBackedAdmin):
         )
         return [progress, *super().get_urls()]
 
-    def _progress_context(self, request: HttpRequest, batch: BatchJob) -> dict:
+    def _progress_context(self, request: HttpRequest, batch: BatchJob) -> dict[str, Any]:
         poll_url = reverse("admin:campaigns_batchjob_progress", args=[batch.pk]) if batch.is_active else ""
         poll_seconds = next_poll_seconds(done_count=batch.done_count, query=request.GET)
         return {"batch": batch, "poll_url": poll_url, "poll_seconds": poll_seconds, "show_actions": False}
@@ -297,12 +300,20 @@ class BatchJobAdmin(ServiceBackedAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[BatchJob]:
         return super().get_queryset(request).select_related("campaign")
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: BatchJob | None = None,
+    ) -> HttpResponse:
         if obj is not None:
             context.update(self._operations_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def _operations_context(self, request: HttpRequest, batch: BatchJob) -> dict:
+    def _operations_context(self, request: HttpRequest, batch: BatchJob) -> dict[str, Any]:
         queue_index = get_queues_map().get(dispatch.QUEUE_NAME)
         jobs = dispatch.job_statuses(batch.rq_job_ids or [])
         for job in jobs or []:
@@ -384,7 +395,7 @@ class PostAdmin(ServiceBackedAdmin):
             return False
         return super().has_change_permission(request, obj)
 
-    def get_object(self, request: HttpRequest, object_id: str, from_field=None) -> Post | None:
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Post | None:
         post = super().get_object(request, object_id, from_field)
         if post is not None and request.method == "POST":
             # The change and delete views write in one transaction: locking the row until it commits
@@ -392,7 +403,9 @@ class PostAdmin(ServiceBackedAdmin):
             post = Post.objects.select_for_update().get(pk=post.pk)
         return post
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url="", extra_context=None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         try:
             return super().change_view(request, object_id, form_url, extra_context)
         except PermissionDenied:
@@ -407,7 +420,15 @@ class PostAdmin(ServiceBackedAdmin):
         busy = (GenerationStatus.PENDING, GenerationStatus.GENERATING)
         return pk.isdigit() and Post.objects.filter(pk=pk, status__in=busy).exists()
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Post | None = None,
+    ) -> HttpResponse:
         if obj is not None and obj.is_busy:
             self.message_user(request, BUSY_POST, messages.WARNING)
             context["show_delete"] = False  # post_delete would refuse it too

@@ -6,13 +6,14 @@ service instead of Django's queryset delete.
 """
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import actions
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
@@ -21,7 +22,9 @@ from django.utils.translation import gettext_lazy
 MAX_ROWS_PER_ACTION = 500
 
 
-def report_refusals(modeladmin: admin.ModelAdmin, request: HttpRequest, verb: str, refused: dict[str, list]) -> None:
+def report_refusals(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, verb: str, refused: dict[str, list[Model]]
+) -> None:
     """One warning per reason: "Could not cancel 2 batches (#4, #9): Batch #4 has already ended."."""
     for reason, objects in refused.items():
         names = ", ".join(f"#{obj.pk}" for obj in objects[:20]) + ("…" if len(objects) > 20 else "")
@@ -34,18 +37,18 @@ def report_refusals(modeladmin: admin.ModelAdmin, request: HttpRequest, verb: st
 def apply_service(
     modeladmin: admin.ModelAdmin,
     request: HttpRequest,
-    objects,
-    service: Callable,
+    objects: Iterable[Model],
+    service: Callable[..., object],
     keyword: str,
     *,
     verb: str,
     done: str,
-    **arguments,
+    **arguments: Any,
 ) -> None:
     """Call service(<keyword>=obj, **arguments) for each object; report how many it did and,
     grouped by reason, what it refused."""
     succeeded = 0
-    refused: dict[str, list] = defaultdict(list)
+    refused: dict[str, list[Model]] = defaultdict(list)
     for obj in objects:
         try:
             service(**{keyword: obj}, **arguments)
@@ -70,10 +73,12 @@ class ServiceBackedAdmin(admin.ModelAdmin):
 
     max_per_action = MAX_ROWS_PER_ACTION
 
-    def delete_model(self, request: HttpRequest, obj) -> None:
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
         raise NotImplementedError("each admin deletes through its service")
 
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None) -> HttpResponse:
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         try:
             return super().delete_view(request, object_id, extra_context)
         except ValidationError as refusal:
@@ -81,7 +86,7 @@ class ServiceBackedAdmin(admin.ModelAdmin):
             self.message_user(request, " ".join(refusal.messages), messages.ERROR)
             return HttpResponseRedirect(reverse(f"admin:campaigns_{self.opts.model_name}_change", args=[object_id]))
 
-    def selected(self, request: HttpRequest, queryset: QuerySet) -> list | None:
+    def selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> list[Model] | None:
         """The chosen rows, or None (with a message) when there are more than one action may take."""
         objects = list(queryset.order_by("pk")[: self.max_per_action + 1])
         if len(objects) > self.max_per_action:
@@ -106,9 +111,11 @@ class ServiceBackedAdmin(admin.ModelAdmin):
         if perms_needed or protected:
             raise PermissionDenied
 
-        def delete(*, obj) -> None:
+        def delete(*, obj: Model) -> None:
             with transaction.atomic():
-                self.log_deletions(request, [obj])  # before the delete, which clears obj.pk
+                # Before the delete, which clears obj.pk. A list, as Django's own delete view passes
+                # (django-stubs asks for a QuerySet).
+                self.log_deletions(request, [obj])  # type: ignore[arg-type]
                 self.delete_model(request, obj)
 
         apply_service(self, request, objects, delete, "obj", verb="delete", done="deleted")

@@ -4,7 +4,11 @@ The rules are the services' (services.check_*), the same the marketer's pages an
 apply; the model admins then save through the services themselves.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
 from campaigns import services
@@ -19,7 +23,11 @@ MAX_CAMPAIGNS_PER_ACTION = 50
 def cost_cap_field(help_text: str) -> forms.DecimalField:
     """A cost cap as batch_start and batch_set_cost_cap take it: the rule is services.check_cost_cap."""
     return forms.DecimalField(
-        label="Cost cap (USD)", required=False, validators=[services.check_cost_cap], help_text=help_text
+        label="Cost cap (USD)",
+        required=False,
+        # django-stubs wants validators to return None; Django ignores what they return.
+        validators=[services.check_cost_cap],  # type: ignore[list-item]
+        help_text=help_text,
     )
 
 
@@ -29,7 +37,7 @@ class StartBatchForm(forms.Form):
     count = forms.IntegerField(
         label="Posts per campaign",
         initial=10,
-        validators=[services.check_count],
+        validators=[services.check_count],  # type: ignore[list-item]  # as above: the value returned is ignored
         widget=forms.NumberInput(attrs={"min": 1, "max": MAX_BATCH_SIZE}),
         help_text=f"From 1 to {MAX_BATCH_SIZE:,}: each selected campaign gets one batch of this many posts.",
     )
@@ -58,12 +66,12 @@ class CampaignAdminForm(CampaignForm):
     class Meta(CampaignForm.Meta):
         fields = ["owner", *CampaignForm.Meta.fields]
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         instance = kwargs.get("instance")
         owner = instance.owner if instance is not None and instance.owner_id else None
         super().__init__(*args, owner=owner, **kwargs)
 
-    def clean_owner(self):
+    def clean_owner(self) -> User:
         # Names are unique per owner: clean_name, after this field, checks the owner chosen here.
         self.owner = self.cleaned_data["owner"]
         return self.owner
@@ -82,8 +90,9 @@ class PostChangeForm(forms.ModelForm):
         model = Post
         fields = ["caption", "hashtags", "review_status", "scheduled_at"]
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         changed = set(self.changed_data)
         post = self.instance
         if changed & {"caption", "hashtags"} and {"caption", "hashtags"} <= cleaned.keys():
@@ -95,7 +104,7 @@ class PostChangeForm(forms.ModelForm):
             self._check("scheduled_at", services.check_schedule, post=post, scheduled_at=cleaned["scheduled_at"])
         return cleaned
 
-    def _check(self, field: str | None, check, **arguments) -> None:
+    def _check(self, field: str | None, check: Callable[..., object], **arguments: Any) -> None:
         try:
             check(**arguments)
         except ValidationError as refusal:

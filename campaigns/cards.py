@@ -18,11 +18,13 @@ is not used, so that a template being edited shows at once.
 import hashlib
 import secrets
 from collections.abc import Sequence
+from typing import cast
 
 from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
+from django.template.backends.django import Template as DjangoTemplate
 from django.template.loader import get_template
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
@@ -41,7 +43,7 @@ def render_cards(posts: Sequence[Post], request: HttpRequest) -> SafeString:
     if not posts:
         return SafeString("")
     cache = caches[CACHE_ALIAS]
-    template = get_template(CARD_TEMPLATE)
+    template = cast(DjangoTemplate, get_template(CARD_TEMPLATE))  # TEMPLATES has Django's engine only
     source_digest = hashlib.blake2b(template.template.source.encode(), digest_size=8).hexdigest()
     context_key = f"{source_digest}:{timezone.get_current_timezone_name()}:{translation.get_language()}"
     keys = [card_cache_key(post, context_key) for post in posts]

@@ -7,9 +7,11 @@ leading apostrophe, so an export never carries a formula injection.
 
 import csv
 import io
+import os
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
+from typing import IO
 
 from django.utils import timezone
 
@@ -93,7 +95,7 @@ def write_csv(posts: Iterable[Post], stream: io.TextIOBase) -> int:
     return max(count, 0)
 
 
-def write_zip(posts: Iterable[Post], target) -> int:
+def write_zip(posts: Iterable[Post], target: str | os.PathLike[str] | IO[bytes]) -> int:
     """Write posts.csv and the posts' images into a ZIP (target: a path or a binary file)."""
     rows = list(_export_posts(posts))
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -1,4 +1,9 @@
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
 from django import forms
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -12,25 +17,39 @@ def split_list(value: str) -> list[str]:
     return [item.strip() for item in value.replace("\n", ",").split(",") if item.strip()]
 
 
-class CommaSeparatedField(forms.CharField):
-    """A list of short strings typed as 'one, two, three'."""
+class CommaSeparatedField(forms.Field):
+    """A list of short strings typed as 'one, two, three' in one text box (of at most max_length characters)."""
 
-    def __init__(self, *, max_items: int = 30, max_item_length: int = 60, **kwargs) -> None:
+    widget = forms.TextInput
+
+    def __init__(
+        self, *, max_items: int = 30, max_item_length: int = 60, max_length: int = 2000, **kwargs: Any
+    ) -> None:
         self.max_items = max_items
         self.max_item_length = max_item_length
+        self.max_length = max_length  # before Field.__init__, which asks widget_attrs
         kwargs.setdefault("required", False)
-        kwargs.setdefault("max_length", 2000)
         super().__init__(**kwargs)
 
-    def prepare_value(self, value):
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        attrs = super().widget_attrs(widget)
+        if not widget.is_hidden:
+            attrs["maxlength"] = str(self.max_length)
+        return attrs
+
+    def prepare_value(self, value: Any) -> Any:
         if isinstance(value, list):
             return ", ".join(value)
         return value
 
-    def to_python(self, value) -> list[str]:
+    def _text(self, value: Any) -> str:
+        """The text typed, as CharField reads it."""
+        return "" if value in self.empty_values else str(value).strip()
+
+    def to_python(self, value: Any) -> list[str]:
         if isinstance(value, list):
             return value
-        return split_list(super().to_python(value) or "")
+        return split_list(self._text(value))
 
     def validate(self, value: list[str]) -> None:
         if self.required and not value:
@@ -48,13 +67,9 @@ class CommaSeparatedField(forms.CharField):
 class HashtagsField(CommaSeparatedField):
     """Hashtags typed with or without '#', separated by commas or spaces."""
 
-    def to_python(self, value) -> list[str]:
-        if isinstance(value, list):
-            items = value
-        else:
-            text = forms.CharField.to_python(self, value) or ""
-            items = text.replace(",", " ").split()
-        tags = []
+    def to_python(self, value: Any) -> list[str]:
+        items = value if isinstance(value, list) else self._text(value).replace(",", " ").split()
+        tags: list[str] = []
         for item in items:
             tag = normalize_hashtag(item)
             if not tag:
@@ -67,17 +82,17 @@ class HashtagsField(CommaSeparatedField):
 class PlatformsField(forms.MultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("choices", Platform.choices)
         kwargs.setdefault("error_messages", {"required": "Choose at least one platform."})
         super().__init__(**kwargs)
 
-    def to_python(self, value) -> list[str]:
+    def to_python(self, value: Any) -> list[str]:
         if isinstance(value, str):
             value = split_list(value)
         return [item.strip().lower() for item in super().to_python(value)]
 
-    def clean(self, value) -> list[str]:
+    def clean(self, value: Any) -> list[str]:
         platforms = super().clean(value)
         # Keep the order of the platform table, not the order they were ticked.
         return [platform for platform in Platform.values if platform in platforms]
@@ -113,7 +128,7 @@ class CampaignForm(forms.ModelForm):
             "end_date": forms.DateInput(attrs={"type": "date"}),
         }
 
-    def __init__(self, *args, owner, **kwargs) -> None:
+    def __init__(self, *args: Any, owner: User | None, **kwargs: Any) -> None:
         self.owner = owner
         super().__init__(*args, **kwargs)
 
@@ -152,10 +167,10 @@ class BatchForm(forms.Form):
     )
     platforms = PlatformsField()
 
-    def __init__(self, *args, campaign: Campaign, **kwargs) -> None:
+    def __init__(self, *args: Any, campaign: Campaign, **kwargs: Any) -> None:
         self.campaign = campaign
         super().__init__(*args, **kwargs)
-        self.fields["platforms"].choices = [(p, Platform(p).label) for p in campaign.platforms]
+        cast(PlatformsField, self.fields["platforms"]).choices = [(p, Platform(p).label) for p in campaign.platforms]
         if not self.is_bound:
             self.initial.setdefault("platforms", list(campaign.platforms))
 
@@ -168,7 +183,7 @@ class PostEditForm(forms.ModelForm):
         fields = ["caption", "hashtags"]
         widgets = {"caption": forms.Textarea(attrs={"rows": 6})}
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.platform:
             rules = rules_for(self.instance.platform)
@@ -177,8 +192,9 @@ class PostEditForm(forms.ModelForm):
             ].help_text = f"{rules.platform.label} allows {rules.caption_limit:,} characters, hashtags included."
             self.fields["hashtags"].help_text = f"Up to {rules.max_hashtags}, separated by spaces or commas."
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if "caption" in cleaned and "hashtags" in cleaned:
             try:
                 services.check_caption(
@@ -196,7 +212,7 @@ class PostScheduleForm(forms.ModelForm):
         widgets = {"scheduled_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
         labels = {"scheduled_at": "Publish at"}
 
-    def clean_scheduled_at(self):
+    def clean_scheduled_at(self) -> datetime | None:
         scheduled_at = self.cleaned_data["scheduled_at"]
         # Only the time here: "only a finished post" is post_schedule's to say, after the form.
         services.check_schedule_time(scheduled_at)
@@ -214,14 +230,14 @@ class PostFilterForm(forms.Form):
     platform = forms.ChoiceField(label="Platform", choices=[("", "All platforms"), *Platform.choices], required=False)
     batch = forms.IntegerField(label="Batch", required=False, min_value=1, widget=forms.Select)
 
-    def __init__(self, *args, batches: list[BatchJob] = (), **kwargs) -> None:
+    def __init__(self, *args: Any, batches: Sequence[BatchJob] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["batch"].widget.choices = [("", "All batches")] + [
             (batch.pk, f"#{batch.pk} · {batch.requested_count} posts · {timezone.localtime(batch.created_at):%b %d}")
             for batch in batches
         ]
 
-    def filters(self) -> dict:
+    def filters(self) -> dict[str, Any]:
         """The valid filters as keyword arguments of selectors.campaign_posts."""
         self.is_valid()
         cleaned = getattr(self, "cleaned_data", {})

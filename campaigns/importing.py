@@ -8,6 +8,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.contrib.auth.models import User
+
 from campaigns.forms import CampaignForm
 from campaigns.models import DEFAULT_BRAND_COLOR, Campaign, Language
 
@@ -170,7 +172,7 @@ def language_code(value: str) -> str | None:
 IMPORT_DEFAULTS = {"language": Campaign._meta.get_field("language").default, "brand_color": DEFAULT_BRAND_COLOR}
 
 
-def validate_rows(rows: list[dict], *, owner) -> tuple[list[dict], list[RowError]]:
+def validate_rows(rows: list[dict], *, owner: User) -> tuple[list[dict], list[RowError]]:
     """Validate each row with CampaignForm. Returns (cleaned data, errors); any error means import nothing."""
     cleaned: list[dict] = []
     errors: list[RowError] = []
@@ -187,7 +189,8 @@ def validate_rows(rows: list[dict], *, owner) -> tuple[list[dict], list[RowError
         if language is None or not form.is_valid():
             for field, messages in form.errors.items():
                 label = "row" if field == "__all__" else field
-                errors.append(RowError(number, f"{label}: {' '.join(messages)}"))
+                # django-stubs: iterating an ErrorList yields ValidationErrors; Django yields their messages.
+                errors.append(RowError(number, f"{label}: {' '.join(messages)}"))  # type: ignore[arg-type]
             continue
         key = form.cleaned_data["name"].lower()
         if key in seen_names:

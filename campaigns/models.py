@@ -1,6 +1,8 @@
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -62,10 +64,10 @@ class Language(models.TextChoices):
 
 
 class CampaignQuerySet(models.QuerySet):
-    def owned_by(self, user) -> "CampaignQuerySet":
+    def owned_by(self, user: User) -> "CampaignQuerySet":
         return self.filter(owner=user)
 
-    def active(self, on=None) -> "CampaignQuerySet":
+    def active(self, on: date | None = None) -> "CampaignQuerySet":
         """Campaigns running on a date (today by default): open-ended dates count as running."""
         day = on or timezone.localdate()
         return self.filter(
@@ -265,7 +267,7 @@ class GenerationScope(models.TextChoices):
 
 
 class PostQuerySet(models.QuerySet):
-    def owned_by(self, user) -> "PostQuerySet":
+    def owned_by(self, user: User) -> "PostQuerySet":
         return self.filter(campaign__owner=user)
 
 

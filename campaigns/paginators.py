@@ -1,9 +1,12 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
+
+from campaigns.models import Post
 
 # Counting more than this many rows costs more than it tells; above it we say "10,000+".
 COUNT_LIMIT = 10_000
@@ -17,6 +20,8 @@ class BoundedCountPaginator(Paginator):
     index answers in milliseconds; beyond that the last page number is an estimate and
     `count_is_bounded` tells templates to say "10,000+".
     """
+
+    object_list: QuerySet[Any]  # the admin's change lists, its only users, page querysets
 
     @cached_property
     def count(self) -> int:
@@ -36,7 +41,7 @@ class BoundedCountPaginator(Paginator):
 class KeysetPage:
     """One page of newest-first rows, and the cursor of the next page ("" at the end)."""
 
-    items: list
+    items: list[Post]
     after: str
     next_cursor: str
 
@@ -45,7 +50,7 @@ class KeysetPage:
         return not self.after
 
 
-def _cursor_of(row) -> str:
+def _cursor_of(row: Post) -> str:
     delta = row.created_at - EPOCH
     micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
     return f"{micros}-{row.pk}"
@@ -61,7 +66,7 @@ def _parse_cursor(cursor: str) -> tuple[datetime, int] | None:
         return None
 
 
-def keyset_page(queryset: QuerySet, *, after: str = "", size: int) -> KeysetPage:
+def keyset_page(queryset: QuerySet[Post], *, after: str = "", size: int) -> KeysetPage:
     """The page of `queryset` (ordered by -created_at, -id) that follows the cursor `after`.
 
     One query, whatever the table's size: it reads size + 1 rows from where the cursor points

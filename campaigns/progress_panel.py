@@ -27,7 +27,9 @@ def next_poll_seconds(*, done_count: int, query: QueryDict) -> int:
 
 
 def _whole_number(value: str | None) -> int | None:
+    if value is None:
+        return None
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except ValueError:
         return None

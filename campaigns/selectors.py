@@ -8,6 +8,7 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -22,11 +23,11 @@ CAMPAIGN_SORTS = {
 }
 
 
-def campaigns_for(user) -> QuerySet[Campaign]:
+def campaigns_for(user: User) -> QuerySet[Campaign]:
     return Campaign.objects.filter(owner=user)
 
 
-def campaign_list(*, user, search: str = "", sort: str = "newest") -> QuerySet[Campaign]:
+def campaign_list(*, user: User, search: str = "", sort: str = "newest") -> QuerySet[Campaign]:
     """The marketer's campaigns with post counts by status and the last batch's state.
 
     One query: counts are conditional aggregates, the last batch comes from subqueries.
@@ -66,16 +67,16 @@ def campaign_by_reference(reference: str) -> Campaign:
     return matches[0]
 
 
-def campaign_for(*, user, pk: int) -> Campaign:
+def campaign_for(*, user: User, pk: int) -> Campaign:
     """The user's campaign, or Campaign.DoesNotExist (a view turns that into 404)."""
     return campaigns_for(user).get(pk=pk)
 
 
-def batch_for(*, user, pk: int) -> BatchJob:
+def batch_for(*, user: User, pk: int) -> BatchJob:
     return BatchJob.objects.select_related("campaign").get(pk=pk, campaign__owner=user)
 
 
-def post_for(*, user, pk: int) -> Post:
+def post_for(*, user: User, pk: int) -> Post:
     return Post.objects.select_related("campaign", "batch").get(pk=pk, campaign__owner=user)
 
 
@@ -95,7 +96,7 @@ PROGRESS_FIELDS = (
 )
 
 
-def batch_progress(*, user, pk: int) -> BatchJob:
+def batch_progress(*, user: User, pk: int) -> BatchJob:
     """The one row the live progress panel reads, if `user` owns its campaign.
 
     One indexed lookup joined to the campaign for ownership, never a count of posts. The fields
@@ -104,7 +105,7 @@ def batch_progress(*, user, pk: int) -> BatchJob:
     return BatchJob.objects.only(*PROGRESS_FIELDS).get(pk=pk, campaign__owner=user)
 
 
-def batch_progress_for_staff(*, user, pk: int) -> BatchJob:
+def batch_progress_for_staff(*, user: User | AnonymousUser, pk: int) -> BatchJob:
     """The progress panel's row of any owner's batch, for staff (the admin's batch page)."""
     if not (user.is_active and user.is_staff):
         raise BatchJob.DoesNotExist("Only staff see other owners' batches.")
@@ -154,7 +155,7 @@ def campaign_posts(
     return posts.order_by("-created_at", "-id")
 
 
-def scheduled_posts(campaign: Campaign, *, start, end) -> QuerySet[Post]:
+def scheduled_posts(campaign: Campaign, *, start: datetime, end: datetime) -> QuerySet[Post]:
     """Posts scheduled in [start, end), for the calendar."""
     return Post.objects.filter(campaign=campaign, scheduled_at__gte=start, scheduled_at__lt=end).order_by(
         "scheduled_at", "id"

@@ -13,8 +13,11 @@ recovery enqueues it once Redis is back.
 import contextlib
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.files.storage import Storage
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -77,7 +80,7 @@ def batch_start(
     campaign: Campaign,
     count: int,
     platforms: list[str] | None = None,
-    requested_by=None,
+    requested_by: User | None = None,
     cost_cap_usd: Decimal | None = None,
     enqueue: bool = True,
 ) -> BatchJob:
@@ -289,14 +292,14 @@ def post_delete(*, post: Post) -> None:
         transaction.on_commit(lambda: _delete_files(storage, files))
 
 
-def _delete_files(storage, names: list[str]) -> None:
+def _delete_files(storage: Storage, names: list[str]) -> None:
     for name in names:
         # A file that is already gone is what we wanted.
         with contextlib.suppress(OSError):
             storage.delete(name)
 
 
-def campaign_create(*, owner, **fields) -> Campaign:
+def campaign_create(*, owner: User, **fields: Any) -> Campaign:
     """Create a campaign from cleaned form data (CampaignForm.cleaned_data)."""
     campaign = Campaign(owner=owner, **fields)
     campaign.full_clean()
@@ -304,7 +307,7 @@ def campaign_create(*, owner, **fields) -> Campaign:
     return campaign
 
 
-def campaign_update(*, campaign: Campaign, **fields) -> Campaign:
+def campaign_update(*, campaign: Campaign, **fields: Any) -> Campaign:
     for name, value in fields.items():
         setattr(campaign, name, value)
     campaign.full_clean()
@@ -333,7 +336,7 @@ def _delete_with_image_files(row: Campaign | BatchJob, posts: QuerySet[Post]) ->
 
 
 @transaction.atomic
-def campaigns_import(*, owner, campaigns: list[dict]) -> list[Campaign]:
+def campaigns_import(*, owner: User, campaigns: list[dict[str, Any]]) -> list[Campaign]:
     """Create many campaigns at once from validated data; all or none."""
     created = [Campaign(owner=owner, **fields) for fields in campaigns]
     for campaign in created:

@@ -7,8 +7,11 @@ so a missing or malformed value fails with one line that names the variable.
 import json
 import os
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
+
+Default = TypeVar("Default")
 
 
 class ConfigError(ImproperlyConfigured):
@@ -94,7 +97,8 @@ def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
     return value
 
 
-def env_json(name: str, default: object) -> object:
+def env_json(name: str, default: Default) -> Default:
+    """The variable's JSON, which takes the place of `default`: the same shape is expected, not checked."""
     value = _raw(name)
     if not value:
         return default

@@ -24,6 +24,7 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 import redis.exceptions
+from redis.commands.core import AsyncScript
 
 from generation.backoff import RATE_LIMITER_REDIS, keep_trying
 from generation.providers.base import TransientProviderError
@@ -197,7 +198,7 @@ class RedisBuckets:
     async def pause_left(self) -> float:
         return float(await self._run(self._pause_left, keys=[self.pause_key], args=[self._now()]))
 
-    async def _run(self, script, *, keys: list[str], args: list[float]) -> str:
+    async def _run(self, script: AsyncScript, *, keys: list[str], args: list[float]) -> str:
         """Run one of the scripts, waiting for Redis while it is away (see the module docstring).
 
         The scripts are reloaded by redis-py when a restarted Redis no longer knows them.

@@ -77,6 +77,7 @@ def runs(text: str) -> tuple[Run, ...]:
     result: list[Run] = []
     for char in drawable(text):
         face = face_for(char)
+        assert face is not None  # drawable() kept only the characters a face has
         if result and (result[-1].face is face or (char == " " and ord(char) in coverage(result[-1].face))):
             result[-1] = Run(result[-1].face, result[-1].text + char)
         else:

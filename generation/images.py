@@ -47,10 +47,9 @@ def thumbnail_of(data: bytes) -> bytes:
         # decides the scale (the height follows the aspect ratio): asking for a height as well
         # made portrait and landscape images decode at full size.
         image.draft("RGB", (THUMBNAIL_WIDTH, 1))
-        if image.mode != "RGB":
-            image = image.convert("RGB")
-        height = round(image.height * THUMBNAIL_WIDTH / image.width)
-        small = image.resize((THUMBNAIL_WIDTH, height), Image.Resampling.BILINEAR)
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        height = round(rgb.height * THUMBNAIL_WIDTH / rgb.width)
+        small = rgb.resize((THUMBNAIL_WIDTH, height), Image.Resampling.BILINEAR)
     buffer = io.BytesIO()
     small.save(buffer, "JPEG", quality=78)
     return buffer.getvalue()

@@ -61,8 +61,8 @@ class InFlight:
         done, _ = await asyncio.wait({*self._tasks, woken}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         woken.cancel()
         self._woken.clear()
-        outcomes = []
-        for ended in done - {woken}:
+        outcomes: list[PostOutcome] = []
+        for ended in self._tasks & done:
             self._tasks.discard(ended)
             outcome = ended.result()
             self._handed_over.discard(outcome.task.post_id)

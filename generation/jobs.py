@@ -8,6 +8,7 @@ import secrets
 import signal
 import socket
 import threading
+from collections.abc import Iterator
 
 from django.db import connections
 from rq import get_current_job
@@ -17,7 +18,7 @@ from generation.config import EngineConfig, engine_config, redis_client
 from generation.metrics import MetricsRecorder
 from generation.providers import build_provider
 from generation.ratelimit import LocalRateLimiter, RedisRateLimiter
-from generation.runner import Runner, RunStats
+from generation.runner import FlushCallback, Runner, RunStats
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ async def _run_chunk(config: EngineConfig, owner: str) -> RunStats:
 
 
 @contextlib.contextmanager
-def shut_down_on_sigterm(runner: Runner):
+def shut_down_on_sigterm(runner: Runner) -> Iterator[None]:
     """SIGTERM (a deploy, a scale-down; GenerationWorker passes its own on to the work horse) makes
     the runner finish or hand back its posts instead of dying with them leased."""
     if threading.current_thread() is not threading.main_thread():
@@ -97,7 +98,7 @@ def run_chunk(batch_id: int | None, chunk: int = 0) -> dict:
     return {**stats.as_dict(), "job_id": job.id if job else None, "worker": owner}
 
 
-def run_batch_inline(batch_id: int, *, on_flush=None) -> RunStats:
+def run_batch_inline(batch_id: int, *, on_flush: FlushCallback | None = None) -> RunStats:
     """Generate one batch in this process, without Redis or RQ (generate_posts --sync)."""
     config = engine_config()
 

@@ -22,7 +22,7 @@ import asyncio
 import logging
 import re
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
@@ -32,6 +32,8 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from campaigns.models import ACTIVE_BATCH_STATUSES, BatchJob
+from generation.runner import RunStats
+from generation.store import PostOutcome
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +85,9 @@ class MetricsRecorder:
         self.client = client
         self.provider = provider
         self.interval = interval
-        self._counters: Counter = Counter()
-        self._latency: Counter = Counter()
-        self._latency_sums: Counter = Counter()
+        self._counters: Counter[str] = Counter()
+        self._latency: Counter[str] = Counter()
+        self._latency_sums: defaultdict[str, float] = defaultdict(float)  # seconds: a Counter counts in whole numbers
         self._latencies_seen = 0
         self._rate_limited_seen = 0
         self._pushed_at = time.monotonic()
@@ -93,7 +95,7 @@ class MetricsRecorder:
     def _field(self, *parts: str) -> str:
         return SEPARATOR.join((self.provider, *parts))
 
-    def add(self, stats, outcomes: Iterable) -> None:
+    def add(self, stats: RunStats, outcomes: Iterable[PostOutcome]) -> None:
         """Take what happened since the last call: finished posts, and the requests in `stats`."""
         for outcome in outcomes:
             if outcome.succeeded:
@@ -104,18 +106,18 @@ class MetricsRecorder:
         self._rate_limited_seen = stats.rate_limited
         latencies = stats.latencies[self._latencies_seen :]
         self._latencies_seen += len(latencies)
-        for kind, seconds, outcome in latencies:
-            series = (kind, outcome)
+        for kind, seconds, result in latencies:
+            series = (kind, result)
             self._latency[self._field(*series, _bucket(seconds))] += 1
             self._latency[self._field(*series, "count")] += 1
             self._latency_sums[self._field(*series, "sum")] += seconds
 
-    async def record(self, stats, outcomes: Iterable) -> None:
+    async def record(self, stats: RunStats, outcomes: Iterable[PostOutcome]) -> None:
         self.add(stats, outcomes)
         if time.monotonic() - self._pushed_at >= self.interval:
             await self.push()
 
-    async def push(self, stats=None) -> None:
+    async def push(self, stats: RunStats | None = None) -> None:
         if stats is not None:
             self.add(stats, ())
         self._pushed_at = time.monotonic()
@@ -138,7 +140,8 @@ class MetricsRecorder:
             return
         self._counters.subtract(counters)
         self._latency.subtract(latency)
-        self._latency_sums.subtract(sums)
+        for key, seconds in sums.items():
+            self._latency_sums[key] -= seconds
 
 
 def _split(field: bytes) -> list[str]:

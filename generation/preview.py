@@ -15,7 +15,7 @@ from campaigns.models import Campaign
 from campaigns.platforms import TARGET_CAPTION_CHARS, fit_caption, full_length, rules_for
 from generation.config import EngineConfig, engine_config, redis_client
 from generation.providers import build_provider
-from generation.providers.base import Brief, CaptionRequest, ProviderError, RateLimitedError
+from generation.providers.base import Brief, CaptionRequest, Provider, ProviderError, RateLimitedError
 from generation.ratelimit import RateLimiterBusyError, RedisRateLimiter
 from generation.store import brief_of
 
@@ -54,7 +54,9 @@ def friendly_error(exc: BaseException) -> str:
     return UNAVAILABLE
 
 
-async def _one_caption(provider, limiter, brief: Brief, platform: str, variant: int) -> CaptionPreview:
+async def _one_caption(
+    provider: Provider, limiter: RedisRateLimiter | None, brief: Brief, platform: str, variant: int
+) -> CaptionPreview:
     rules = rules_for(platform)
     request = CaptionRequest(
         brief=brief,

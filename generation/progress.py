@@ -8,6 +8,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from campaigns.models import BatchJob
+from generation.store import PostOutcome
 
 POLL_SECONDS = 0.5
 
@@ -91,10 +92,10 @@ class InlineProgress:
         self.progress.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
-    def on_flush(self, outcomes) -> None:
+    def on_flush(self, outcomes: list[PostOutcome]) -> None:
         self.done += len(outcomes)
         self.failed += sum(1 for outcome in outcomes if not outcome.succeeded)
         elapsed = time.monotonic() - self.started

@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar, overload
 
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
@@ -55,6 +56,11 @@ CAPTION_TOKEN_ESTIMATE = 900
 # 2 cores against +30 MB), for no more throughput.
 IMAGE_THREADS = max(os.cpu_count() or 1, 2)
 
+# Called with the posts each flush wrote (generate_posts' progress bar).
+FlushCallback = Callable[[list[PostOutcome]], Awaitable[None] | None]
+_Answer = TypeVar("_Answer")  # what a provider request answers
+_Kept = TypeVar("_Kept")  # what `accept` makes of it
+
 
 @dataclass
 class RunStats:
@@ -67,7 +73,7 @@ class RunStats:
     requests: int = 0
     latencies: list[tuple[str, float, str]] = field(default_factory=list)  # (kind, seconds, outcome)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, int]:
         return {
             "claimed": self.claimed,
             "succeeded": self.succeeded,
@@ -79,6 +85,12 @@ class RunStats:
         }
 
 
+class StatsRecorder(Protocol):
+    """Where a runner reports its written posts and requests: generation.metrics.MetricsRecorder."""
+
+    async def record(self, stats: RunStats, outcomes: list[PostOutcome]) -> None: ...
+
+
 class Runner:
     def __init__(
         self,
@@ -88,8 +100,8 @@ class Runner:
         limiter: RateLimiter,
         owner: str,
         batch_id: int | None = None,
-        on_flush: Callable[[list[PostOutcome]], Awaitable[None] | None] | None = None,
-        metrics=None,
+        on_flush: FlushCallback | None = None,
+        metrics: StatsRecorder | None = None,
     ) -> None:
         self.config = config
         self.provider = provider
@@ -97,7 +109,7 @@ class Runner:
         self.owner = owner
         self.batch_id = batch_id
         self.on_flush = on_flush
-        self.metrics = metrics  # a generation.metrics.MetricsRecorder, or None (no Redis)
+        self.metrics = metrics  # None without Redis
         self.stats = RunStats()
         self.briefs: dict[int, Brief] = {}
         # Posts this runner claimed and has not yet written: the only leases it renews.
@@ -368,17 +380,43 @@ class Runner:
             store_post_image, task.campaign_id, task.post_id, data
         )
 
+    @overload
     async def _call(
         self,
         kind: str,
-        request: Callable[[], Awaitable],
+        request: Callable[[], Awaitable[_Answer]],
         task: PostTask,
         deadline: float,
         *,
         image: bool = False,
         tokens: int = 0,
-        accept: Callable[[object], Awaitable] | None = None,
-    ):
+        accept: None = None,
+    ) -> _Answer: ...
+
+    @overload
+    async def _call(
+        self,
+        kind: str,
+        request: Callable[[], Awaitable[_Answer]],
+        task: PostTask,
+        deadline: float,
+        *,
+        image: bool = False,
+        tokens: int = 0,
+        accept: Callable[[_Answer], Awaitable[_Kept]],
+    ) -> _Kept: ...
+
+    async def _call(
+        self,
+        kind: str,
+        request: Callable[[], Awaitable[Any]],
+        task: PostTask,
+        deadline: float,
+        *,
+        image: bool = False,
+        tokens: int = 0,
+        accept: Callable[[Any], Awaitable[Any]] | None = None,
+    ) -> Any:
         """Send one provider request with the shared limiter, retrying transient failures.
 
         `accept` turns the answer into what the caller keeps, and may reject it as a
@@ -443,7 +481,7 @@ class Runner:
             )
             return result
 
-    def _log_context(self, task: PostTask) -> dict:
+    def _log_context(self, task: PostTask) -> dict[str, object]:
         return {
             "batch_id": task.batch_id,
             "post_id": task.post_id,

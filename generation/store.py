@@ -14,7 +14,7 @@ The invariants they keep (see ARCHITECTURE.md):
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import connections, models, transaction
@@ -113,7 +113,7 @@ def close_database_connections() -> None:
     for connection in connections.all(initialized_only=True):
         connection.close()
         if getattr(connection, "pool", None) is not None:
-            connection.close_pool()
+            connection.close_pool()  # type: ignore[attr-defined]  # Django 5.1's pool, not in django-stubs yet
 
 
 def claim_posts(*, owner: str, limit: int, lease_seconds: float, batch_id: int | None = None) -> list[PostTask]:
@@ -208,9 +208,9 @@ def release_leases(*, owner: str) -> int:
     )
 
 
-def _outcome_fields(outcome: PostOutcome, now) -> dict:
+def _outcome_fields(outcome: PostOutcome, now: datetime) -> dict[str, object]:
     task = outcome.task
-    fields = {
+    fields: dict[str, object] = {
         "lease_owner": "",
         "lease_expires_at": None,
         "updated_at": now,

@@ -24,6 +24,7 @@ import os
 import signal
 import time
 from importlib import import_module
+from typing import Any
 
 import redis.exceptions
 from redis.backoff import AbstractBackoff
@@ -69,7 +70,7 @@ def preload_engine(config: EngineConfig) -> None:
 
 
 class GenerationWorker(Worker):
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.config = engine_config()  # before rq's __init__, which reads dequeue_timeout
         self._last_recovery = 0.0
         super().__init__(*args, **kwargs)

@@ -1,6 +1,7 @@
 """What every operator command shares: help shown as written, and usage errors on one line, exit 1."""
 
 import argparse
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser, DjangoHelpFormatter
 
@@ -20,15 +21,17 @@ class OperatorCommand(BaseCommand):
 
     requires_system_checks = []
 
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs) -> CommandParser:
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         parser.formatter_class = ExamplesHelpFormatter
         raise_or_exit = parser.error
 
-        def error(message: str):
+        def error(message: str) -> None:
             if parser.called_from_command_line:
                 parser.exit(1, f"CommandError: {message} (see --help)\n")
             raise_or_exit(message)
 
-        parser.error = error
+        # This parser's own error: BaseCommand.create_parser builds a CommandParser and offers no
+        # hook for a subclass, so the instance is given the method instead.
+        parser.error = error  # type: ignore[method-assign]
         return parser

@@ -1,8 +1,10 @@
 """Formatting for the marketer's pages: durations, money, platform rules."""
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django import template
+from django.template.context import Context
 
 from campaigns.cards import render_cards
 from campaigns.models import BatchStatus, Post
@@ -80,6 +82,6 @@ def post_length(post: Post) -> int:
 
 
 @register.simple_tag(takes_context=True)
-def post_cards(context, posts) -> str:
+def post_cards(context: Context, posts: Sequence[Post]) -> str:
     """The grid's cards for `posts` (see campaigns.cards: rendered once per version of each post)."""
     return render_cards(posts, context["request"])

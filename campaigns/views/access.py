@@ -2,26 +2,41 @@
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required as django_login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import ObjectDoesNotExist
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
 
 T = TypeVar("T")
 
 
-def login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+class HtmxHttpRequest(HttpRequest):
+    """A request as django-htmx's middleware leaves it: `request.htmx` says what htmx asked for."""
+
+    htmx: HtmxDetails
+
+
+class AuthenticatedHttpRequest(HtmxHttpRequest):
+    """What a view behind login_required receives: its user is signed in, never AnonymousUser."""
+
+    user: User
+
+
+def login_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Django's login_required, except that an htmx request (a poll, a card action) whose session
     has ended sends the whole browser tab to the sign-in page instead of swapping it into a card."""
     protected = django_login_required(view)
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.htmx and not request.user.is_authenticated:
             back = request.htmx.current_url_abs_path or "/"
             return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': back})}")
@@ -30,7 +45,7 @@ def login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return wrapper
 
 
-def owned_or_404(lookup: Callable[..., T], **kwargs) -> T:
+def owned_or_404(lookup: Callable[..., T], **kwargs: Any) -> T:
     """Call a selector's ownership lookup (campaign_for, batch_for, post_for); missing or not
     the user's answers 404 alike, so nobody learns that someone else's id exists."""
     try:

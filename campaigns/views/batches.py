@@ -1,8 +1,10 @@
 """Batches: start one from the campaign page, watch it live, cancel it, retry its failures."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -11,13 +13,14 @@ from django_htmx.http import trigger_client_event
 
 from campaigns import selectors, services
 from campaigns.forms import BatchForm
+from campaigns.models import BatchJob
 from campaigns.progress_panel import PROGRESS_PANEL, next_poll_seconds, seen_done_count
-from campaigns.views.access import login_required, owned_or_404
+from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
 from campaigns.views.campaigns import campaign_page_context
 from campaigns.views.grid import post_grid_context
 
 
-def _progress_context(batch, **extra) -> dict:
+def _progress_context(batch: BatchJob, **extra: Any) -> dict[str, Any]:
     return {
         "batch": batch,
         "poll_url": reverse("campaigns:batch_progress", args=[batch.pk]),
@@ -28,7 +31,7 @@ def _progress_context(batch, **extra) -> dict:
 
 @login_required
 @require_POST
-def batch_start(request: HttpRequest, pk: int) -> HttpResponse:
+def batch_start(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
     form = BatchForm(request.POST, campaign=campaign)
     batch = None
@@ -59,7 +62,7 @@ def batch_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def batch_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     batch = owned_or_404(selectors.batch_for, user=request.user, pk=pk)
     campaign = batch.campaign
     context = {
@@ -75,7 +78,7 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
-def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
+def batch_progress(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The live panel, polling itself (campaigns.progress_panel): one indexed read of the batch row."""
     batch = owned_or_404(selectors.batch_progress, user=request.user, pk=pk)
     if not request.htmx:
@@ -90,7 +93,9 @@ def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def _batch_action_response(request: HttpRequest, batch, *, notice: str, event: str) -> HttpResponse:
+def _batch_action_response(
+    request: AuthenticatedHttpRequest, batch: BatchJob, *, notice: str, event: str
+) -> HttpResponse:
     if not request.htmx:
         messages.info(request, notice)
         return redirect(batch)
@@ -101,7 +106,7 @@ def _batch_action_response(request: HttpRequest, batch, *, notice: str, event: s
 
 @login_required
 @require_POST
-def batch_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def batch_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     batch = owned_or_404(selectors.batch_for, user=request.user, pk=pk)
     try:
         canceled = services.batch_cancel(batch=batch)
@@ -113,7 +118,7 @@ def batch_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def batch_retry(request: HttpRequest, pk: int) -> HttpResponse:
+def batch_retry(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     batch = owned_or_404(selectors.batch_for, user=request.user, pk=pk)
     try:
         retried = services.batch_retry_failed(batch=batch)

@@ -2,6 +2,7 @@
 
 import secrets
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,7 +19,8 @@ from django_ratelimit.decorators import ratelimit
 
 from campaigns import selectors, services
 from campaigns.forms import BatchForm, CampaignForm
-from campaigns.views.access import login_required, owned_or_404
+from campaigns.models import Campaign
+from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
 from campaigns.views.grid import post_grid_context
 from generation import dispatch
 
@@ -35,7 +37,7 @@ SORT_CHOICES = [
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
-def campaign_list(request: HttpRequest) -> HttpResponse:
+def campaign_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()[:100]
     sort = request.GET.get("sort", "newest")
     if sort not in selectors.CAMPAIGN_SORTS:
@@ -51,7 +53,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def campaign_create(request: HttpRequest) -> HttpResponse:
+def campaign_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = CampaignForm(request.POST or None, owner=request.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -66,7 +68,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def campaign_update(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_update(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
     form = CampaignForm(request.POST or None, instance=campaign, owner=request.user)
     if request.method == "POST" and form.is_valid():
@@ -82,7 +84,7 @@ def campaign_update(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def campaign_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation (a campaign may hold thousands of posts); POST deletes."""
     campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
     error = ""
@@ -101,16 +103,22 @@ def _previews_per_minute(group: str, request: HttpRequest) -> str:
     return f"{settings.PREVIEWS_PER_MINUTE}/m"
 
 
+class RateLimitedHttpRequest(AuthenticatedHttpRequest):
+    """A request through django_ratelimit's @ratelimit(block=False), which sets `limited`."""
+
+    limited: bool
+
+
 @login_required
 @require_POST
 @ratelimit(key="user", rate=_previews_per_minute, block=False)
-def campaign_preview(request: HttpRequest) -> HttpResponse:
+def campaign_preview(request: RateLimitedHttpRequest) -> HttpResponse:
     """One caption per chosen platform from the brief as typed (not saved). POST: it spends provider calls,
     so each user gets PREVIEWS_PER_MINUTE of them; batches share the provider's quota."""
     form = CampaignForm(request.POST, owner=request.user)
     form.is_valid()
     platforms = form.cleaned_data.get("platforms") or []
-    context = {"previews": [], "hint": ""}
+    context: dict[str, Any] = {"previews": [], "hint": ""}
     if request.limited:
         context["hint"] = "That was a lot of previews in a minute: wait a moment, then ask again."
     elif not form.cleaned_data.get("brief") or not platforms:
@@ -126,7 +134,9 @@ def campaign_preview(request: HttpRequest) -> HttpResponse:
     return render(request, "campaigns/campaign_form.html#preview", context)
 
 
-def campaign_page_context(request: HttpRequest, campaign, *, batch_form: BatchForm | None = None) -> dict:
+def campaign_page_context(
+    request: AuthenticatedHttpRequest, campaign: Campaign, *, batch_form: BatchForm | None = None
+) -> dict[str, Any]:
     batches = selectors.campaign_batches(campaign)
     return {
         "campaign": campaign,
@@ -140,7 +150,7 @@ def campaign_page_context(request: HttpRequest, campaign, *, batch_form: BatchFo
 
 @login_required
 @require_GET
-def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
     return render(request, "campaigns/campaign_detail.html", campaign_page_context(request, campaign))
 
@@ -148,7 +158,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
-def campaign_batch_history(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_batch_history(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The campaign page's table of batches, for htmx when a batch starts or ends."""
     campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
     if not request.htmx:
@@ -160,7 +170,7 @@ def campaign_batch_history(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
-def campaign_posts(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_posts(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The posts grid alone, for htmx: the filtered first page, or with ?after= the next page of cards."""
     campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
     detail_url = reverse("campaigns:detail", args=[campaign.pk])
@@ -194,7 +204,7 @@ def _month_from(value: str) -> date:
 
 @login_required
 @require_GET
-def campaign_calendar(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_calendar(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
     first_day = _month_from(request.GET.get("month", ""))
     month = selectors.calendar_month(campaign, year=first_day.year, month=first_day.month)

@@ -2,7 +2,9 @@
 
 import tempfile
 
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models import QuerySet
+from django.http import FileResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
@@ -10,11 +12,11 @@ from django.views.decorators.http import require_GET
 from campaigns import selectors
 from campaigns.exports import csv_lines, write_zip
 from campaigns.forms import PostFilterForm
-from campaigns.models import Campaign
-from campaigns.views.access import login_required, owned_or_404
+from campaigns.models import Campaign, Post
+from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
 
 
-def _export(request: HttpRequest, pk: int) -> tuple[Campaign, object, str]:
+def _export(request: AuthenticatedHttpRequest, pk: int) -> tuple[Campaign, QuerySet[Post], str]:
     """The campaign, its posts filtered by the query string, and a file name without extension:
     campaign slug, the filters, and today's date ("summer-launch-posts-approved-x-2025-06-01")."""
     campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
@@ -30,7 +32,7 @@ def _export(request: HttpRequest, pk: int) -> tuple[Campaign, object, str]:
 
 @login_required
 @require_GET
-def campaign_export_csv(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_export_csv(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBase:
     _campaign, posts, name = _export(request, pk)
     response = StreamingHttpResponse(csv_lines(posts), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
@@ -39,7 +41,7 @@ def campaign_export_csv(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def campaign_export_zip(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_export_zip(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBase:
     _campaign, posts, name = _export(request, pk)
     # Written to a temporary file (images can be large), then streamed from it.
     archive = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it

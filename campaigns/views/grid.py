@@ -1,5 +1,7 @@
 """The posts grid shared by the campaign page and the batch page: filters, keyset pages, cards."""
 
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlencode
 
 from django.http import QueryDict
@@ -15,8 +17,8 @@ POSTS_PER_PAGE = 12
 
 
 def post_grid_context(
-    campaign: Campaign, query: QueryDict, *, batches: list[BatchJob] = (), batch: BatchJob | None = None
-) -> dict:
+    campaign: Campaign, query: QueryDict, *, batches: Sequence[BatchJob] = (), batch: BatchJob | None = None
+) -> dict[str, Any]:
     """Filters from the query string, the page of posts after `?after=`, and the query string
     that keeps those filters on the next page, the refresh and the exports.
 

@@ -1,9 +1,11 @@
 """Post actions. With htmx each answers with the one card it changed; without JavaScript the
 same URLs take a plain form POST and send the browser back to the post's page."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -12,12 +14,12 @@ from django_htmx.http import HttpResponseClientRedirect
 from campaigns import selectors, services
 from campaigns.forms import PostEditForm, PostScheduleForm
 from campaigns.models import Post, ReviewStatus
-from campaigns.views.access import login_required, owned_or_404
+from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
 
 CARD_TEMPLATE = "campaigns/partials/post_card.html"
 
 
-def _edit_form(post: Post, data=None) -> PostEditForm:
+def _edit_form(post: Post, data: QueryDict | None = None) -> PostEditForm:
     # Ids unique per post: several cards may be in edit mode on one page.
     form = PostEditForm(data, instance=post, auto_id=f"post-{post.pk}-%s")
     # htmx moves the focus to an autofocus field it swaps in: the caption, ready to type.
@@ -25,24 +27,24 @@ def _edit_form(post: Post, data=None) -> PostEditForm:
     return form
 
 
-def _card(request: HttpRequest, post: Post, **context) -> HttpResponse:
+def _card(request: AuthenticatedHttpRequest, post: Post, **context: Any) -> HttpResponse:
     return render(request, CARD_TEMPLATE, {"post": post, **context})
 
 
-def _post_page(request: HttpRequest, post: Post, **context) -> HttpResponse:
+def _post_page(request: AuthenticatedHttpRequest, post: Post, **context: Any) -> HttpResponse:
     context.setdefault("edit_form", PostEditForm(instance=post))
     context.setdefault("schedule_form", PostScheduleForm(instance=post))
     return render(request, "campaigns/post_detail.html", {"post": post, "campaign": post.campaign, **context})
 
 
-def _done(request: HttpRequest, post: Post, message: str) -> HttpResponse:
+def _done(request: AuthenticatedHttpRequest, post: Post, message: str) -> HttpResponse:
     if request.htmx:
         return _card(request, post)
     messages.success(request, message)
     return redirect(post)
 
 
-def _refused(request: HttpRequest, post: Post, error: ValidationError) -> HttpResponse:
+def _refused(request: AuthenticatedHttpRequest, post: Post, error: ValidationError) -> HttpResponse:
     if request.htmx:
         return _card(request, post, card_error=error.messages[0])
     messages.error(request, error.messages[0])
@@ -51,7 +53,7 @@ def _refused(request: HttpRequest, post: Post, error: ValidationError) -> HttpRe
 
 @login_required
 @require_GET
-def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def post_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
     return _post_page(request, post)
 
@@ -59,7 +61,7 @@ def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
-def post_card(request: HttpRequest, pk: int) -> HttpResponse:
+def post_card(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """One card as it is now: the Cancel of an inline edit, and the poll of a card being regenerated."""
     post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
     if not request.htmx:
@@ -70,7 +72,7 @@ def post_card(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def post_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
     if request.method == "GET":
         if not request.htmx:
@@ -94,7 +96,7 @@ def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def post_review(request: HttpRequest, pk: int) -> HttpResponse:
+def post_review(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
     try:
         services.post_review(post=post, decision=request.POST.get("decision", ""))
@@ -105,7 +107,7 @@ def post_review(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def post_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
+def post_regenerate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
     try:
         services.post_regenerate(post=post, part=request.POST.get("part", ""))
@@ -116,7 +118,7 @@ def post_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def post_schedule(request: HttpRequest, pk: int) -> HttpResponse:
+def post_schedule(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
     if "clear" in request.POST:
         services.post_schedule(post=post, scheduled_at=None)
@@ -140,7 +142,7 @@ def post_schedule(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def post_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def post_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
     try:
         services.post_delete(post=post)

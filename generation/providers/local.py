@@ -166,9 +166,11 @@ def _hex_to_rgb(color: str) -> tuple[int, int, int]:
 
 
 def _shade(rgb: tuple[int, int, int], factor: float) -> tuple[int, int, int]:
-    if factor < 1:
-        return tuple(int(c * factor) for c in rgb)
-    return tuple(int(c + (255 - c) * (factor - 1)) for c in rgb)
+    def shade(channel: int) -> int:
+        return int(channel * factor) if factor < 1 else int(channel + (255 - channel) * (factor - 1))
+
+    red, green, blue = rgb
+    return (shade(red), shade(green), shade(blue))
 
 
 @lru_cache(maxsize=8)

@@ -8,9 +8,10 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
+from typing import Any
 
-import httpx
 import openai
 from django.utils import timezone
 
@@ -48,14 +49,14 @@ def parse_duration(value: str | None) -> float | None:
     return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
 
 
-def _int_header(headers: httpx.Headers, name: str) -> int | None:
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     try:
         return int(headers[name])
     except (KeyError, ValueError):
         return None
 
 
-def rate_limit_info(headers: httpx.Headers) -> RateLimitInfo:
+def rate_limit_info(headers: Mapping[str, str]) -> RateLimitInfo:
     return RateLimitInfo(
         limit_requests=_int_header(headers, "x-ratelimit-limit-requests"),
         remaining_requests=_int_header(headers, "x-ratelimit-remaining-requests"),
@@ -66,7 +67,7 @@ def rate_limit_info(headers: httpx.Headers) -> RateLimitInfo:
     )
 
 
-def retry_after_seconds(headers: httpx.Headers) -> float | None:
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     if "retry-after-ms" in headers:
         try:
             return float(headers["retry-after-ms"]) / 1000
@@ -178,7 +179,7 @@ class OpenAIProvider:
         if not completion.choices:
             raise TransientProviderError("malformed response: no choices")
         message = completion.choices[0].message
-        if getattr(message, "refusal", None):
+        if message.refusal:
             raise PermanentProviderError(f"the model refused: {redact_secrets(message.refusal)[:300]}")
         fields = parse_caption_json(message.content)
         usage = completion.usage
@@ -190,7 +191,8 @@ class OpenAIProvider:
         )
 
     async def image(self, request: ImageRequest) -> ImageResult:
-        options = {}
+        # As configured: the SDK's Literal types list OpenAI's values, a compatible server may take others.
+        options: dict[str, Any] = {}
         if self.config.image_response_format:
             options["response_format"] = self.config.image_response_format
         if self.config.image_quality:

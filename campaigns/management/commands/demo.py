@@ -1,7 +1,9 @@
 import json
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from campaigns.models import Campaign
@@ -46,15 +48,15 @@ class Command(BaseCommand):
         "what is missing.\n\nExample:\n  manage.py demo"
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", dest="as_json", help="print the logins as one JSON object")
         parser.add_argument("--no-posts", action="store_true", help="skip generating the first batch")
 
-    def handle(self, *args, as_json: bool = False, no_posts: bool = False, **options) -> None:
-        User = get_user_model()
+    def handle(self, *args: Any, as_json: bool = False, no_posts: bool = False, **options: Any) -> None:
+        user_model = get_user_model()
         with transaction.atomic():
-            marketer = self._user(User, *DEMO_MARKETER, staff=False)
-            self._user(User, *DEMO_STAFF, staff=True)
+            marketer = self._user(user_model, *DEMO_MARKETER, staff=False)
+            self._user(user_model, *DEMO_STAFF, staff=True)
             created = []
             for fields in CAMPAIGNS:
                 campaign = Campaign.objects.filter(owner=marketer, name__iexact=fields["name"]).first()
@@ -75,8 +77,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo marketer: {DEMO_MARKETER[0]} / {DEMO_MARKETER[1]}")
         self.stdout.write(f"Demo staff:    {DEMO_STAFF[0]} / {DEMO_STAFF[1]} (admin at /admin/)")
 
-    def _user(self, User, username: str, password: str, *, staff: bool):
-        user, created = User.objects.get_or_create(
+    def _user(self, user_model: type[User], username: str, password: str, *, staff: bool) -> User:
+        user, created = user_model.objects.get_or_create(
             username=username, defaults={"is_staff": staff, "is_superuser": staff, "email": f"{username}@example.com"}
         )
         if created:

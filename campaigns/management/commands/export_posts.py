@@ -2,8 +2,9 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 from django.db.models import QuerySet
 
 from campaigns.exports import write_csv, write_zip
@@ -51,7 +52,7 @@ class Command(OperatorCommand):
         "  manage.py export_posts 12 --out - --status ready | head"
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("campaign", metavar="CAMPAIGN", help="campaign id or exact name")
         parser.add_argument(
             "--format", choices=["csv", "zip"], help="csv or zip; default: from the suffix of --out, else csv"
@@ -67,7 +68,7 @@ class Command(OperatorCommand):
         )
         parser.add_argument("--json", action="store_true", dest="as_json", help="print a JSON summary on stdout")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         out: str = options["out"]
         to_stdout = out == "-"
         file_format = options["format"] or ("zip" if out.lower().endswith(".zip") else "csv")

@@ -1,8 +1,9 @@
 import json
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from campaigns.importing import (
     ACCEPTED_LANGUAGES,
@@ -27,14 +28,14 @@ class Command(BaseCommand):
         "  manage.py import_campaigns spring.json --owner alice --json"
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="a .csv or .json file")
         parser.add_argument("--owner", required=True, help="username of the marketer who will own the campaigns")
         parser.add_argument(
             "--json", action="store_true", dest="as_json", help='print [{"id": …, "name": …}, …] as the last line'
         )
 
-    def handle(self, *args, file: Path, owner: str, as_json: bool, **options) -> None:
+    def handle(self, *args: Any, file: Path, owner: str, as_json: bool, **options: Any) -> None:
         user = get_user_model().objects.filter(username=owner).first()
         if user is None:
             raise CommandError(f"no user named {owner!r}")

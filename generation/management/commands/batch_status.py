@@ -1,5 +1,8 @@
 import json
+from collections.abc import Iterator
+from typing import Any
 
+from django.core.management.base import CommandParser
 from django.utils import timezone
 
 from campaigns.management.arguments import batch_argument
@@ -51,11 +54,11 @@ class Command(OperatorCommand):
         "  watch -n 2 manage.py batch_status 42"
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("batch", metavar="BATCH", help="batch id (as in 'Batch #42')")
         parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON object")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         batch = batch_argument(options["batch"])
         report = batch_report(batch)
         if options["as_json"]:
@@ -64,7 +67,7 @@ class Command(OperatorCommand):
         for label, value in self._lines(batch, report):
             self.stdout.write(f"{label:<10} {value}")
 
-    def _lines(self, batch: BatchJob, report: dict):
+    def _lines(self, batch: BatchJob, report: dict[str, Any]) -> Iterator[tuple[str, str]]:
         yield "batch", f"#{batch.pk} for {batch.campaign.name!r} (campaign {batch.campaign_id})"
         when = timezone.localtime(batch.created_at).strftime("%Y-%m-%d %H:%M:%S")
         yield "status", f"{batch.get_status_display().lower()} (created {when})"

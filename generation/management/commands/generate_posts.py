@@ -4,9 +4,10 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 from rich.console import Console
 
 from campaigns.management.arguments import campaign_argument
@@ -54,7 +55,7 @@ class Command(OperatorCommand):
         "  manage.py generate_posts --all-active --count 10 --wait"
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("campaigns", nargs="*", metavar="CAMPAIGN", help="campaign id or exact name")
         parser.add_argument("--all-active", action="store_true", help="every campaign running today")
         parser.add_argument("--count", type=int, required=True, help="posts per batch, 1 to 1000")
@@ -70,7 +71,7 @@ class Command(OperatorCommand):
         parser.add_argument("--sync", action="store_true", help="generate in this process, without Redis")
         parser.add_argument("--json", action="store_true", dest="as_json", help="print a JSON summary last")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         campaigns = self._campaigns(options["campaigns"], options["all_active"])
         console = Console(stderr=True)
         batches = []

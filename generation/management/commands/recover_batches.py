@@ -1,7 +1,8 @@
 import json
+from typing import Any
 
 import redis
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError
 
 from campaigns.management.base import OperatorCommand
@@ -30,14 +31,14 @@ class Command(OperatorCommand):
         "  manage.py recover_batches --force --json"
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="report what would be enqueued; change nothing")
         parser.add_argument(
             "--force", action="store_true", help="enqueue even when jobs are already waiting on the queue"
         )
         parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON object")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             report = recovery.recover(
                 config=engine_config(), reason="command", force=options["force"], dry_run=options["dry_run"]

@@ -1,7 +1,10 @@
 import json
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 from django.core.files.storage import default_storage
+from django.core.management.base import CommandParser
 from django.db.models import Q
 from django.utils import timezone
 
@@ -11,7 +14,7 @@ from campaigns.models import Post
 IMAGE_FOLDER = "posts"
 
 
-def stored_images(folder: str = IMAGE_FOLDER):
+def stored_images(folder: str = IMAGE_FOLDER) -> Iterator[str]:
     """Every file name under the posts folder of the storage (posts/<campaign>/<file>)."""
     if not default_storage.exists(folder):
         return
@@ -52,12 +55,12 @@ class Command(OperatorCommand):
         "  manage.py sweep_images --min-age-minutes 120 --json"
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
         parser.add_argument("--min-age-minutes", type=int, default=60, help="keep files younger than this (60)")
         parser.add_argument("--json", action="store_true", dest="as_json", help='print {"deleted": [...]} last')
 
-    def handle(self, *args, dry_run: bool, min_age_minutes: int, as_json: bool, **options) -> None:
+    def handle(self, *args: Any, dry_run: bool, min_age_minutes: int, as_json: bool, **options: Any) -> None:
         orphans = orphan_images(older_than=timedelta(minutes=max(min_age_minutes, 0)))
         if not dry_run:
             for name in orphans:
