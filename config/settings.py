@@ -5,9 +5,11 @@ project folder and the local (offline) generation provider. Production sets DEBU
 and then SECRET_KEY, ALLOWED_HOSTS and the provider's key are required.
 """
 
+import os
 from pathlib import Path
 
 import dj_database_url
+from dotenv import load_dotenv
 
 from config.env import (
     ConfigError,
@@ -21,6 +23,13 @@ from config.env import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# A .env file fills in what the environment leaves unset: `make run` writes one in the project folder
+# (DEBUG and its private Redis), so that commands from a second terminal use the same setup. ENV_FILE
+# names another file, or none when empty (the tests' choice). https://github.com/theskumar/python-dotenv
+ENV_FILE = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE:
+    load_dotenv(ENV_FILE, override=False)
 
 # GENERAL
 # ------------------------------------------------------------------------------

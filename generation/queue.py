@@ -31,6 +31,11 @@ def generation_queue() -> Queue:
     return django_rq.get_queue(QUEUE_NAME, commit_mode="auto")
 
 
+def ping() -> None:
+    """Raise redis' ConnectionError/TimeoutError unless the queue's Redis answers (before writing work for it)."""
+    generation_queue().connection.ping()
+
+
 def chunk_count(count: int, *, config: EngineConfig) -> int:
     """How many chunk jobs a batch of `count` posts gets: enough for every worker that can help."""
     per_worker = max(config.concurrency, 1)

@@ -29,6 +29,8 @@ def _postgres_answers() -> bool:
 
 
 def _choose() -> None:
+    # A developer's .env (make run writes one) is for their shell, not for the tests.
+    os.environ["ENV_FILE"] = ""
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("MEDIA_ROOT", str(_scratch / "media"))
     os.environ.setdefault("LOG_FORMAT", "text")

@@ -15,7 +15,7 @@ from campaigns.management.base import OperatorCommand
 from campaigns.models import BatchJob, BatchStatus, Campaign
 from campaigns.platforms import Platform
 from campaigns.services import batch_start
-from generation import dispatch
+from generation import dispatch, queue
 from generation.progress import InlineProgress, batch_summary, summary_table, watch_batches
 
 
@@ -73,6 +73,8 @@ class Command(OperatorCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         campaigns = self._campaigns(options["campaigns"], options["all_active"])
+        if not options["sync"]:
+            queue.ping()  # before any batch is written: no Redis, no half-started run
         console = Console(stderr=True)
         batches = []
         cap = options["cost_cap"]

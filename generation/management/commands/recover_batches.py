@@ -5,7 +5,7 @@ import redis
 from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError
 
-from campaigns.management.base import OperatorCommand
+from campaigns.management.base import OperatorCommand, redis_unavailable
 from campaigns.models import BatchJob
 from generation import recovery
 from generation.config import engine_config
@@ -44,7 +44,7 @@ class Command(OperatorCommand):
                 config=engine_config(), reason="command", force=options["force"], dry_run=options["dry_run"]
             )
         except redis.RedisError as exc:
-            raise CommandError(f"Redis does not answer ({type(exc).__name__}); check REDIS_URL") from None
+            raise CommandError(redis_unavailable(exc)) from None
         except DatabaseError as exc:
             raise CommandError(f"the database does not answer ({type(exc).__name__}); check DATABASE_URL") from None
         if options["as_json"]:
