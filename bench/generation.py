@@ -4,7 +4,7 @@
     python -m bench.generation --scenario ratelimit # one scenario (repeatable); --list names them
     python -m bench.generation --smoke              # a few seconds: one small scenario of each kind (CI)
 
-Each scenario runs the production path: the fake OpenAI-compatible server (tests/fake_openai.py)
+Each scenario runs the production path: the fake OpenAI-compatible server (tests/fake_openai/)
 in its own process with the scenario's latency and rate limit, K real `manage.py rqworker
 generation default` processes, and a batch started with campaigns.services.batch_start. Seconds
 run from the batch's creation to its end (BatchJob.created_at -> finished_at). The benchmark

@@ -1,6 +1,6 @@
 """The processes a benchmark runs against, and what it samples from them.
 
-- FakeProvider: tests/fake_openai.py as a process of its own, with a scenario's latency and rate limit.
+- FakeProvider: tests/fake_openai/ as a process of its own, with a scenario's latency and rate limit.
 - Workers: K real `manage.py rqworker generation default` processes.
 - Sampler: a thread that samples the workers' memory (work horses included) and the
   benchmark database's connections from pg_stat_activity, by application_name.

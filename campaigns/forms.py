@@ -155,15 +155,9 @@ class CampaignForm(forms.ModelForm):
 
 
 class BatchForm(forms.Form):
+    # The bounds are the service's rule (check_count); the widget's min/max let the browser say it first.
     count = forms.IntegerField(
-        label="Number of posts",
-        min_value=1,
-        max_value=MAX_BATCH_SIZE,
-        initial=10,
-        error_messages={
-            "min_value": "Ask for at least 1 post.",
-            "max_value": f"At most {MAX_BATCH_SIZE} posts per batch.",
-        },
+        label="Number of posts", initial=10, widget=forms.NumberInput(attrs={"min": 1, "max": MAX_BATCH_SIZE})
     )
     platforms = PlatformsField()
 
@@ -173,6 +167,12 @@ class BatchForm(forms.Form):
         cast(PlatformsField, self.fields["platforms"]).choices = [(p, Platform(p).label) for p in campaign.platforms]
         if not self.is_bound:
             self.initial.setdefault("platforms", list(campaign.platforms))
+
+    def clean_count(self) -> int:
+        try:
+            return services.check_count(self.cleaned_data["count"])
+        except ValidationError as refusal:
+            raise ValidationError(refusal.messages, code="out_of_range") from None
 
 
 class PostEditForm(forms.ModelForm):

@@ -328,7 +328,7 @@ GENERATION_SHUTDOWN_SECONDS = env_float("GENERATION_SHUTDOWN_SECONDS", 20.0, min
 GENERATION_MAX_CHUNKS = env_int("GENERATION_MAX_CHUNKS", 8, minimum=1)
 # Caption previews on the campaign form, per user: each spends provider requests that batches
 # would otherwise use. Counted in the default cache by django-ratelimit (its decorator only: its
-# system check does not know Django's RedisCache, nor ours, which is shared and increments atomically).
+# system check does not know Django's RedisCache, which is shared and increments atomically).
 PREVIEWS_PER_MINUTE = env_int("PREVIEWS_PER_MINUTE", 30, minimum=1)
 # USD prices per model: text per million tokens, images per image. Override with JSON.
 GENERATION_PRICES = env_json(

@@ -210,7 +210,7 @@ def test_htmx_requests_with_the_token_from_the_page_succeed(csrf_client, things)
 
 @pytest.mark.parametrize("where", ["batch page", "progress poll"])
 def test_the_progress_panels_cancel_form_carries_a_working_token(csrf_client, user, where):
-    # The panel is drawn by Jinja2 (config/jinja2.py), which gets the token from Django's backend.
+    # The panel is drawn on the page and alone in a poll answer: both must carry a token Django accepts.
     batch = BatchFactory(campaign=CampaignFactory(owner=user), status=BatchStatus.RUNNING, requested_count=3)
     if where == "batch page":
         html = csrf_client.get(batch.get_absolute_url()).content.decode()

@@ -65,12 +65,12 @@ def test_start_a_batch_with_htmx_returns_a_fresh_form_and_the_live_panel(signed_
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"count": 0, "platforms": ["x"]}, "Ask for at least 1 post."),
-        ({"count": 1001, "platforms": ["x"]}, "At most 1000 posts per batch."),
-        ({"count": -5, "platforms": ["x"]}, "Ask for at least 1 post."),
+        ({"count": 0, "platforms": ["x"]}, "The number of posts must be from 1 to 1000"),
+        ({"count": 1001, "platforms": ["x"]}, "The number of posts must be from 1 to 1000"),
+        ({"count": -5, "platforms": ["x"]}, "The number of posts must be from 1 to 1000"),
         ({"count": "ten", "platforms": ["x"]}, "Enter a whole number."),
         ({"count": "", "platforms": ["x"]}, "This field is required."),
-        ({"count": 10**30, "platforms": ["x"]}, "At most 1000 posts per batch."),
+        ({"count": 10**30, "platforms": ["x"]}, "The number of posts must be from 1 to 1000"),
         ({"count": 5}, "Choose at least one platform."),
         ({"count": 5, "platforms": ["myspace"]}, "Select a valid choice"),
         ({"count": 5, "platforms": ["facebook"]}, "Select a valid choice"),  # not one of the campaign's
