@@ -104,7 +104,7 @@ def test_redis_away_is_one_line(monkeypatch):
         raise redis.ConnectionError("Connection refused")
 
     monkeypatch.setattr(recovery, "recover", refuse)
-    with pytest.raises(CommandError, match=r"^Redis does not answer \(ConnectionError\); check REDIS_URL$"):
+    with pytest.raises(CommandError, match=r"^Redis does not answer at redis://\S+ \(ConnectionError\): start it"):
         recover()
 
 
