@@ -42,7 +42,7 @@ lint: install
 ## Type-check the app with mypy and django-stubs (pyproject.toml [tool.mypy]). The plugin loads the
 ## settings, which want DEBUG=1 to start without production's variables.
 typecheck: install
-	DEBUG=1 $(BIN)/mypy campaigns generation config
+	DEBUG=1 $(BIN)/mypy campaigns generation config api webhooks
 
 ## Regenerate the locks from pyproject.toml (see above).
 lock: install

@@ -159,6 +159,9 @@ class BatchJob(models.Model):
     cost_cap_usd = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     error_summary = models.TextField(blank=True)
     rq_job_ids = models.JSONField(default=list, blank=True, help_text="Chunk jobs enqueued on RQ for this batch.")
+    # The API's Idempotency-Key, and a digest of what was asked with it (services.batch_start_once).
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    idempotency_fingerprint = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -191,6 +194,12 @@ class BatchJob(models.Model):
                     + models.F("canceled_count")
                 ),
                 name="batch_counters_within_requested",
+            ),
+            # One batch per Idempotency-Key and requester: a retried request finds the first one's batch.
+            models.UniqueConstraint(
+                fields=["requested_by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="batch_idempotency_key_unique",
             ),
         ]
         indexes = [

@@ -7,9 +7,10 @@ ownership matters, so "a marketer sees only their own" is decided here, once.
 import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from campaigns.models import BatchJob, Campaign, GenerationStatus, Post
@@ -210,4 +211,54 @@ def calendar_month(campaign: Campaign, *, year: int, month: int) -> CalendarMont
     in_month = sum(len(day.posts) for week in weeks for day in week if day.in_month)
     return CalendarMonth(
         first_day=first_day, weeks=weeks, previous_month=previous_month, next_month=next_month, post_count=in_month
+    )
+
+
+def post_list(
+    *,
+    user: User,
+    campaign_id: int | None = None,
+    batch_id: int | None = None,
+    status: str = "",
+    review: str = "",
+    platform: str = "",
+    scheduled: bool | None = None,
+) -> QuerySet[Post]:
+    """The posts the user may see, filtered, newest first (then by id, so that a cursor is exact)."""
+    posts = Post.objects.owned_by(user)
+    if campaign_id is not None:
+        posts = posts.filter(campaign_id=campaign_id)
+    if batch_id is not None:
+        posts = posts.filter(batch_id=batch_id)
+    if status:
+        posts = posts.filter(status=status)
+    if review:
+        posts = posts.filter(review_status=review)
+    if platform:
+        posts = posts.filter(platform=platform)
+    if scheduled is not None:
+        posts = posts.filter(scheduled_at__isnull=not scheduled)
+    return posts.order_by("-created_at", "-id")
+
+
+@dataclass
+class Usage:
+    month: date  # the 1st of the month counted
+    spent_usd: Decimal
+    batches: int
+    posts: int
+
+
+def usage_this_month(*, user: User) -> Usage:
+    """What the user's batches started this month cost and asked for (one aggregate query)."""
+    first_day = timezone.localdate().replace(day=1)
+    since = datetime.combine(first_day, time.min, tzinfo=timezone.get_current_timezone())
+    totals = BatchJob.objects.filter(campaign__in=campaigns_for(user), created_at__gte=since).aggregate(
+        spent=Sum("cost_usd"), batches=Count("id"), posts=Sum("requested_count")
+    )
+    return Usage(
+        month=first_day,
+        spent_usd=totals["spent"] or Decimal("0"),
+        batches=totals["batches"],
+        posts=totals["posts"] or 0,
     )

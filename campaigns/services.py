@@ -11,6 +11,8 @@ recovery enqueues it once Redis is back.
 """
 
 import contextlib
+import hashlib
+import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,7 +20,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -83,6 +85,7 @@ def batch_start(
     requested_by: User | None = None,
     cost_cap_usd: Decimal | None = None,
     enqueue: bool = True,
+    idempotency: tuple[str, str] = ("", ""),
 ) -> BatchJob:
     """Create a batch and its `count` pending posts in one transaction; enqueue the work on commit.
 
@@ -103,6 +106,8 @@ def batch_start(
             text_model=text_model,
             image_model=image_model,
             cost_cap_usd=cost_cap_usd,
+            idempotency_key=idempotency[0],
+            idempotency_fingerprint=idempotency[1],
         )
         # Inserted last position first: pages list posts newest first, so the batch reads in
         # position order, the order the engine generates them in, and arrivals fill from the top.
@@ -116,6 +121,68 @@ def batch_start(
         if enqueue:
             transaction.on_commit(lambda: dispatch.enqueue_batch(batch.pk, count), robust=True)
     return batch
+
+
+class IdempotencyConflict(Exception):
+    """An Idempotency-Key already used for a different request."""
+
+
+def _batch_fingerprint(
+    *, campaign: Campaign, count: int, platforms: list[str] | None, cost_cap_usd: Decimal | None
+) -> str:
+    asked = {
+        "campaign": campaign.pk,
+        "count": count,
+        "platforms": sorted(platforms) if platforms else None,
+        "cost_cap_usd": None if cost_cap_usd is None else str(Decimal(str(cost_cap_usd)).normalize()),
+    }
+    return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
+
+
+def batch_start_once(
+    *,
+    idempotency_key: str,
+    campaign: Campaign,
+    count: int,
+    requested_by: User,
+    platforms: list[str] | None = None,
+    cost_cap_usd: Decimal | None = None,
+) -> tuple[BatchJob, bool]:
+    """batch_start, once per (requester, key): (the batch, whether it already existed).
+
+    The same key with the same request returns the first batch; with a different request it
+    raises IdempotencyConflict. Two requests racing with one key both end on the one batch: the
+    unique constraint on (requested_by, idempotency_key) lets one insert win, the other reads it.
+    """
+    fingerprint = _batch_fingerprint(campaign=campaign, count=count, platforms=platforms, cost_cap_usd=cost_cap_usd)
+
+    def existing() -> BatchJob | None:
+        batch = BatchJob.objects.filter(requested_by=requested_by, idempotency_key=idempotency_key).first()
+        if batch is not None and batch.idempotency_fingerprint != fingerprint:
+            raise IdempotencyConflict(
+                f"The Idempotency-Key {idempotency_key!r} was used for a different request (batch #{batch.pk})."
+            )
+        return batch
+
+    batch = existing()
+    if batch is not None:
+        return batch, True
+    try:
+        with transaction.atomic():
+            batch = batch_start(
+                campaign=campaign,
+                count=count,
+                platforms=platforms,
+                requested_by=requested_by,
+                cost_cap_usd=cost_cap_usd,
+                idempotency=(idempotency_key, fingerprint),
+            )
+    except IntegrityError:
+        batch = existing()
+        if batch is None:
+            raise
+        return batch, True
+    return batch, False
 
 
 def batch_set_cost_cap(*, batch: BatchJob, cost_cap_usd: Decimal | None) -> BatchJob:

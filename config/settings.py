@@ -65,8 +65,13 @@ INSTALLED_APPS = [
     "template_partials",
     "django_rq",
     "axes",
+    # django-ninja: the JSON API under /api/v1/ (api/); listed as an app so that its docs page
+    # uses the Swagger UI files the package ships, served from our static files, not a CDN.
+    "ninja",
     "campaigns",
     "generation",
+    "api",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -292,6 +297,20 @@ LOGGING = {
 # ------------------------------------------------------------------------------
 # /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>"; empty disables it.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+
+# API AND WEBHOOKS
+# ------------------------------------------------------------------------------
+# Requests per token, "number/period" with period s, m, h or d (django-ninja's throttling).
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "120/m")
+# How long an export's download link works.
+API_EXPORT_LINK_SECONDS = env_int("API_EXPORT_LINK_SECONDS", 3600, minimum=1)
+# Webhook deliveries: seconds to wait before each retry after the first attempt (about a day in
+# all, as the Standard Webhooks guidance suggests); an endpoint whose delivery fails them all is
+# disabled. https://www.standardwebhooks.com/
+WEBHOOK_RETRY_DELAYS = env_json("WEBHOOK_RETRY_DELAYS", [5, 300, 1800, 7200, 18000, 36000, 36000])
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+# Endpoints on private, loopback or link-local addresses are refused (SSRF) unless this is on.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 
 # GENERATION
 # ------------------------------------------------------------------------------

@@ -1,0 +1,57 @@
+"""Campaigns: list, create, read, update."""
+
+from enum import Enum
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+
+from api.auth import READ, WRITE
+from api.problems import COMMON_ERRORS
+from api.schemas import CampaignIn, CampaignOut, CampaignPatch
+from campaigns import selectors, services
+from campaigns.models import Campaign
+
+router = Router(tags=["campaigns"])
+
+
+def plain(fields: dict[str, Any]) -> dict[str, Any]:
+    """Enum members as their values, as the models store them."""
+
+    def value(item: Any) -> Any:
+        if isinstance(item, Enum):
+            return item.value
+        if isinstance(item, list):
+            return [value(element) for element in item]
+        return item
+
+    return {name: value(item) for name, item in fields.items()}
+
+
+class CampaignFilters(Schema):
+    search: str = ""
+
+
+@router.get("/campaigns", response={200: list[CampaignOut], **COMMON_ERRORS}, auth=READ, summary="List campaigns")
+def campaign_list(request: HttpRequest, filters: Query[CampaignFilters]) -> list[Campaign]:
+    return list(selectors.campaign_list(user=request.user, search=filters.search))  # type: ignore[arg-type]
+
+
+@router.post("/campaigns", response={201: CampaignOut, **COMMON_ERRORS}, auth=WRITE, summary="Create a campaign")
+def campaign_create(request: HttpRequest, payload: CampaignIn) -> Status[Campaign]:
+    return Status(201, services.campaign_create(owner=request.user, **plain(payload.model_dump())))  # type: ignore[arg-type]
+
+
+@router.get(
+    "/campaigns/{campaign_id}", response={200: CampaignOut, **COMMON_ERRORS}, auth=READ, summary="Read a campaign"
+)
+def campaign_read(request: HttpRequest, campaign_id: int) -> Campaign:
+    return selectors.campaign_for(user=request.user, pk=campaign_id)  # type: ignore[arg-type]
+
+
+@router.patch(
+    "/campaigns/{campaign_id}", response={200: CampaignOut, **COMMON_ERRORS}, auth=WRITE, summary="Update a campaign"
+)
+def campaign_update(request: HttpRequest, campaign_id: int, payload: CampaignPatch) -> Campaign:
+    campaign = selectors.campaign_for(user=request.user, pk=campaign_id)  # type: ignore[arg-type]
+    return services.campaign_update(campaign=campaign, **plain(payload.model_dump(exclude_unset=True)))

@@ -1,0 +1,173 @@
+"""What the API reads and writes, as pydantic models (django-ninja Schemas): the OpenAPI document
+is generated from these, so they are the contract."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from ninja import Field, Schema
+from pydantic import StringConstraints
+
+from campaigns.models import MAX_BATCH_SIZE, BatchStatus, GenerationStatus, Language, Post, ReviewStatus
+from campaigns.platforms import Platform
+
+ShortText = Annotated[str, StringConstraints(max_length=60)]
+Money = Annotated[Decimal, Field(ge=Decimal("0.01"), le=Decimal("9999999999.99"), decimal_places=2)]
+
+
+class CampaignIn(Schema):
+    name: str = Field(min_length=1, max_length=120)
+    brief: str = Field(min_length=1, max_length=4000)
+    platforms: list[Platform] = Field(min_length=1)
+    target_audience: str = Field("", max_length=300)
+    tone: str = Field("", max_length=200)
+    language: Language = Language.ENGLISH
+    keywords: list[ShortText] = Field(default_factory=list, max_length=30)
+    hashtags: list[ShortText] = Field(default_factory=list, max_length=30)
+    call_to_action: str = Field("", max_length=200)
+    brand_color: str = Field("#2F5BEA", pattern=r"^#[0-9A-Fa-f]{6}$")
+    start_date: date | None = None
+    end_date: date | None = None
+
+
+class CampaignPatch(Schema):
+    """Only the fields sent are changed."""
+
+    name: str | None = Field(None, min_length=1, max_length=120)
+    brief: str | None = Field(None, min_length=1, max_length=4000)
+    platforms: list[Platform] | None = Field(None, min_length=1)
+    target_audience: str | None = Field(None, max_length=300)
+    tone: str | None = Field(None, max_length=200)
+    language: Language | None = None
+    keywords: list[ShortText] | None = Field(None, max_length=30)
+    hashtags: list[ShortText] | None = Field(None, max_length=30)
+    call_to_action: str | None = Field(None, max_length=200)
+    brand_color: str | None = Field(None, pattern=r"^#[0-9A-Fa-f]{6}$")
+    start_date: date | None = None
+    end_date: date | None = None
+
+
+class CampaignOut(Schema):
+    id: int
+    name: str
+    brief: str
+    platforms: list[str]
+    target_audience: str
+    tone: str
+    language: str
+    keywords: list[str]
+    hashtags: list[str]
+    call_to_action: str
+    brand_color: str
+    start_date: date | None
+    end_date: date | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class BatchIn(Schema):
+    count: int = Field(ge=1, le=MAX_BATCH_SIZE, description="How many posts to generate.")
+    platforms: list[Platform] | None = Field(None, min_length=1, description="Default: the campaign's platforms.")
+    cost_cap_usd: Money | None = Field(None, description="Stop the batch once it has cost this much.")
+
+
+class BatchOut(Schema):
+    id: int
+    campaign_id: int
+    status: BatchStatus
+    requested_count: int
+    succeeded_count: int
+    failed_count: int
+    canceled_count: int
+    done_count: int
+    progress_percent: int
+    platforms: list[str]
+    cost_usd: Decimal
+    cost_cap_usd: Decimal | None
+    posts_per_minute: float | None
+    eta_seconds: float | None
+    error_summary: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RetryOut(Schema):
+    retried: int
+    batch: BatchOut
+
+
+class CancelOut(Schema):
+    canceled: int
+    batch: BatchOut
+
+
+class PostOut(Schema):
+    id: int
+    campaign_id: int
+    batch_id: int | None
+    platform: str
+    status: GenerationStatus
+    review_status: ReviewStatus
+    caption: str
+    hashtags: list[str]
+    headline: str
+    image_url: str | None
+    error_message: str
+    scheduled_at: datetime | None
+    generated_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_image_url(post: Post, context: dict[str, Any]) -> str | None:
+        if not post.image:
+            return None
+        return context["request"].build_absolute_uri(post.image.url)
+
+
+class PostPage(Schema):
+    items: list[PostOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class CaptionIn(Schema):
+    caption: str = Field(min_length=1, max_length=70000)
+    hashtags: list[ShortText] | None = Field(None, max_length=60, description="Default: keep the post's hashtags.")
+
+
+class ScheduleIn(Schema):
+    scheduled_at: datetime | None = Field(description="When to publish, with a time zone; null unschedules.")
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"
+
+
+class ExportIn(Schema):
+    campaign_id: int
+    format: ExportFormat = ExportFormat.CSV
+    status: GenerationStatus | None = None
+    review: ReviewStatus | None = None
+    platform: Platform | None = None
+    batch_id: int | None = None
+
+
+class ExportOut(Schema):
+    id: str
+    status: str = Field(description="Always `ready`: a CSV is written while it is downloaded.")
+    format: str
+    campaign_id: int
+    url: str = Field(description="The download link; it works without a token until expires_at.")
+    expires_at: datetime
+
+
+class UsageOut(Schema):
+    month: str = Field(description="YYYY-MM, in the server's time zone.")
+    spent_usd: Decimal
+    monthly_budget_usd: Decimal | None
+    batches_this_month: int
+    posts_this_month: int
+    max_posts_per_batch: int
+    api_rate_limit: str
