@@ -126,7 +126,7 @@ def install_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(
         PermissionDenied, lambda request, exc: problem(403, str(exc) or "Your role does not allow this.")
     )
-    api.add_exception_handler(Http404, lambda request, exc: problem(404, "Not found."))
+    api.add_exception_handler(Http404, lambda request, exc: problem(404, str(exc) or "Not found."))
     api.add_exception_handler(ObjectDoesNotExist, lambda request, exc: problem(404, "Not found."))
     api.add_exception_handler(Exception, _unexpected_problem)
 

@@ -38,6 +38,7 @@ from campaigns.models import (
 )
 from campaigns.platforms import full_length, normalize_hashtags, rules_for
 from generation import dispatch
+from webhooks import events
 
 
 def check_count(count: object) -> int:
@@ -215,6 +216,7 @@ def batch_cancel(*, batch: BatchJob) -> int:
             canceled_count=F("canceled_count") + canceled,
             finished_at=now,
         )
+        events.batch_ended(locked.pk)
     batch.refresh_from_db()
     return canceled
 
@@ -295,8 +297,12 @@ def check_review(*, post: Post, decision: str) -> None:
 
 def post_review(*, post: Post, decision: str) -> Post:
     check_review(post=post, decision=decision)
-    post.review_status = decision
-    post.save(update_fields=["review_status", "updated_at"])
+    with transaction.atomic():
+        approving = decision == ReviewStatus.APPROVED and post.review_status != ReviewStatus.APPROVED
+        post.review_status = decision
+        post.save(update_fields=["review_status", "updated_at"])
+        if approving:
+            events.post_approved(post)
     return post
 
 

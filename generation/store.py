@@ -33,6 +33,7 @@ from campaigns.models import (
 )
 from generation.images import delete_stored_image
 from generation.providers.base import Brief
+from webhooks import events
 
 log = logging.getLogger(__name__)
 
@@ -340,6 +341,8 @@ def finalize_batch(batch_id: int) -> bool:
         )
     )
     if finished:
+        # In the transaction that ended it: the webhook deliveries commit with the final status.
+        events.batch_ended(batch_id)
         summary = failure_summary(batch_id)
         if summary:
             BatchJob.objects.filter(pk=batch_id).update(

@@ -36,6 +36,7 @@ from generation import recovery
 from generation.backoff import WORKER_REDIS
 from generation.config import EngineConfig, engine_config
 from generation.store import close_database_connections
+from webhooks import queue as webhook_queue
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,8 @@ class GenerationWorker(Worker):
             self._list_again_if_forgotten()
             try:
                 recovery.enqueue_lost_work(config=self.config)
+                # Webhook retries come due in PostgreSQL, not in an RQ scheduler (webhooks.queue).
+                webhook_queue.enqueue_due_deliveries()
             except Exception:
                 # The database or Redis may be away for a moment; the next round tries again.
                 log.warning("recovery check failed", exc_info=True)

@@ -1,0 +1,90 @@
+"""Events the domain emits: each becomes a delivery per subscribed endpoint, enqueued on commit.
+
+Call these inside the transaction that makes the change: the deliveries are written with it
+(so an event is never lost once the change is committed, nor sent for a change rolled back).
+"""
+
+import uuid
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns.models import BatchJob, BatchStatus, Post
+from webhooks import queue
+from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
+
+BATCH_EVENTS = {
+    BatchStatus.SUCCEEDED: Event.BATCH_SUCCEEDED,
+    BatchStatus.FAILED: Event.BATCH_FAILED,
+    BatchStatus.PARTIALLY_FAILED: Event.BATCH_FAILED,
+    BatchStatus.CANCELED: Event.BATCH_CANCELED,
+}
+
+
+def emit(*, owner: User | int, event: str, data: dict[str, Any]) -> list[int]:
+    """Write one delivery for each active endpoint of `owner` subscribed to `event`; their ids."""
+    endpoints = WebhookEndpoint.objects.filter(owner=owner, is_active=True, events__contains=[event])
+    payload = {"type": event, "timestamp": timezone.now().isoformat(), "data": data}
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(
+                endpoint=endpoint,
+                message_id=f"msg_{uuid.uuid4().hex}",
+                event=event,
+                payload=payload,
+                next_attempt_at=timezone.now(),
+            )
+            for endpoint in endpoints
+        ]
+    )
+    ids = [delivery.pk for delivery in deliveries]
+    if ids:
+        transaction.on_commit(lambda: queue.enqueue_deliveries(ids), robust=True)
+    return ids
+
+
+def batch_data(batch: BatchJob) -> dict[str, Any]:
+    return {
+        "batch_id": batch.pk,
+        "campaign_id": batch.campaign_id,
+        "status": batch.status,
+        "requested_count": batch.requested_count,
+        "succeeded_count": batch.succeeded_count,
+        "failed_count": batch.failed_count,
+        "canceled_count": batch.canceled_count,
+        "cost_usd": str(batch.cost_usd),
+        "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
+    }
+
+
+def batch_ended(batch_id: int) -> None:
+    """The batch has its final status (set once: generation's finalize_batch, or batch_cancel)."""
+    batch = BatchJob.objects.select_related("campaign").get(pk=batch_id)
+    event = BATCH_EVENTS.get(BatchStatus(batch.status))
+    if event is not None:
+        emit(owner=batch.campaign.owner_id, event=event, data=batch_data(batch))
+
+
+def post_approved(post: Post) -> None:
+    emit(
+        owner=post.campaign.owner_id,
+        event=Event.POST_APPROVED,
+        data={
+            "post_id": post.pk,
+            "campaign_id": post.campaign_id,
+            "batch_id": post.batch_id,
+            "platform": post.platform,
+            "caption": post.caption,
+            "hashtags": post.hashtags,
+        },
+    )
+
+
+def export_ready(*, owner: User, campaign_id: int, export_id: str, url: str, expires_at: str) -> None:
+    emit(
+        owner=owner,
+        event=Event.EXPORT_READY,
+        data={"export_id": export_id, "campaign_id": campaign_id, "url": url, "expires_at": expires_at},
+    )
