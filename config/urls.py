@@ -9,6 +9,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", api.urls),
+    path("", include("api.urls")),
+    path("", include("webhooks.urls")),
     path("", include("campaigns.urls")),
 ]
 

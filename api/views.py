@@ -1,0 +1,45 @@
+"""A member's API tokens page: make a token (shown once), see when each was last used, revoke one."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from api import tokens
+from api.forms import TokenForm
+from api.models import ApiToken
+from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
+
+
+def _page(request: AuthenticatedHttpRequest, form: TokenForm, **context: object) -> HttpResponse:
+    return render(
+        request, "api/tokens.html", {"form": form, "tokens": tokens.tokens_of(request.user), "nav": "api", **context}
+    )
+
+
+@login_required
+@never_cache  # the page that shows a new token must not be kept by any cache
+@require_http_methods(["GET", "POST"])
+def token_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _page(request, TokenForm())
+    form = TokenForm(request.POST)
+    if form.is_valid():
+        try:
+            made = tokens.token_create(user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            # Rendered, not redirected: the secret is in this one response and nowhere else.
+            return _page(request, TokenForm(), new_token=made.token, new_secret=made.secret)
+    return _page(request, form)
+
+
+@login_required
+@require_POST
+def token_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    token: ApiToken = owned_or_404(tokens.token_revoke, user=request.user, pk=pk)
+    messages.success(request, f"Token “{token.name}” revoked: requests with it are refused from now on.")
+    return redirect("api:tokens")

@@ -1,0 +1,105 @@
+"""Webhook endpoints: register, edit, enable or disable, rotate the secret; each one's delivery log, with redeliver."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
+from webhooks import services
+from webhooks.forms import EndpointForm
+from webhooks.models import WebhookEndpoint
+
+
+def _endpoint(request: AuthenticatedHttpRequest, pk: int) -> WebhookEndpoint:
+    return owned_or_404(services.endpoint_for, owner=request.user, pk=pk)
+
+
+def _refused(form: EndpointForm, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, field_errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        form.add_error(None, error)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def endpoint_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    form = EndpointForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            endpoint = services.endpoint_create(owner=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _refused(form, error)
+        else:
+            messages.success(request, "Endpoint added. Verify our signatures with its secret, below.")
+            return redirect("webhooks:detail", pk=endpoint.pk)
+    endpoints = services.endpoints_for(request.user)
+    return render(request, "webhooks/endpoint_list.html", {"form": form, "endpoints": endpoints, "nav": "api"})
+
+
+def _detail(request: AuthenticatedHttpRequest, endpoint: WebhookEndpoint, form: EndpointForm) -> HttpResponse:
+    context = {"endpoint": endpoint, "form": form, "deliveries": services.deliveries_of(endpoint), "nav": "api"}
+    return render(request, "webhooks/endpoint_detail.html", context)
+
+
+@login_required
+@require_GET
+def endpoint_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    endpoint = _endpoint(request, pk)
+    return _detail(request, endpoint, EndpointForm.of(endpoint))
+
+
+@login_required
+@require_POST
+def endpoint_update(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    endpoint = _endpoint(request, pk)
+    form = EndpointForm(request.POST)
+    if form.is_valid():
+        try:
+            services.endpoint_update(endpoint=endpoint, **form.cleaned_data)
+        except ValidationError as error:
+            _refused(form, error)
+        else:
+            messages.success(request, "Endpoint saved.")
+            return redirect("webhooks:detail", pk=endpoint.pk)
+    endpoint.refresh_from_db()
+    return _detail(request, endpoint, form)
+
+
+@login_required
+@require_POST
+def endpoint_state(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    endpoint = _endpoint(request, pk)
+    action = request.POST.get("action", "")
+    if action == "enable":
+        services.endpoint_enable(endpoint=endpoint)
+        messages.success(request, "Endpoint enabled: new events are sent to it again.")
+    elif action == "disable":
+        services.endpoint_disable(endpoint=endpoint, by=request.user)
+        messages.success(request, "Endpoint disabled: no event is sent to it until you enable it.")
+    elif action == "rotate":
+        services.endpoint_rotate_secret(endpoint=endpoint)
+        messages.success(request, "New secret made: the old one no longer signs anything.")
+    elif action == "delete":
+        services.endpoint_delete(endpoint=endpoint)
+        messages.success(request, "Endpoint deleted, with its delivery log.")
+        return redirect("webhooks:list")
+    else:
+        messages.error(request, "Choose enable, disable, rotate or delete.")
+    return redirect("webhooks:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def delivery_redeliver(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    delivery = owned_or_404(services.delivery_for, owner=request.user, pk=pk)
+    try:
+        services.delivery_redeliver(delivery=delivery)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, f"Delivery of {delivery.event} queued again.")
+    return redirect("webhooks:detail", pk=delivery.endpoint_id)
