@@ -7,16 +7,30 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import StringConstraints
+from pydantic import StringConstraints, field_validator
 
 from campaigns.models import MAX_BATCH_SIZE, BatchStatus, GenerationStatus, Language, Post, ReviewStatus
 from campaigns.platforms import Platform
+
+
+class InputSchema(Schema):
+    """What a client sends. PostgreSQL cannot store the NUL character in text, so it is refused
+    here with a field error, as Django's form fields refuse it on the pages."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def no_null_characters(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError("Null characters are not allowed.")
+        return value
+
 
 ShortText = Annotated[str, StringConstraints(max_length=60)]
 Money = Annotated[Decimal, Field(ge=Decimal("0.01"), le=Decimal("9999999999.99"), decimal_places=2)]
 
 
-class CampaignIn(Schema):
+class CampaignIn(InputSchema):
     name: str = Field(min_length=1, max_length=120)
     brief: str = Field(min_length=1, max_length=4000)
     platforms: list[Platform] = Field(min_length=1)
@@ -31,7 +45,7 @@ class CampaignIn(Schema):
     end_date: date | None = None
 
 
-class CampaignPatch(Schema):
+class CampaignPatch(InputSchema):
     """Only the fields sent are changed."""
 
     name: str | None = Field(None, min_length=1, max_length=120)
@@ -66,7 +80,7 @@ class CampaignOut(Schema):
     updated_at: datetime
 
 
-class BatchIn(Schema):
+class BatchIn(InputSchema):
     count: int = Field(ge=1, le=MAX_BATCH_SIZE, description="How many posts to generate.")
     platforms: list[Platform] | None = Field(None, min_length=1, description="Default: the campaign's platforms.")
     cost_cap_usd: Money | None = Field(None, description="Stop the batch once it has cost this much.")
@@ -132,12 +146,12 @@ class PostPage(Schema):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
 
 
-class CaptionIn(Schema):
+class CaptionIn(InputSchema):
     caption: str = Field(min_length=1, max_length=70000)
     hashtags: list[ShortText] | None = Field(None, max_length=60, description="Default: keep the post's hashtags.")
 
 
-class ScheduleIn(Schema):
+class ScheduleIn(InputSchema):
     scheduled_at: datetime | None = Field(description="When to publish, with a time zone; null unschedules.")
 
 
@@ -145,7 +159,7 @@ class ExportFormat(StrEnum):
     CSV = "csv"
 
 
-class ExportIn(Schema):
+class ExportIn(InputSchema):
     campaign_id: int
     format: ExportFormat = ExportFormat.CSV
     status: GenerationStatus | None = None

@@ -4,11 +4,11 @@ from enum import Enum
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Status
 
 from api.auth import READ, WRITE
 from api.problems import COMMON_ERRORS
-from api.schemas import CampaignIn, CampaignOut, CampaignPatch
+from api.schemas import CampaignIn, CampaignOut, CampaignPatch, InputSchema
 from campaigns import selectors, services
 from campaigns.models import Campaign
 
@@ -28,7 +28,7 @@ def plain(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: value(item) for name, item in fields.items()}
 
 
-class CampaignFilters(Schema):
+class CampaignFilters(InputSchema):
     search: str = ""
 
 

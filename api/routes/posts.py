@@ -7,11 +7,11 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router
 
 from api.auth import READ, WRITE
 from api.problems import COMMON_ERRORS, CONFLICT_ERRORS, refusals_are_conflicts
-from api.schemas import CaptionIn, PostPage, ScheduleIn
+from api.schemas import CaptionIn, InputSchema, PostPage, ScheduleIn
 from api.schemas import PostOut as PostSchema
 from campaigns import selectors, services
 from campaigns.models import GenerationStatus, Post, ReviewStatus
@@ -20,7 +20,7 @@ from campaigns.platforms import Platform
 router = Router(tags=["posts"])
 
 
-class PostFilters(Schema):
+class PostFilters(InputSchema):
     campaign_id: int | None = None
     batch_id: int | None = None
     status: GenerationStatus | None = None
