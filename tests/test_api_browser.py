@@ -1,0 +1,90 @@
+"""The API's pages in a real Chromium: the docs (vendored Swagger UI) and the tokens and webhooks
+pages, under the strict Content-Security-Policy, on a phone's width and a desktop's."""
+
+import pytest
+
+from api.models import ApiToken
+from api.tokens import hash_token
+from tests import test_browser
+from tests.factories import UserFactory
+from webhooks import services
+from webhooks.models import Event, WebhookDelivery
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# The browser tests' Chromium and page fixtures, and their helpers.
+browser = test_browser.browser
+page = test_browser.page
+screenshot = test_browser.screenshot
+sign_in = test_browser.sign_in
+PHONE = {"width": 360, "height": 740}
+
+
+def assert_fits(page) -> None:
+    """Nothing on the page (below the header, which is the base template's) is wider than the window."""
+    wider = page.evaluate(
+        "[...document.querySelectorAll('#main *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)"
+        ".map(e => e.tagName + '.' + e.className)"
+    )
+    assert wider == [], (page.url, wider)
+
+
+def test_the_api_docs_render_from_our_own_files_without_policy_violations(page, live_server):
+    outside = []
+    page.on("request", lambda request: request.url.startswith(live_server.url) or outside.append(request.url))
+    page.goto("/api/v1/docs")
+    page.locator(".opblock").first.wait_for()
+    assert page.locator(".opblock").count() >= 15
+    assert page.get_by_text("Start a batch").first.is_visible()
+    screenshot(page, "api-docs")
+    assert outside == []
+    assert page.console_errors == [], page.console_errors
+
+
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 860}], ids=["phone", "desktop"])
+def test_a_member_makes_sees_once_and_revokes_a_token_and_adds_a_webhook(page, live_server, settings, viewport):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    user = UserFactory(username="robin")
+    page.set_viewport_size(viewport)
+    sign_in(page, user)
+    page.get_by_role("link", name="API").click()
+    page.get_by_label("Name").fill("n8n CRM sync")
+    page.get_by_label("Read and write").check()
+    page.get_by_role("button", name="Make the token").click()
+    secret = page.get_by_test_id("new-token").inner_text()
+    token = ApiToken.objects.get(user=user)
+    assert token.key_hash == hash_token(secret) and token.scope == "write"
+    assert_fits(page)
+    if viewport is PHONE:
+        screenshot(page, "api-tokens-phone", full_page=True)
+    page.goto("/settings/api-tokens/")
+    assert secret not in page.content()  # shown once
+    page.get_by_role("button", name="Revoke").click()
+    assert page.get_by_text("revoked").first.is_visible()
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+
+    page.goto("/settings/webhooks/")
+    page.get_by_label("URL").fill("http://127.0.0.1:9/hooks")
+    page.get_by_label("post.approved", exact=False).check()
+    page.get_by_role("button", name="Add the endpoint").click()
+    page.get_by_text("Show the secret").click()
+    endpoint = services.endpoints_for(user).get()
+    assert endpoint.secret in page.content()
+    assert set(endpoint.events) == {Event.BATCH_SUCCEEDED, Event.BATCH_FAILED, Event.POST_APPROVED}
+    WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        message_id="msg_1",
+        event=Event.POST_APPROVED,
+        payload={"type": "post.approved"},
+        status="failed",
+        attempts=8,
+        response_status=500,
+        last_error="HTTP 500",
+    )
+    page.reload()
+    assert page.get_by_role("button", name="Redeliver").is_visible()
+    assert_fits(page)
+    if viewport is PHONE:
+        screenshot(page, "webhook-endpoint-phone", full_page=True)
+    assert page.console_errors == [], page.console_errors
