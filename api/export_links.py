@@ -3,7 +3,8 @@
 A CSV is written while it is downloaded (campaigns.exports.csv_lines, as the campaign page's
 export does), so an export is ready as soon as it is started. Its id is what to export (user,
 campaign, filters, expiry) signed with SECRET_KEY; its link works without a token (for tools
-that fetch a URL) until it expires, and only while its user may still see the campaign.
+that fetch a URL) until it expires, and only while its user may still export the campaign
+(a member of its workspace with a role that allows it).
 """
 
 import time
@@ -15,11 +16,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 
 from campaigns import selectors
+from campaigns.access import NotMember, require
 from campaigns.models import Campaign, Post
+from campaigns.roles import Action
 from webhooks import events
 
 SALT = "api.export"
@@ -57,6 +61,7 @@ def export_start(
 
     `absolute_url(export_id)` gives the link's full URL for the webhook's payload.
     """
+    require(user, campaign.workspace, Action.EXPORT)
     order = {
         "user": user.pk,
         "campaign_id": campaign.pk,
@@ -67,7 +72,7 @@ def export_start(
     link = _link(signing.dumps(order, salt=SALT), order)
     with transaction.atomic():
         events.export_ready(
-            owner=user,
+            workspace_id=campaign.workspace_id,
             campaign_id=campaign.pk,
             export_id=link.id,
             url=absolute_url(link.id),
@@ -93,6 +98,7 @@ def export_posts(link: ExportLink) -> tuple[Campaign, QuerySet[Post]]:
         raise ExportUnavailable("No such export.")
     try:
         campaign = selectors.campaign_for(user=user, pk=link.campaign_id)
-    except Campaign.DoesNotExist:
+        require(user, campaign.workspace, Action.EXPORT)
+    except (Campaign.DoesNotExist, NotMember, PermissionDenied):
         raise ExportUnavailable("No such export.") from None
     return campaign, selectors.campaign_posts(campaign, **link.filters)

@@ -16,11 +16,13 @@ class ApiTokenQuerySet(models.QuerySet):
 class ApiToken(models.Model):
     """A bearer token for the API. Only its SHA-256 is kept: the token is shown once, when made.
 
-    It acts for its user, with the user's role in its workspace and never more; a read token
-    cannot change anything even when its user could.
+    It acts for its user in its one workspace, with the user's role there and never more (a user
+    who leaves the workspace leaves their tokens dead); a read token changes nothing even when its
+    user could.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    workspace = models.ForeignKey("campaigns.Workspace", on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=80, help_text="What the token is for, e.g. “n8n CRM sync”.")
     scope = models.CharField(max_length=5, choices=TokenScope.choices, default=TokenScope.READ)
     # The first characters of the token, shown in lists so that a member can tell tokens apart.

@@ -24,6 +24,8 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as RequestValidationError
 
+from campaigns.access import NotMember
+
 log = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -128,6 +130,8 @@ def install_handlers(api: NinjaAPI) -> None:
     )
     api.add_exception_handler(Http404, lambda request, exc: problem(404, str(exc) or "Not found."))
     api.add_exception_handler(ObjectDoesNotExist, lambda request, exc: problem(404, "Not found."))
+    # A service refused a non-member: to them the thing doesn't exist (as on the pages).
+    api.add_exception_handler(NotMember, lambda request, exc: problem(404, "Not found."))
     api.add_exception_handler(Exception, _unexpected_problem)
 
 

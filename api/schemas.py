@@ -178,9 +178,10 @@ class ExportOut(Schema):
 
 
 class UsageOut(Schema):
+    workspace: str
     month: str = Field(description="YYYY-MM, in the server's time zone.")
     spent_usd: Decimal
-    monthly_budget_usd: Decimal | None
+    monthly_budget_usd: Decimal | None = Field(description="The workspace's budget; null when it has none.")
     batches_this_month: int
     posts_this_month: int
     max_posts_per_batch: int

@@ -10,11 +10,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
 from api.models import ApiToken, TokenScope
+from campaigns.access import NotMember, require
+from campaigns.models import Workspace
+from campaigns.roles import Action, can
+from campaigns.selectors import membership_of
 
 TOKEN_PREFIX = "cp_"  # noqa: S105 - the marker every token starts with, not a secret
 # last_used_at is written at most this often per token, not on every request.
@@ -31,7 +35,10 @@ class NewToken:
     secret: str  # the full token: shown to its owner once, never stored
 
 
-def token_create(*, user: User, name: str, scope: str) -> NewToken:
+def token_create(*, user: User, workspace: Workspace, name: str, scope: str) -> NewToken:
+    """A token for `user` in `workspace`, of which they must be a member (any role: the token can
+    do what the role allows, and a read token less)."""
+    require(user, workspace, Action.VIEW)
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Name the token after what will use it."})
@@ -41,25 +48,37 @@ def token_create(*, user: User, name: str, scope: str) -> NewToken:
         raise ValidationError({"scope": "The scope is read or write."})
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name, scope=scope, prefix=secret[: len(TOKEN_PREFIX) + 8], key_hash=hash_token(secret)
+        user=user,
+        workspace=workspace,
+        name=name,
+        scope=scope,
+        prefix=secret[: len(TOKEN_PREFIX) + 8],
+        key_hash=hash_token(secret),
     )
     return NewToken(token=token, secret=secret)
 
 
-def token_revoke(*, user: User, pk: int) -> ApiToken:
-    """Revoke one of the user's own tokens (ApiToken.DoesNotExist for anyone else's)."""
-    token = ApiToken.objects.get(pk=pk, user=user, revoked_at__isnull=True)
+def token_revoke(*, actor: User, workspace: Workspace, pk: int) -> ApiToken:
+    """Revoke a live token of `workspace`: one's own, or any member's for those who manage the
+    workspace. ApiToken.DoesNotExist for any other (a page answers 404)."""
+    token = ApiToken.objects.get(pk=pk, workspace=workspace, revoked_at__isnull=True)
+    if token.user_id != actor.pk:
+        try:
+            require(actor, workspace, Action.MANAGE_WORKSPACE)
+        except (NotMember, PermissionDenied):
+            raise ApiToken.DoesNotExist from None
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     return token
 
 
 def token_authenticate(secret: str) -> ApiToken | None:
-    """The live token with this secret, its user loaded, or None; records when it was last used."""
+    """The live token with this secret, its user and workspace loaded, or None; None too when its
+    user is no longer a member of its workspace. Records when it was last used."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    token = ApiToken.objects.active().select_related("user").filter(key_hash=hash_token(secret)).first()
-    if token is None:
+    token = ApiToken.objects.active().select_related("user", "workspace").filter(key_hash=hash_token(secret)).first()
+    if token is None or membership_of(token.user, token.workspace) is None:
         return None
     now = timezone.now()
     # One conditional UPDATE a minute at most, whatever the request rate.
@@ -69,5 +88,10 @@ def token_authenticate(secret: str) -> ApiToken | None:
     return token
 
 
-def tokens_of(user: User) -> list[ApiToken]:
-    return list(ApiToken.objects.filter(user=user).order_by("revoked_at", "-created_at"))
+def tokens_of(user: User, workspace: Workspace) -> list[ApiToken]:
+    """The user's tokens in the workspace, live ones first; every member's for those who manage it."""
+    tokens = ApiToken.objects.filter(workspace=workspace).select_related("user")
+    membership = membership_of(user, workspace)
+    if membership is None or not can(membership.role, Action.MANAGE_WORKSPACE):
+        tokens = tokens.filter(user=user)
+    return list(tokens.order_by("revoked_at", "-created_at"))

@@ -10,13 +10,27 @@ from django.views.decorators.http import require_http_methods, require_POST
 from api import tokens
 from api.forms import TokenForm
 from api.models import ApiToken
+from campaigns.calendar_feed import calendar_feed_path
+from campaigns.models import Workspace
+from campaigns.roles import Action, can
+from campaigns.selectors import membership_of
 from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
 
 
 def _page(request: AuthenticatedHttpRequest, form: TokenForm, **context: object) -> HttpResponse:
-    return render(
-        request, "api/tokens.html", {"form": form, "tokens": tokens.tokens_of(request.user), "nav": "api", **context}
-    )
+    workspace: Workspace = request.workspace
+    membership = membership_of(request.user, workspace)
+    manages = membership is not None and can(membership.role, Action.MANAGE_WORKSPACE)
+    context = {
+        "form": form,
+        "workspace": workspace,
+        "manages_workspace": manages,
+        "tokens": tokens.tokens_of(request.user, workspace),
+        "calendar_url": request.build_absolute_uri(calendar_feed_path(workspace)) if workspace.ical_token else "",
+        "nav": "api",
+        **context,
+    }
+    return render(request, "api/tokens.html", context)
 
 
 @login_required
@@ -28,7 +42,7 @@ def token_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = TokenForm(request.POST)
     if form.is_valid():
         try:
-            made = tokens.token_create(user=request.user, **form.cleaned_data)
+            made = tokens.token_create(user=request.user, workspace=request.workspace, **form.cleaned_data)
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -40,6 +54,6 @@ def token_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    token: ApiToken = owned_or_404(tokens.token_revoke, user=request.user, pk=pk)
+    token: ApiToken = owned_or_404(tokens.token_revoke, actor=request.user, workspace=request.workspace, pk=pk)
     messages.success(request, f"Token “{token.name}” revoked: requests with it are refused from now on.")
     return redirect("api:tokens")

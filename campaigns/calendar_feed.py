@@ -1,16 +1,26 @@
 """A workspace's scheduled posts as an iCalendar feed (RFC 5545), for Google Calendar or Outlook.
 
-Each post is a 15-minute event at its scheduled time; its UID is the post's, so a calendar app
-moves the event when the post is rescheduled and drops it when it is unscheduled.
+The feed lives at a secret URL (/calendar/<Workspace.ical_token>.ics): calendar apps subscribe
+to a URL and send no credentials, so the URL is the credential. Owners make it and make a new
+one (the old one stops working at once). Each post is a 15-minute event at its scheduled time;
+its UID is the post's, so a calendar app moves the event when the post is rescheduled and drops
+it when it is unscheduled.
 """
 
+import secrets
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils import timezone
 from icalendar import Calendar, Event
 
-from campaigns.models import Post
+from campaigns.access import require
+from campaigns.models import Post, Workspace
 from campaigns.platforms import Platform
+from campaigns.roles import Action
 
 EVENT_LENGTH = timedelta(minutes=15)
 PRODID = "-//Campaign Posts//Scheduled posts//EN"
@@ -41,3 +51,32 @@ def render_calendar(*, name: str, posts: Iterable[Post], post_url: Callable[[Pos
         event.add("categories", [platform])
         calendar.add_component(event)
     return calendar.to_ical()
+
+
+def calendar_feed_regenerate(*, workspace: Workspace, actor: User) -> Workspace:
+    """Give the workspace a new secret feed URL; the previous one answers 404 from now on."""
+    require(actor, workspace, Action.MANAGE_WORKSPACE)
+    workspace.ical_token = secrets.token_urlsafe(32)
+    workspace.save(update_fields=["ical_token"])
+    return workspace
+
+
+def calendar_feed_path(workspace: Workspace) -> str:
+    return reverse("campaigns:calendar_feed", args=[workspace.ical_token])
+
+
+def workspace_by_calendar_token(token: str) -> Workspace:
+    """The workspace whose feed URL carries `token`, or Workspace.DoesNotExist."""
+    if not token:
+        raise Workspace.DoesNotExist("no token")
+    return Workspace.objects.get(ical_token=token)
+
+
+def feed_posts(workspace: Workspace) -> QuerySet[Post]:
+    """The workspace's scheduled posts, from 30 days ago on (calendar apps keep what they saw)."""
+    since = timezone.now() - timedelta(days=30)
+    return (
+        Post.objects.filter(campaign__workspace=workspace, scheduled_at__gte=since)
+        .select_related("campaign")
+        .order_by("scheduled_at", "id")[:5000]
+    )

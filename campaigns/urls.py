@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns.views import batches, campaigns, exports, posts
+from campaigns.views import batches, calendar_feed, campaigns, exports, posts
 
 app_name = "campaigns"
 
@@ -17,6 +17,9 @@ urlpatterns = [
     path("campaigns/<int:pk>/calendar/", campaigns.campaign_calendar, name="calendar"),
     path("campaigns/<int:pk>/export.csv", exports.campaign_export_csv, name="export_csv"),
     path("campaigns/<int:pk>/export.zip", exports.campaign_export_zip, name="export_zip"),
+    # The workspace's calendar feed: a secret URL, fetched by calendar apps without a session
+    path("calendar/<str:token>.ics", calendar_feed.calendar_feed, name="calendar_feed"),
+    path("settings/calendar-feed/new-url/", calendar_feed.calendar_feed_new_url, name="calendar_feed_new_url"),
     # Batches
     path("campaigns/<int:pk>/batches/", batches.batch_start, name="batch_start"),
     path("batches/<int:pk>/", batches.batch_detail, name="batch_detail"),

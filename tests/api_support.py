@@ -6,10 +6,13 @@ from typing import Any
 from django.test import Client
 
 from api import tokens
+from campaigns.workspaces import personal_workspace
 
 
-def make_token(user, scope: str = "write") -> str:
-    return tokens.token_create(user=user, name=f"{scope} token", scope=scope).secret
+def make_token(user, scope: str = "write", workspace=None) -> str:
+    """A token of `user` in `workspace` (default: their personal workspace, made on demand)."""
+    workspace = workspace or personal_workspace(user)
+    return tokens.token_create(user=user, workspace=workspace, name=f"{scope} token", scope=scope).secret
 
 
 def call(client: Client, method: str, path: str, token: str | None = None, body: Any = None, **headers: str):

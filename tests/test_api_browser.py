@@ -5,6 +5,7 @@ import pytest
 
 from api.models import ApiToken
 from api.tokens import hash_token
+from campaigns.workspaces import personal_workspace
 from tests import test_browser
 from tests.factories import UserFactory
 from webhooks import services
@@ -69,7 +70,7 @@ def test_a_member_makes_sees_once_and_revokes_a_token_and_adds_a_webhook(page, l
     page.get_by_label("post.approved", exact=False).check()
     page.get_by_role("button", name="Add the endpoint").click()
     page.get_by_text("Show the secret").click()
-    endpoint = services.endpoints_for(user).get()
+    endpoint = services.endpoints_of(personal_workspace(user)).get()
     assert endpoint.secret in page.content()
     assert set(endpoint.events) == {Event.BATCH_SUCCEEDED, Event.BATCH_FAILED, Event.POST_APPROVED}
     WebhookDelivery.objects.create(

@@ -11,6 +11,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from campaigns.models import BatchJob, BatchStatus, Post, ReviewStatus
+from campaigns.workspaces import personal_workspace
 from tests.factories import CampaignFactory, UserFactory
 from tests.support import BASE_DIR, database_url, wait_for
 from tests.webhook_receiver import WebhookReceiver
@@ -39,7 +40,10 @@ def test_the_readme_curl_journey_works_as_written(live_server, workers, settings
 
     with WebhookReceiver() as receiver:
         endpoint = services.endpoint_create(
-            owner=demo, url=receiver.url, events=[Event.BATCH_SUCCEEDED, Event.POST_APPROVED]
+            workspace=personal_workspace(demo),
+            actor=demo,
+            url=receiver.url,
+            events=[Event.BATCH_SUCCEEDED, Event.POST_APPROVED],
         )
         environment = {
             **os.environ,

@@ -11,6 +11,7 @@ from standardwebhooks import Webhook
 
 from campaigns import services as campaign_services
 from campaigns.models import BatchStatus
+from campaigns.workspaces import personal_workspace
 from tests.api_support import call, make_token
 from tests.factories import CampaignFactory, PostFactory
 from tests.support import wait_for
@@ -39,7 +40,10 @@ def test_a_batch_started_over_the_api_ends_in_a_signed_webhook_verified_by_the_r
     client, user, receiver, private_targets, workers
 ):
     endpoint = services.endpoint_create(
-        owner=user, url=receiver.url, events=[Event.BATCH_SUCCEEDED, Event.POST_APPROVED]
+        workspace=personal_workspace(user),
+        actor=user,
+        url=receiver.url,
+        events=[Event.BATCH_SUCCEEDED, Event.POST_APPROVED],
     )
     workers.start("hooks-1", WEBHOOK_ALLOW_PRIVATE_TARGETS="1")
     campaign = CampaignFactory(owner=user)
@@ -73,10 +77,12 @@ def test_a_failing_endpoint_is_retried_on_schedule_then_disabled_with_the_reason
 ):
     private_targets.WEBHOOK_RETRY_DELAYS = [0, 300]
     with WebhookReceiver(status=500) as receiver:
-        endpoint = services.endpoint_create(owner=user, url=receiver.url, events=[Event.POST_APPROVED])
+        endpoint = services.endpoint_create(
+            workspace=personal_workspace(user), actor=user, url=receiver.url, events=[Event.POST_APPROVED]
+        )
         post = PostFactory(campaign=CampaignFactory(owner=user))
         with django_capture_on_commit_callbacks(execute=False):
-            campaign_services.post_review(post=post, decision="approved")
+            campaign_services.post_review(post=post, decision="approved", actor=None)
         delivery = WebhookDelivery.objects.get(endpoint=endpoint)
 
         assert deliver(delivery.pk) == "failed, retry in 0s"  # the first retry comes at once
@@ -107,14 +113,14 @@ def test_a_failing_endpoint_is_retried_on_schedule_then_disabled_with_the_reason
 
     # A disabled endpoint is sent nothing, and cannot be redelivered to until it is enabled.
     other = PostFactory(campaign=post.campaign)
-    campaign_services.post_review(post=other, decision="approved")
+    campaign_services.post_review(post=other, decision="approved", actor=None)
     assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 1
     with pytest.raises(ValidationError):
-        services.delivery_redeliver(delivery=delivery)
+        services.delivery_redeliver(delivery=delivery, actor=user)
 
     with WebhookReceiver(status=200) as healthy:
-        services.endpoint_update(endpoint=endpoint, url=healthy.url, events=endpoint.events)
-        services.endpoint_enable(endpoint=endpoint)
+        services.endpoint_update(endpoint=endpoint, actor=user, url=healthy.url, events=endpoint.events)
+        services.endpoint_enable(endpoint=endpoint, actor=user)
         with django_capture_on_commit_callbacks(execute=False):
             response = signed_in_client.post(f"/settings/webhooks/deliveries/{delivery.pk}/redeliver/")
         assert response.status_code == 302
@@ -141,21 +147,29 @@ def test_a_failing_endpoint_is_retried_on_schedule_then_disabled_with_the_reason
 def test_private_loopback_and_link_local_targets_are_refused(user, settings, url):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
     with pytest.raises(ValidationError) as refused:
-        services.endpoint_create(owner=user, url=url, events=[Event.BATCH_SUCCEEDED])
+        services.endpoint_create(
+            workspace=personal_workspace(user), actor=user, url=url, events=[Event.BATCH_SUCCEEDED]
+        )
     assert "url" in refused.value.message_dict
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
     if url.startswith("http"):
-        services.endpoint_create(owner=user, url=url, events=[Event.BATCH_SUCCEEDED])
+        services.endpoint_create(
+            workspace=personal_workspace(user), actor=user, url=url, events=[Event.BATCH_SUCCEEDED]
+        )
 
 
 @pytest.mark.django_db
 def test_a_target_that_turned_private_is_not_called(
     user, private_targets, receiver, django_capture_on_commit_callbacks
 ):
-    endpoint = services.endpoint_create(owner=user, url=receiver.url, events=[Event.POST_APPROVED])
+    endpoint = services.endpoint_create(
+        workspace=personal_workspace(user), actor=user, url=receiver.url, events=[Event.POST_APPROVED]
+    )
     private_targets.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
     with django_capture_on_commit_callbacks(execute=False):
-        campaign_services.post_review(post=PostFactory(campaign=CampaignFactory(owner=user)), decision="approved")
+        campaign_services.post_review(
+            post=PostFactory(campaign=CampaignFactory(owner=user)), decision="approved", actor=None
+        )
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
     deliver(delivery.pk)
     delivery.refresh_from_db()
@@ -165,12 +179,21 @@ def test_a_target_that_turned_private_is_not_called(
 
 @pytest.mark.django_db
 def test_events_reach_only_the_owners_subscribed_active_endpoints(user, other_user, private_targets):
-    mine = services.endpoint_create(owner=user, url="http://127.0.0.1:9/a", events=[Event.BATCH_CANCELED])
-    services.endpoint_create(owner=user, url="http://127.0.0.1:9/b", events=[Event.POST_APPROVED])
-    services.endpoint_create(owner=other_user, url="http://127.0.0.1:9/c", events=[Event.BATCH_CANCELED])
+    mine = services.endpoint_create(
+        workspace=personal_workspace(user), actor=user, url="http://127.0.0.1:9/a", events=[Event.BATCH_CANCELED]
+    )
+    services.endpoint_create(
+        workspace=personal_workspace(user), actor=user, url="http://127.0.0.1:9/b", events=[Event.POST_APPROVED]
+    )
+    services.endpoint_create(
+        workspace=personal_workspace(other_user),
+        actor=other_user,
+        url="http://127.0.0.1:9/c",
+        events=[Event.BATCH_CANCELED],
+    )
     campaign = CampaignFactory(owner=user)
-    batch = campaign_services.batch_start(campaign=campaign, count=2, enqueue=False)
-    campaign_services.batch_cancel(batch=batch)
+    batch = campaign_services.batch_start(campaign=campaign, count=2, enqueue=False, actor=None)
+    campaign_services.batch_cancel(batch=batch, actor=None)
     assert batch.status == BatchStatus.CANCELED
     deliveries = list(WebhookDelivery.objects.all())
     assert [d.endpoint_id for d in deliveries] == [mine.pk]
@@ -180,7 +203,12 @@ def test_events_reach_only_the_owners_subscribed_active_endpoints(user, other_us
 
 @pytest.mark.django_db
 def test_the_endpoint_pages_are_the_owners_only(signed_in_client, other_user, private_targets):
-    theirs = services.endpoint_create(owner=other_user, url="http://127.0.0.1:9/x", events=[Event.POST_APPROVED])
+    theirs = services.endpoint_create(
+        workspace=personal_workspace(other_user),
+        actor=other_user,
+        url="http://127.0.0.1:9/x",
+        events=[Event.POST_APPROVED],
+    )
     assert signed_in_client.get(f"/settings/webhooks/{theirs.pk}/").status_code == 404
     assert signed_in_client.post(f"/settings/webhooks/{theirs.pk}/state/", {"action": "delete"}).status_code == 404
     response = signed_in_client.post(

@@ -15,9 +15,9 @@ class DeliveryInline(admin.TabularInline):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
-    list_display = ("url", "owner", "is_active", "consecutive_failures", "created_at")
+    list_display = ("url", "workspace", "is_active", "consecutive_failures", "created_at")
     list_filter = ("is_active",)
-    search_fields = ("url", "owner__username")
+    search_fields = ("url", "workspace__name")
     readonly_fields = ("secret", "disabled_at", "consecutive_failures", "created_at")
     inlines = [DeliveryInline]
 

@@ -7,7 +7,6 @@ Call these inside the transaction that makes the change: the deliveries are writ
 import uuid
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,9 +22,9 @@ BATCH_EVENTS = {
 }
 
 
-def emit(*, owner: User | int, event: str, data: dict[str, Any]) -> list[int]:
-    """Write one delivery for each active endpoint of `owner` subscribed to `event`; their ids."""
-    endpoints = WebhookEndpoint.objects.filter(owner=owner, is_active=True, events__contains=[event])
+def emit(*, workspace_id: int, event: str, data: dict[str, Any]) -> list[int]:
+    """Write one delivery for each active endpoint of the workspace subscribed to `event`; their ids."""
+    endpoints = WebhookEndpoint.objects.filter(workspace_id=workspace_id, is_active=True, events__contains=[event])
     payload = {"type": event, "timestamp": timezone.now().isoformat(), "data": data}
     deliveries = WebhookDelivery.objects.bulk_create(
         [
@@ -64,12 +63,12 @@ def batch_ended(batch_id: int) -> None:
     batch = BatchJob.objects.select_related("campaign").get(pk=batch_id)
     event = BATCH_EVENTS.get(BatchStatus(batch.status))
     if event is not None:
-        emit(owner=batch.campaign.owner_id, event=event, data=batch_data(batch))
+        emit(workspace_id=batch.campaign.workspace_id, event=event, data=batch_data(batch))
 
 
 def post_approved(post: Post) -> None:
     emit(
-        owner=post.campaign.owner_id,
+        workspace_id=post.campaign.workspace_id,
         event=Event.POST_APPROVED,
         data={
             "post_id": post.pk,
@@ -82,9 +81,9 @@ def post_approved(post: Post) -> None:
     )
 
 
-def export_ready(*, owner: User, campaign_id: int, export_id: str, url: str, expires_at: str) -> None:
+def export_ready(*, workspace_id: int, campaign_id: int, export_id: str, url: str, expires_at: str) -> None:
     emit(
-        owner=owner,
+        workspace_id=workspace_id,
         event=Event.EXPORT_READY,
         data={"export_id": export_id, "campaign_id": campaign_id, "url": url, "expires_at": expires_at},
     )

@@ -12,9 +12,12 @@ class Event(models.TextChoices):
 
 
 class WebhookEndpoint(models.Model):
-    """A URL that is sent the events it subscribes to, signed with its own secret."""
+    """A URL of a workspace that is sent the workspace's events it subscribes to, signed with its own secret."""
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    workspace = models.ForeignKey("campaigns.Workspace", on_delete=models.CASCADE, related_name="webhook_endpoints")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=200, blank=True)
     events = models.JSONField(default=list)

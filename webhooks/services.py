@@ -1,4 +1,8 @@
-"""Writes and reads of webhook endpoints and deliveries, for their pages (and the admin)."""
+"""Writes and reads of a workspace's webhook endpoints and deliveries, for their pages.
+
+Managing them is the workspace's owners' (Action.MANAGE_WORKSPACE): every function that acts
+for a user checks it first, as the campaigns services do (campaigns.access.require).
+"""
 
 import base64
 import secrets
@@ -9,6 +13,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from campaigns.access import require
+from campaigns.models import Workspace
+from campaigns.roles import Action
 from webhooks import queue
 from webhooks.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
 from webhooks.targets import check_target
@@ -25,10 +32,18 @@ def check_events(events: list[str]) -> list[str]:
     return [event for event in Event.values if event in events]
 
 
-def endpoint_create(*, owner: User, url: str, events: list[str], description: str = "") -> WebhookEndpoint:
+def endpoint_create(
+    *, workspace: Workspace, actor: User, url: str, events: list[str], description: str = ""
+) -> WebhookEndpoint:
+    require(actor, workspace, Action.MANAGE_WORKSPACE)
     check_target(url)
     endpoint = WebhookEndpoint(
-        owner=owner, url=url, events=check_events(events), description=description.strip(), secret=new_secret()
+        workspace=workspace,
+        created_by=actor,
+        url=url,
+        events=check_events(events),
+        description=description.strip(),
+        secret=new_secret(),
     )
     endpoint.full_clean()
     endpoint.save()
@@ -36,8 +51,9 @@ def endpoint_create(*, owner: User, url: str, events: list[str], description: st
 
 
 def endpoint_update(
-    *, endpoint: WebhookEndpoint, url: str, events: list[str], description: str = ""
+    *, endpoint: WebhookEndpoint, actor: User, url: str, events: list[str], description: str = ""
 ) -> WebhookEndpoint:
+    require(actor, endpoint.workspace, Action.MANAGE_WORKSPACE)
     check_target(url)
     endpoint.url, endpoint.events, endpoint.description = url, check_events(events), description.strip()
     endpoint.full_clean()
@@ -45,8 +61,9 @@ def endpoint_update(
     return endpoint
 
 
-def endpoint_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+def endpoint_enable(*, endpoint: WebhookEndpoint, actor: User) -> WebhookEndpoint:
     """Turn an endpoint back on after it was disabled; its count of failures starts again."""
+    require(actor, endpoint.workspace, Action.MANAGE_WORKSPACE)
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         is_active=True, disabled_reason="", disabled_at=None, consecutive_failures=0
     )
@@ -54,29 +71,33 @@ def endpoint_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     return endpoint
 
 
-def endpoint_disable(*, endpoint: WebhookEndpoint, by: User) -> WebhookEndpoint:
+def endpoint_disable(*, endpoint: WebhookEndpoint, actor: User) -> WebhookEndpoint:
+    require(actor, endpoint.workspace, Action.MANAGE_WORKSPACE)
     now = timezone.now()
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         is_active=False,
         disabled_at=now,
-        disabled_reason=f"Disabled by {by.get_username()} on {now:%Y-%m-%d %H:%M} UTC.",
+        disabled_reason=f"Disabled by {actor.get_username()} on {now:%Y-%m-%d %H:%M} UTC.",
     )
     endpoint.refresh_from_db()
     return endpoint
 
 
-def endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: User) -> WebhookEndpoint:
+    require(actor, endpoint.workspace, Action.MANAGE_WORKSPACE)
     endpoint.secret = new_secret()
     endpoint.save(update_fields=["secret"])
     return endpoint
 
 
-def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+def endpoint_delete(*, endpoint: WebhookEndpoint, actor: User) -> None:
+    require(actor, endpoint.workspace, Action.MANAGE_WORKSPACE)
     endpoint.delete()
 
 
-def delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
+def delivery_redeliver(*, delivery: WebhookDelivery, actor: User) -> WebhookDelivery:
     """Send a delivery again now, with the same webhook-id, whatever became of it before."""
+    require(actor, delivery.endpoint.workspace, Action.MANAGE_WORKSPACE)
     if not delivery.endpoint.is_active:
         raise ValidationError("Enable the endpoint before redelivering to it.")
     with transaction.atomic():
@@ -88,16 +109,16 @@ def delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
     return delivery
 
 
-def endpoints_for(owner: User) -> QuerySet[WebhookEndpoint]:
-    return WebhookEndpoint.objects.filter(owner=owner)
+def endpoints_of(workspace: Workspace) -> QuerySet[WebhookEndpoint]:
+    return WebhookEndpoint.objects.filter(workspace=workspace)
 
 
-def endpoint_for(*, owner: User, pk: int) -> WebhookEndpoint:
-    return endpoints_for(owner).get(pk=pk)
+def endpoint_for(*, workspace: Workspace, pk: int) -> WebhookEndpoint:
+    return endpoints_of(workspace).select_related("workspace").get(pk=pk)
 
 
-def delivery_for(*, owner: User, pk: int) -> WebhookDelivery:
-    return WebhookDelivery.objects.select_related("endpoint").get(pk=pk, endpoint__owner=owner)
+def delivery_for(*, workspace: Workspace, pk: int) -> WebhookDelivery:
+    return WebhookDelivery.objects.select_related("endpoint__workspace").get(pk=pk, endpoint__workspace=workspace)
 
 
 def deliveries_of(endpoint: WebhookEndpoint, *, limit: int = 50) -> list[WebhookDelivery]:

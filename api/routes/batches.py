@@ -3,11 +3,12 @@
 from django.http import HttpRequest, HttpResponse
 from ninja import Header, Router, Status
 
+from api import scope
 from api.auth import READ, WRITE
 from api.problems import COMMON_ERRORS, CONFLICT_ERRORS, IDEMPOTENCY_CONFLICT, Conflict, refusals_are_conflicts
 from api.routes.campaigns import plain
 from api.schemas import BatchIn, BatchOut, CancelOut, RetryOut
-from campaigns import selectors, services
+from campaigns import services
 from campaigns.models import BatchJob
 
 router = Router(tags=["batches"])
@@ -31,16 +32,14 @@ def batch_start(
     payload: BatchIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=255),
 ) -> Status[BatchJob]:
-    campaign = selectors.campaign_for(user=request.user, pk=campaign_id)  # type: ignore[arg-type]
+    campaign = scope.campaign(request, campaign_id)
     asked = plain(payload.model_dump())
+    user = scope.actor(request)
     if not idempotency_key:
-        return Status(201, services.batch_start(campaign=campaign, requested_by=request.user, **asked))  # type: ignore[arg-type]
+        return Status(201, services.batch_start(campaign=campaign, actor=user, **asked))
     try:
         batch, replayed = services.batch_start_once(
-            idempotency_key=idempotency_key,
-            campaign=campaign,
-            requested_by=request.user,  # type: ignore[arg-type]
-            **asked,
+            idempotency_key=idempotency_key, campaign=campaign, actor=user, **asked
         )
     except services.IdempotencyConflict as conflict:
         raise Conflict(str(conflict), type_=IDEMPOTENCY_CONFLICT) from None
@@ -53,16 +52,16 @@ def batch_start(
     "/batches/{batch_id}", response={200: BatchOut, **COMMON_ERRORS}, auth=READ, summary="Read a batch's progress"
 )
 def batch_read(request: HttpRequest, batch_id: int) -> BatchJob:
-    return selectors.batch_for(user=request.user, pk=batch_id)  # type: ignore[arg-type]
+    return scope.batch(request, batch_id)
 
 
 @router.post(
     "/batches/{batch_id}/cancel", response={200: CancelOut, **CONFLICT_ERRORS}, auth=WRITE, summary="Cancel a batch"
 )
 def batch_cancel(request: HttpRequest, batch_id: int) -> dict[str, object]:
-    batch = selectors.batch_for(user=request.user, pk=batch_id)  # type: ignore[arg-type]
+    batch = scope.batch(request, batch_id)
     with refusals_are_conflicts():
-        canceled = services.batch_cancel(batch=batch)
+        canceled = services.batch_cancel(batch=batch, actor=scope.actor(request))
     return {"canceled": canceled, "batch": batch}
 
 
@@ -73,7 +72,7 @@ def batch_cancel(request: HttpRequest, batch_id: int) -> dict[str, object]:
     summary="Retry a batch's failed posts",
 )
 def batch_retry_failed(request: HttpRequest, batch_id: int) -> dict[str, object]:
-    batch = selectors.batch_for(user=request.user, pk=batch_id)  # type: ignore[arg-type]
+    batch = scope.batch(request, batch_id)
     with refusals_are_conflicts():
-        retried = services.batch_retry_failed(batch=batch)
+        retried = services.batch_retry_failed(batch=batch, actor=scope.actor(request))
     return {"retried": retried, "batch": batch}

@@ -6,6 +6,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
+from api import scope
 from api.auth import READ, WRITE
 from api.problems import COMMON_ERRORS
 from api.schemas import CampaignIn, CampaignOut, CampaignPatch, InputSchema
@@ -34,24 +35,29 @@ class CampaignFilters(InputSchema):
 
 @router.get("/campaigns", response={200: list[CampaignOut], **COMMON_ERRORS}, auth=READ, summary="List campaigns")
 def campaign_list(request: HttpRequest, filters: Query[CampaignFilters]) -> list[Campaign]:
-    return list(selectors.campaign_list(user=request.user, search=filters.search))  # type: ignore[arg-type]
+    return list(
+        selectors.campaign_list(user=scope.actor(request), workspace=scope.workspace(request), search=filters.search)
+    )
 
 
 @router.post("/campaigns", response={201: CampaignOut, **COMMON_ERRORS}, auth=WRITE, summary="Create a campaign")
 def campaign_create(request: HttpRequest, payload: CampaignIn) -> Status[Campaign]:
-    return Status(201, services.campaign_create(owner=request.user, **plain(payload.model_dump())))  # type: ignore[arg-type]
+    user = scope.actor(request)
+    fields = plain(payload.model_dump())
+    return Status(201, services.campaign_create(workspace=scope.workspace(request), owner=user, actor=user, **fields))
 
 
 @router.get(
     "/campaigns/{campaign_id}", response={200: CampaignOut, **COMMON_ERRORS}, auth=READ, summary="Read a campaign"
 )
 def campaign_read(request: HttpRequest, campaign_id: int) -> Campaign:
-    return selectors.campaign_for(user=request.user, pk=campaign_id)  # type: ignore[arg-type]
+    return scope.campaign(request, campaign_id)
 
 
 @router.patch(
     "/campaigns/{campaign_id}", response={200: CampaignOut, **COMMON_ERRORS}, auth=WRITE, summary="Update a campaign"
 )
 def campaign_update(request: HttpRequest, campaign_id: int, payload: CampaignPatch) -> Campaign:
-    campaign = selectors.campaign_for(user=request.user, pk=campaign_id)  # type: ignore[arg-type]
-    return services.campaign_update(campaign=campaign, **plain(payload.model_dump(exclude_unset=True)))
+    campaign = scope.campaign(request, campaign_id)
+    fields = plain(payload.model_dump(exclude_unset=True))
+    return services.campaign_update(campaign=campaign, actor=scope.actor(request), **fields)

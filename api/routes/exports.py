@@ -7,12 +7,11 @@ from django.urls import reverse
 from django.utils.text import slugify
 from ninja import Router, Status
 
-from api import export_links
+from api import export_links, scope
 from api.auth import READ
 from api.problems import COMMON_ERRORS
 from api.routes.campaigns import plain
 from api.schemas import ExportIn, ExportOut
-from campaigns import selectors
 from campaigns.exports import csv_lines
 
 router = Router(tags=["exports"])
@@ -37,9 +36,9 @@ def _download_url(request: HttpRequest, export_id: str) -> str:
 @router.post("/exports", response={201: ExportOut, **COMMON_ERRORS}, auth=READ, summary="Start an export")
 def export_start(request: HttpRequest, payload: ExportIn) -> Status[dict[str, Any]]:
     asked = plain(payload.model_dump())
-    campaign = selectors.campaign_for(user=request.user, pk=asked["campaign_id"])  # type: ignore[arg-type]
+    campaign = scope.campaign(request, asked["campaign_id"])
     link = export_links.export_start(
-        user=request.user,  # type: ignore[arg-type]
+        user=scope.actor(request),
         campaign=campaign,
         format=asked["format"],
         filters={name: asked[name] for name in FILTERS if asked[name] is not None},
@@ -54,7 +53,7 @@ def export_read(request: HttpRequest, export_id: str) -> dict[str, Any]:
         link = export_links.export_link(export_id)
     except export_links.ExportUnavailable as error:
         raise Http404(str(error)) from None
-    if link.user_id != request.user.pk:
+    if link.user_id != scope.actor(request).pk:
         raise Http404("No such export.")
     return _described(request, link)
 

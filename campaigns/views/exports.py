@@ -10,7 +10,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
 from campaigns import selectors
-from campaigns.exports import csv_lines, write_zip
+from campaigns.exports import csv_lines, posts_to_export, write_zip
 from campaigns.forms import PostFilterForm
 from campaigns.models import Campaign, Post
 from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
@@ -22,7 +22,7 @@ def _export(request: AuthenticatedHttpRequest, pk: int) -> tuple[Campaign, Query
     campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
     filter_form = PostFilterForm(request.GET)
     filters = filter_form.filters()
-    posts = selectors.campaign_posts(campaign, **filters)
+    posts = posts_to_export(campaign=campaign, actor=request.user, filters=filters)
     labels = [str(filters[key]) for key in ("review", "status", "platform") if key in filters]
     if "batch_id" in filters:
         labels.append(f"batch-{filters['batch_id']}")
