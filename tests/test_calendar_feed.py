@@ -1,0 +1,62 @@
+"""The workspace's calendar feed: its scheduled posts at a secret URL that owners can replace."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+from icalendar import Calendar
+
+from campaigns.calendar_feed import calendar_feed_path, calendar_feed_regenerate
+from campaigns.roles import Role
+from campaigns.workspaces import personal_workspace
+from tests.factories import CampaignFactory, MembershipFactory, PostFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_feed_lists_the_workspaces_scheduled_posts_and_only_them(client, user):
+    workspace = personal_workspace(user)
+    campaign = CampaignFactory(owner=user, name="Summer")
+    when = (timezone.now() + timedelta(days=2)).replace(microsecond=0)
+    scheduled = PostFactory(campaign=campaign, platform="x", caption="Cold brew, cold days", scheduled_at=when)
+    PostFactory(campaign=campaign)  # not scheduled
+    PostFactory(campaign=CampaignFactory(), scheduled_at=when)  # another workspace's
+    calendar_feed_regenerate(workspace=workspace, actor=user)
+
+    response = client.get(calendar_feed_path(workspace))  # no session: calendar apps send none
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
+    events = Calendar.from_ical(response.content).walk("VEVENT")
+    assert [str(event["uid"]) for event in events] == [f"post-{scheduled.pk}@campaign-posts"]
+    event = events[0]
+    assert event.decoded("dtstart") == when
+    assert "X" in str(event["summary"]) and "Summer" in str(event["summary"])
+    assert str(event["url"]).endswith(scheduled.get_absolute_url())
+
+
+def test_a_new_url_retires_the_old_one(client, user):
+    workspace = personal_workspace(user)
+    calendar_feed_regenerate(workspace=workspace, actor=user)
+    old = calendar_feed_path(workspace)
+    calendar_feed_regenerate(workspace=workspace, actor=user)
+    assert client.get(old).status_code == 404
+    assert client.get(calendar_feed_path(workspace)).status_code == 200
+    assert client.get("/calendar/not-a-token.ics").status_code == 404
+
+
+@pytest.mark.parametrize("role", [Role.EDITOR, Role.REVIEWER, Role.VIEWER])
+def test_only_owners_make_the_url_and_every_member_sees_it(client, user, role):
+    workspace = personal_workspace(user)
+    calendar_feed_regenerate(workspace=workspace, actor=user)
+    member = UserFactory()
+    MembershipFactory(workspace=workspace, user=member, role=role)
+    with pytest.raises(PermissionDenied):
+        calendar_feed_regenerate(workspace=workspace, actor=member)
+    client.force_login(member)
+    session = client.session
+    session["workspace_id"] = workspace.pk
+    session.save()
+    page = client.get("/settings/api-tokens/").content.decode()
+    assert calendar_feed_path(workspace) in page and "Make a new URL" not in page
+    assert client.post("/settings/calendar-feed/new-url/").status_code == 403
