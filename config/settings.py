@@ -6,6 +6,7 @@ and then SECRET_KEY, ALLOWED_HOSTS and the provider's key are required.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -304,6 +305,8 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # ------------------------------------------------------------------------------
 # Requests per token, "number/period" with period s, m, h or d (django-ninja's throttling).
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "120/m")
+if not re.fullmatch(r"[1-9][0-9]*/[smhd]", API_RATE_LIMIT):
+    raise ConfigError("API_RATE_LIMIT must be a number of requests per s, m, h or d, such as 120/m")
 # How long an export's download link works.
 API_EXPORT_LINK_SECONDS = env_int("API_EXPORT_LINK_SECONDS", 3600, minimum=1)
 # Webhook deliveries: seconds to wait before each retry after the first attempt (about a day in
