@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("campaigns", "0003_batch_idempotency_key"),
+        ("campaigns", "0002_workspaces_and_memberships"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
