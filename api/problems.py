@@ -62,6 +62,15 @@ class Conflict(Exception):
         self.type = type_
 
 
+class ParameterError(Exception):
+    """A query or path parameter that its type accepts but the API does not (422)."""
+
+    def __init__(self, parameter: str, detail: str) -> None:
+        super().__init__(detail)
+        self.parameter = parameter
+        self.detail = detail
+
+
 def problem(
     status: int, detail: str = "", *, type_: str = "about:blank", errors: list[dict[str, str]] | None = None
 ) -> HttpResponse:
@@ -125,6 +134,15 @@ def install_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(HttpError, _http_error_problem)
     api.add_exception_handler(ValidationError, lambda request, exc: validation_problem(exc))
     api.add_exception_handler(Conflict, lambda request, exc: problem(409, exc.detail, type_=exc.type))
+    api.add_exception_handler(
+        ParameterError,
+        lambda request, exc: problem(
+            422,
+            "Check the fields listed in errors.",
+            type_=VALIDATION,
+            errors=[{"parameter": exc.parameter, "detail": exc.detail}],
+        ),
+    )
     api.add_exception_handler(
         PermissionDenied, lambda request, exc: problem(403, str(exc) or "Your role does not allow this.")
     )

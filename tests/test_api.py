@@ -100,9 +100,12 @@ def test_bad_input_is_a_422_problem_with_field_errors_and_writes_nothing(client,
     response = call(client, "POST", "/campaigns", token, {"name": campaign.name, "brief": "b", "platforms": ["x"]})
     assert response.status_code == 422
     assert [error["pointer"] for error in response.json()["errors"]] == ["#"]
-    response = call(client, "GET", "/posts?limit=0&cursor=nope", token)
+    response = call(client, "GET", "/posts?limit=0", token)
     assert response.status_code == 422
     assert response.json()["errors"][0]["parameter"] == "limit"
+    response = call(client, "GET", "/posts?cursor=nope", token)
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"parameter": "cursor", "detail": "This cursor is not one the API gave."}]
     assert not BatchJob.objects.exists()
 
 

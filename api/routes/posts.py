@@ -11,7 +11,7 @@ from ninja import Field, Query, Router
 
 from api import scope
 from api.auth import READ, WRITE
-from api.problems import COMMON_ERRORS, CONFLICT_ERRORS, refusals_are_conflicts
+from api.problems import COMMON_ERRORS, CONFLICT_ERRORS, ParameterError, refusals_are_conflicts
 from api.schemas import CaptionIn, InputSchema, PostPage, ScheduleIn
 from api.schemas import PostOut as PostSchema
 from campaigns import selectors, services
@@ -68,7 +68,7 @@ def post_list(request: HttpRequest, filters: Query[PostFilters]) -> dict[str, ob
         try:
             created_at, pk = decode_cursor(filters.cursor)
         except BadCursor:
-            raise ValidationError({"cursor": "This cursor is not one the API gave."}) from None
+            raise ParameterError("cursor", "This cursor is not one the API gave.") from None
         posts = posts.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
     page = list(posts[: filters.limit + 1])
     more = len(page) > filters.limit
