@@ -71,6 +71,30 @@ def test_a_batch_started_over_the_api_ends_in_a_signed_webhook_verified_by_the_r
     assert {d.response_status for d in delivered} == {204}
 
 
+@pytest.mark.workers
+@pytest.mark.slow
+def test_a_worker_retries_a_failed_delivery_when_it_comes_due(user, receiver, private_targets, workers):
+    """The retry waits in PostgreSQL; a worker's recovery round enqueues it once due, and it goes through."""
+    receiver.status = 503
+    endpoint = services.endpoint_create(
+        workspace=personal_workspace(user), actor=user, url=receiver.url, events=[Event.POST_APPROVED]
+    )
+    workers.start("hooks-retry", WEBHOOK_ALLOW_PRIVATE_TARGETS="1", WEBHOOK_RETRY_DELAYS="[2]")
+    campaign_services.post_review(
+        post=PostFactory(campaign=CampaignFactory(owner=user)), decision="approved", actor=None
+    )
+    wait_for(lambda: len(receiver.received) == 1, timeout=30, message="the first attempt")
+    receiver.status = 204
+    wait_for(lambda: len(receiver.received) == 2, timeout=30, message="the retry")
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    wait_for(lambda: WebhookDelivery.objects.get(pk=delivery.pk).status == DeliveryStatus.SUCCEEDED, timeout=10)
+    delivery.refresh_from_db()
+    assert delivery.attempts == 2 and delivery.response_status == 204
+    first, retry = receiver.received
+    assert first.headers["webhook-id"] == retry.headers["webhook-id"]
+    assert int(retry.headers["webhook-timestamp"]) >= int(first.headers["webhook-timestamp"]) + 2
+
+
 @pytest.mark.django_db
 def test_a_failing_endpoint_is_retried_on_schedule_then_disabled_with_the_reason_shown(
     signed_in_client, user, private_targets, django_capture_on_commit_callbacks
