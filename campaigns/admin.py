@@ -44,6 +44,7 @@ from campaigns.admin_forms import (
     PostChangeForm,
     StartBatchForm,
 )
+from campaigns.admin_rq import may_use_rq_dashboard
 from campaigns.exports import csv_lines, write_zip
 from campaigns.models import BatchJob, Campaign, GenerationStatus, Post, ReviewStatus
 from campaigns.paginators import BoundedCountPaginator
@@ -316,13 +317,15 @@ class BatchJobAdmin(ServiceBackedAdmin):
     def _operations_context(self, request: HttpRequest, batch: BatchJob) -> dict[str, Any]:
         queue_index = get_queues_map().get(dispatch.QUEUE_NAME)
         jobs = dispatch.job_statuses(batch.rq_job_ids or [])
+        # Links into the RQ dashboard only for those who may open it (superusers: campaigns.admin_rq).
+        dashboard = may_use_rq_dashboard(request.user)
         for job in jobs or []:
-            job["url"] = reverse("admin:django_rq_job_detail", args=[queue_index, job["id"]])
+            job["url"] = reverse("admin:django_rq_job_detail", args=[queue_index, job["id"]]) if dashboard else ""
         return {
             **{f"progress_{key}": value for key, value in self._progress_context(request, batch).items()},
             "failure_reasons": batch_failure_reasons(batch),
             "rq_jobs": jobs,
-            "rq_queue_url": reverse("admin:django_rq_jobs", args=[queue_index]),
+            "rq_queue_url": reverse("admin:django_rq_jobs", args=[queue_index]) if dashboard else "",
             "posts_url": changelist_url(Post, batch=batch.pk),
             "failed_posts_url": changelist_url(Post, batch=batch.pk, status__exact=GenerationStatus.FAILED),
             "ready_posts_url": changelist_url(Post, batch=batch.pk, status__exact=GenerationStatus.SUCCEEDED),
