@@ -5,6 +5,7 @@ project folder and the local (offline) generation provider. Production sets DEBU
 and then SECRET_KEY, ALLOWED_HOSTS and the provider's key are required.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -191,8 +192,10 @@ RQ_SHOW_ADMIN_LINK = True
 # AUTHENTICATION
 # ------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    # django-axes first: it refuses a locked-out client before the password is checked.
+    # django-axes first: it refuses a locked-out client before the password is checked; then the
+    # lock per client IP across usernames (password spraying, config.signin).
     "axes.backends.AxesStandaloneBackend",
+    "config.signin.SprayThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -211,6 +214,23 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client's IP behind proxies (config.client_ip), for axes and every throttle keyed by IP.
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+# Failed sign-ins from one client IP, any usernames, per AXES_COOLOFF_HOURS (config.signin).
+SIGN_IN_FAILURES_PER_IP = env_int("SIGN_IN_FAILURES_PER_IP", 20, minimum=1)
+
+# PROXIES
+# ------------------------------------------------------------------------------
+# Who stands in front of the app, so that the client's IP is read from X-Forwarded-For
+# (config.client_ip): a fixed number of proxies, or their networks. Neither: REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+TRUSTED_PROXY_CIDRS = env_list("TRUSTED_PROXY_CIDRS")
+try:
+    TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network(cidr, strict=False) for cidr in TRUSTED_PROXY_CIDRS]
+except ValueError as exc:
+    raise ConfigError(f"TRUSTED_PROXY_CIDRS must be comma-separated networks such as 10.0.0.0/8 ({exc})") from None
+if TRUSTED_PROXY_COUNT and TRUSTED_PROXY_NETWORKS:
+    raise ConfigError("Set TRUSTED_PROXY_COUNT or TRUSTED_PROXY_CIDRS, not both")
 
 # STATIC AND MEDIA
 # ------------------------------------------------------------------------------
