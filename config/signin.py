@@ -52,9 +52,10 @@ def count_failure(
 class SprayThrottleBackend:
     """Refuses every sign-in from an IP over its failure budget, before any password is checked.
 
-    It authenticates nobody itself, and has no get_user (as django-axes' backend): sessions belong to
-    ModelBackend, and Django's test client picks the first backend with get_user. Setting request.axes_locked_out lets django-axes' middleware
-    answer with its lockout page (429), as for its own locks.
+    It authenticates nobody itself, and has no get_user (as django-axes' backend): sessions belong
+    to ModelBackend, and Django's test client picks the first backend with get_user. Setting
+    request.axes_locked_out lets django-axes' middleware answer with its lockout page (429), as
+    for its own locks.
     """
 
     def authenticate(self, request: HttpRequest | None, **credentials: Any) -> None:
