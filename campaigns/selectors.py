@@ -5,6 +5,7 @@ ownership matters, so "a marketer sees only their own" is decided here, once.
 """
 
 import calendar
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -78,6 +79,26 @@ def batch_for(*, user: User, pk: int) -> BatchJob:
 
 def post_for(*, user: User, pk: int) -> Post:
     return Post.objects.select_related("campaign", "batch").get(pk=pk, campaign__owner=user)
+
+
+# A post's stored files are named "posts/<campaign id>/<post id>-<random>[-thumb].jpg" (generation.images).
+_POST_FILE_NAME = re.compile(r"posts/(?P<campaign_id>[0-9]{1,18})/(?P<post_id>[0-9]{1,18})-[^/]+")
+
+
+def post_with_file(*, user: User, name: str) -> Post:
+    """The post whose image or thumbnail is stored as `name`, if `user` may see that post.
+
+    The one access check of private media (campaigns.views.media); Post.DoesNotExist otherwise.
+    """
+    match = _POST_FILE_NAME.fullmatch(name)
+    if not match:
+        raise Post.DoesNotExist("Not a post's file.")
+    return (
+        Post.objects.filter(pk=int(match["post_id"]), campaign__in=campaigns_for(user))
+        .filter(Q(image=name) | Q(thumbnail=name))
+        .only("id")
+        .get()
+    )
 
 
 PROGRESS_FIELDS = (

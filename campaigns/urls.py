@@ -1,6 +1,7 @@
+from django.conf import settings
 from django.urls import path
 
-from campaigns.views import batches, campaigns, exports, posts
+from campaigns.views import batches, campaigns, exports, media, posts
 
 app_name = "campaigns"
 
@@ -31,4 +32,6 @@ urlpatterns = [
     path("posts/<int:pk>/regenerate/", posts.post_regenerate, name="post_regenerate"),
     path("posts/<int:pk>/schedule/", posts.post_schedule, name="post_schedule"),
     path("posts/<int:pk>/delete/", posts.post_delete, name="post_delete"),
+    # Private media: images, served after an access check (campaigns.media). MEDIA_URL is a path.
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media.media_file, name="media"),
 ]

@@ -8,6 +8,7 @@ and then SECRET_KEY, ALLOWED_HOSTS and the provider's key are required.
 import ipaddress
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from dotenv import load_dotenv
@@ -238,19 +239,64 @@ STATIC_URL = "static/"
 # collectstatic writes here (the Docker image does it at build time); WhiteNoise serves it.
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Media (generated images, ZIP exports) is private: every file is served through a view that checks
+# that the user may see it (campaigns.views.media), never straight from MEDIA_ROOT or a bucket.
+# MEDIA_URL is that view's prefix. MEDIA_STORAGE picks where files live:
+# - filesystem (the default, `make run`): MEDIA_ROOT, which every web and worker process must see;
+#   the view hands the file over itself (MEDIA_SERVING=django) or with X-Accel-Redirect to nginx
+#   (MEDIA_SERVING=nginx, an `internal` location at MEDIA_ACCEL_REDIRECT_PREFIX aliasing MEDIA_ROOT);
+# - s3: any S3-compatible bucket through django-storages, kept private; the view answers with a
+#   presigned URL valid for MEDIA_URL_SECONDS. https://django-storages.readthedocs.io/en/latest/backends/amazon-S3.html
 MEDIA_URL = env_str("MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_STORAGE = env_choice("MEDIA_STORAGE", ("filesystem", "s3"), "filesystem")
+MEDIA_SERVING = env_choice("MEDIA_SERVING", ("django", "nginx"), "django")
+MEDIA_ACCEL_REDIRECT_PREFIX = env_str("MEDIA_ACCEL_REDIRECT_PREFIX", "/protected-media/")
+MEDIA_URL_SECONDS = env_int("MEDIA_URL_SECONDS", 300, minimum=10)
+# How the media view hands a file over: "django", "nginx" or "s3" (a presigned URL).
+MEDIA_DELIVERY = "s3" if MEDIA_STORAGE == "s3" else MEDIA_SERVING
+if MEDIA_STORAGE == "s3":
+    S3_BUCKET = env_str("S3_BUCKET", required=True)
+    S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "") or None
+    S3_REGION = env_str("S3_REGION", "") or None
+    _media_storage = {
+        "BACKEND": "config.storage.PrivateS3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": S3_ENDPOINT_URL,
+            "region_name": S3_REGION,
+            # Credentials: S3_ACCESS_KEY_ID/S3_SECRET_ACCESS_KEY, else boto3's own chain (an
+            # instance role, AWS_* variables, ~/.aws).
+            "access_key": env_str("S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY", "") or None,
+            "default_acl": None,  # the bucket's own: private
+            "querystring_auth": True,
+            "querystring_expire": MEDIA_URL_SECONDS,
+            "file_overwrite": False,
+            "signature_version": "s3v4",
+            # S3-compatible servers (MinIO, Ceph, moto) are addressed by path; AWS by bucket host.
+            "addressing_style": "path" if S3_ENDPOINT_URL else "virtual",
+        },
+    }
+    # Presigned URLs send the browser to the bucket: images must be allowed from there.
+    if S3_ENDPOINT_URL:
+        _endpoint = urlsplit(S3_ENDPOINT_URL)
+        MEDIA_ORIGINS = [f"{_endpoint.scheme}://{_endpoint.netloc}"]
+    else:
+        MEDIA_ORIGINS = [f"https://{S3_BUCKET}.s3.amazonaws.com"] + (
+            [f"https://{S3_BUCKET}.s3.{S3_REGION}.amazonaws.com"] if S3_REGION else []
+        )
+else:
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    MEDIA_ORIGINS = []
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-# Media is served by Django only when SERVE_MEDIA is on (development, single-host
-# deployments); put object storage or the web server in front of MEDIA_ROOT otherwise.
-SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
 
 # SECURITY
 # ------------------------------------------------------------------------------
@@ -269,8 +315,9 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+_image_sources = " ".join(["'self'", "data:", "blob:", *MEDIA_ORIGINS])
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    f"default-src 'self'; img-src {_image_sources}; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
 )
 # django-rq's job lists (staff only) select and act on jobs with inline scripts; that one
