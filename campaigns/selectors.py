@@ -13,7 +13,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from campaigns.models import BatchJob, Campaign, GenerationStatus, Post
+from campaigns.models import BatchJob, Campaign, Export, GenerationStatus, Post
 
 CAMPAIGN_SORTS = {
     "newest": "-created_at",
@@ -99,6 +99,11 @@ def post_with_file(*, user: User, name: str) -> Post:
         .only("id")
         .get()
     )
+
+
+def export_for(*, user: User, pk: int) -> Export:
+    """An export of a campaign the user may see, or Export.DoesNotExist."""
+    return Export.objects.select_related("campaign").get(pk=pk, campaign__in=campaigns_for(user))
 
 
 PROGRESS_FIELDS = (

@@ -18,6 +18,8 @@ urlpatterns = [
     path("campaigns/<int:pk>/calendar/", campaigns.campaign_calendar, name="calendar"),
     path("campaigns/<int:pk>/export.csv", exports.campaign_export_csv, name="export_csv"),
     path("campaigns/<int:pk>/export.zip", exports.campaign_export_zip, name="export_zip"),
+    path("exports/<int:pk>/", exports.export_detail, name="export_detail"),
+    path("exports/<int:pk>/download/", exports.export_download, name="export_download"),
     # Batches
     path("campaigns/<int:pk>/batches/", batches.batch_start, name="batch_start"),
     path("batches/<int:pk>/", batches.batch_detail, name="batch_detail"),

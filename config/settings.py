@@ -289,6 +289,9 @@ if MEDIA_STORAGE == "s3":
 else:
     _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
     MEDIA_ORIGINS = []
+# ZIP exports (campaigns.export_jobs): how long a download link works, and a job's time limit.
+EXPORT_LINK_HOURS = env_float("EXPORT_LINK_HOURS", 24.0, minimum=0.01)
+EXPORT_JOB_TIMEOUT = env_int("EXPORT_JOB_TIMEOUT", 1800, minimum=10)
 STORAGES = {
     "default": _media_storage,
     "staticfiles": {
