@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+import dj_email_url
 from dotenv import load_dotenv
 
 from config.env import (
@@ -232,6 +233,33 @@ except ValueError as exc:
     raise ConfigError(f"TRUSTED_PROXY_CIDRS must be comma-separated networks such as 10.0.0.0/8 ({exc})") from None
 if TRUSTED_PROXY_COUNT and TRUSTED_PROXY_NETWORKS:
     raise ConfigError("Set TRUSTED_PROXY_COUNT or TRUSTED_PROXY_CIDRS, not both")
+
+# EMAIL
+# ------------------------------------------------------------------------------
+# EMAIL_URL configures the backend in one variable, e.g. smtp://user:password@smtp.example.com:587/?tls=True
+# (https://github.com/migonzalvar/dj-email-url). Development prints emails on the console; production
+# without EMAIL_URL sends none, and the pages that would need email say so (EMAIL_CONFIGURED).
+EMAIL_URL = env_str("EMAIL_URL", "console:" if DEBUG else "")
+EMAIL_CONFIGURED = bool(EMAIL_URL)
+try:
+    _email = dj_email_url.parse(EMAIL_URL or "dummy:")
+except ValueError as exc:
+    raise ConfigError(f"EMAIL_URL is not a valid email URL ({exc})") from None
+if not _email.get("EMAIL_BACKEND"):
+    raise ConfigError("EMAIL_URL is not a valid email URL (smtp://, submission://, console: or dummy:)")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"] or 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Campaign Posts <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Password reset requests (config.password_reset), per client IP and per address asked for.
+PASSWORD_RESETS_PER_IP_PER_HOUR = env_int("PASSWORD_RESETS_PER_IP_PER_HOUR", 5, minimum=1)
+PASSWORD_RESETS_PER_EMAIL_PER_HOUR = env_int("PASSWORD_RESETS_PER_EMAIL_PER_HOUR", 3, minimum=1)
 
 # STATIC AND MEDIA
 # ------------------------------------------------------------------------------
