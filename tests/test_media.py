@@ -96,3 +96,10 @@ def test_behind_nginx_the_file_is_handed_over_with_x_accel_redirect(user, post_w
 def test_pages_link_images_through_the_checking_view(user, post_with_image):
     page = signed_in(user).get(post_with_image.get_absolute_url()).content.decode()
     assert f'src="/media/{post_with_image.image.name}"' in page
+
+
+def test_staff_who_may_view_posts_see_every_thumbnail_in_the_admin(post_with_image, staff_user):
+    response = signed_in(staff_user).get(post_with_image.thumbnail.url)
+    assert response.status_code == 200
+    # Staff without the permission to view posts are strangers to them.
+    assert signed_in(UserFactory(is_staff=True)).get(post_with_image.thumbnail.url).status_code == 404
