@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from campaigns.export_jobs import run_export
 from campaigns.models import Export, ExportStatus
-from tests.factories import CampaignFactory, PostFactory, UserFactory
+from campaigns.roles import Role
+from tests.factories import CampaignFactory, MembershipFactory, PostFactory, UserFactory, WorkspaceFactory
 from tests.support import wait_for
 
 HTMX = {"HX-Request": "true"}
@@ -81,6 +82,26 @@ def test_a_zip_export_runs_on_a_worker_with_progress_and_ends_in_a_members_only_
     for url in (export.get_absolute_url(), reverse("campaigns:export_download", args=[export.pk])):
         assert stranger.get(url).status_code == 404
         assert Client().get(url).status_code == 302  # signed out: to sign-in
+
+
+@pytest.mark.django_db
+def test_a_teammate_downloads_the_export_until_removed_from_the_workspace(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    team = WorkspaceFactory()
+    author = MembershipFactory(workspace=team, role=Role.EDITOR).user
+    viewer = MembershipFactory(workspace=team, role=Role.VIEWER)
+    campaign = CampaignFactory(workspace=team, owner=author)
+    posts_with_images(campaign, 2)
+    signed_in(author).post(reverse("campaigns:export_zip", args=[campaign.pk]))
+    export = Export.objects.get()
+    run_export(export.pk)
+    download = reverse("campaigns:export_download", args=[export.pk])
+    teammate = signed_in(viewer.user)
+    assert teammate.get(export.get_absolute_url()).status_code == 200
+    assert teammate.get(download).status_code == 200
+    viewer.delete()
+    assert teammate.get(export.get_absolute_url()).status_code == 404
+    assert teammate.get(download).status_code == 404
 
 
 @pytest.mark.django_db

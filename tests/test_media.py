@@ -9,8 +9,9 @@ from django.core.files.storage import default_storage
 from django.test import Client, override_settings
 from PIL import Image
 
+from campaigns.roles import Role
 from generation.images import store_post_image
-from tests.factories import CampaignFactory, PostFactory, UserFactory
+from tests.factories import CampaignFactory, MembershipFactory, PostFactory, UserFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +51,19 @@ def test_a_non_member_gets_404_like_a_missing_file(post_with_image):
     stranger = signed_in(UserFactory())
     assert stranger.get(post_with_image.image.url).status_code == 404
     assert stranger.get(post_with_image.thumbnail.url).status_code == 404
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_member_of_the_workspace_gets_it_and_a_removed_member_no_longer_does(role):
+    team = WorkspaceFactory()
+    post = PostFactory(campaign=CampaignFactory(workspace=team, owner=UserFactory()))
+    post.image = default_storage.save(f"posts/{post.campaign_id}/{post.pk}-{'ab' * 16}.jpg", _content())
+    post.save()
+    membership = MembershipFactory(workspace=team, role=role)
+    member = signed_in(membership.user)
+    assert member.get(post.image.url).status_code == 200
+    membership.delete()
+    assert member.get(post.image.url).status_code == 404
 
 
 def test_signed_out_goes_to_sign_in(post_with_image):

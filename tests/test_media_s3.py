@@ -95,7 +95,7 @@ def web_settings(endpoint: str) -> dict:
 
 def test_a_worker_writes_images_to_s3_and_the_web_serves_them_to_members_only(workers, s3_endpoint, user):
     workers.start("s3-worker", MEDIA_STORAGE="s3", S3_BUCKET=BUCKET, S3_ENDPOINT_URL=s3_endpoint, **CREDENTIALS)
-    batch = batch_start(campaign=CampaignFactory(owner=user), count=3)
+    batch = batch_start(campaign=CampaignFactory(owner=user), count=3, actor=user)
     wait_for_batch_end(batch, timeout=90)
     posts = list(batch.posts.order_by("sequence"))
     assert [post.status for post in posts] == [GenerationStatus.SUCCEEDED] * 3
