@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -434,6 +434,10 @@ class Post(models.Model):
         return " ".join(self.hashtags)
 
 
+# An export still unfinished this long after its job's time limit has stalled (Export.has_stalled).
+EXPORT_STALL_GRACE_SECONDS = 600
+
+
 class ExportStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
@@ -485,7 +489,14 @@ class Export(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)
+        return self.status in (ExportStatus.QUEUED, ExportStatus.RUNNING) and not self.has_stalled
+
+    @property
+    def has_stalled(self) -> bool:
+        """Still queued or running long after any job would have ended: its worker died, its job hit
+        the time limit, or Redis lost it. The page then says so instead of waiting for ever."""
+        deadline = self.created_at + timedelta(seconds=settings.EXPORT_JOB_TIMEOUT + EXPORT_STALL_GRACE_SECONDS)
+        return self.status in (ExportStatus.QUEUED, ExportStatus.RUNNING) and timezone.now() > deadline
 
     @property
     def progress_percent(self) -> int:

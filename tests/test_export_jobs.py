@@ -147,3 +147,17 @@ def test_a_failed_export_says_so_and_offers_no_link(user, monkeypatch):
     page = owner.get(export.get_absolute_url()).content.decode()
     assert "The export failed" in page and "Download the ZIP" not in page
     assert owner.get(reverse("campaigns:export_download", args=[export.pk])).status_code == 302
+
+
+@pytest.mark.django_db
+def test_an_export_whose_job_never_ended_stops_polling_and_says_so(user, settings):
+    settings.EXPORT_JOB_TIMEOUT = 60
+    campaign = CampaignFactory(owner=user)
+    owner = signed_in(user)
+    owner.post(reverse("campaigns:export_zip", args=[campaign.pk]))
+    export = Export.objects.get()
+    Export.objects.filter(pk=export.pk).update(status=ExportStatus.RUNNING)
+    assert 'hx-trigger="every 1s"' in owner.get(export.get_absolute_url(), headers=HTMX).content.decode()
+    Export.objects.filter(pk=export.pk).update(created_at=timezone.now() - timedelta(minutes=30))
+    panel = owner.get(export.get_absolute_url(), headers=HTMX).content.decode()
+    assert "hx-trigger" not in panel and "The export did not finish" in panel
