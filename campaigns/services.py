@@ -375,14 +375,22 @@ def campaigns_import(
 
 
 def export_zip_start(
-    *, campaign: Campaign, requested_by: User | None, filters: dict[str, Any], download_name: str
+    *,
+    campaign: Campaign,
+    actor: User | None,
+    requested_by: User | None = None,
+    filters: dict[str, Any] | None = None,
+    download_name: str,
 ) -> Export:
     """Record a ZIP export of the campaign's posts (filtered as on screen) and queue it for a worker.
 
+    `actor` is checked like every service's (None: staff in the admin); `requested_by` is recorded.
     The per-user export limit (spend and limits, issue 14 item 3) belongs here, before anything
     is queued, as it does before the CSV streams (campaigns.views.exports).
     """
-    check_allowed(requested_by, campaign.workspace, Action.EXPORT)
+    check_allowed(actor, campaign.workspace, Action.EXPORT)
+    requested_by = requested_by or actor
+    filters = filters or {}
     with transaction.atomic():
         export = Export.objects.create(
             campaign=campaign, requested_by=requested_by, filters=filters, download_name=download_name

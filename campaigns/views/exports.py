@@ -48,7 +48,7 @@ def campaign_export_zip(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
     """Start a ZIP export of the posts on screen; its page shows the progress, then the link."""
     campaign, filters, name = _export(request, pk)
     export = services.export_zip_start(
-        campaign=campaign, requested_by=request.user, filters=filters, download_name=f"{name}.zip"
+        campaign=campaign, actor=request.user, filters=filters, download_name=f"{name}.zip"
     )
     return redirect(export)
 
