@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from campaigns import selectors
 from campaigns.access import check_allowed
-from campaigns.models import Campaign, Post
+from campaigns.models import Campaign, Post, ReviewStatus
 from campaigns.roles import Action
 
 CSV_COLUMNS = (
@@ -39,9 +39,13 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def posts_to_export(*, campaign: Campaign, actor: User | None, filters: dict[str, Any]) -> QuerySet[Post]:
-    """The campaign's posts filtered as on its page, if `actor` may export them."""
+    """The campaign's posts filtered as on its page, if `actor` may export them.
+
+    Where the workspace requires approval, only approved posts leave: an export is what goes out.
+    """
     check_allowed(actor, campaign.workspace, Action.EXPORT)
-    return selectors.campaign_posts(campaign, **filters)
+    posts = selectors.campaign_posts(campaign, **filters)
+    return posts.filter(review_status=ReviewStatus.APPROVED) if campaign.workspace.approval_required else posts
 
 
 def neutralize(value: object) -> str:

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.urls import path
 
-from campaigns.views import batches, campaigns, exports, media, posts
+from campaigns.views import batches, campaigns, exports, media, posts, workspaces
 
 app_name = "campaigns"
 
@@ -34,6 +34,13 @@ urlpatterns = [
     path("posts/<int:pk>/regenerate/", posts.post_regenerate, name="post_regenerate"),
     path("posts/<int:pk>/schedule/", posts.post_schedule, name="post_schedule"),
     path("posts/<int:pk>/delete/", posts.post_delete, name="post_delete"),
+    path("posts/<int:pk>/comments/", posts.post_comment, name="post_comment"),
+    # Workspaces
+    path("workspace/switch/", workspaces.workspace_switch, name="workspace_switch"),
+    path("workspace/members/", workspaces.workspace_members, name="members"),
+    path("workspace/members/<int:pk>/role/", workspaces.member_role, name="member_role"),
+    path("workspace/members/<int:pk>/remove/", workspaces.member_remove, name="member_remove"),
+    path("invitations/<str:token>/", workspaces.invitation, name="invitation"),
     # Private media: images, served after an access check (campaigns.media). MEDIA_URL is a path.
     path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media.media_file, name="media"),
 ]

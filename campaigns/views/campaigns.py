@@ -22,7 +22,7 @@ from campaigns.access import require
 from campaigns.forms import BatchForm, CampaignForm
 from campaigns.models import Campaign
 from campaigns.roles import Action
-from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
+from campaigns.views.access import AuthenticatedHttpRequest, allowed_on, login_required, owned_or_404
 from campaigns.views.grid import post_grid_context
 from generation import dispatch
 
@@ -149,6 +149,7 @@ def campaign_page_context(
     batches = selectors.campaign_batches(campaign)
     return {
         "campaign": campaign,
+        "allowed": allowed_on(campaign),
         "batches": batches,
         "active_batches": [batch for batch in batches if batch.is_active],
         "batch_form": batch_form or BatchForm(campaign=campaign),
@@ -187,6 +188,7 @@ def campaign_posts(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         return redirect(f"{detail_url}?{request.GET.urlencode()}" if request.GET else detail_url)
     context = {
         "campaign": campaign,
+        "allowed": allowed_on(campaign),
         "posts_url": request.path,
         **post_grid_context(campaign, request.GET, batches=[]),
     }
