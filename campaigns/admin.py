@@ -9,7 +9,6 @@ no full result count, no facets), no filter that lists every campaign or batch, 
 thumbnails made at generation time.
 """
 
-import tempfile
 from typing import Any, cast
 
 from django.contrib import admin, messages
@@ -19,7 +18,6 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -32,9 +30,10 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import slugify
 from django_rq.settings import get_queues_map
 
-from campaigns import services
+from campaigns import admin_exports, services
 from campaigns.admin_actions import ServiceBackedAdmin, apply_service
 from campaigns.admin_filters import BatchIdFilter, CampaignIdFilter
 from campaigns.admin_forms import (
@@ -44,7 +43,8 @@ from campaigns.admin_forms import (
     PostChangeForm,
     StartBatchForm,
 )
-from campaigns.exports import csv_lines, write_zip
+from campaigns.admin_rq import may_use_rq_dashboard
+from campaigns.exports import csv_lines
 from campaigns.models import (
     Activity,
     BatchJob,
@@ -60,6 +60,9 @@ from campaigns.paginators import BoundedCountPaginator
 from campaigns.progress_panel import PROGRESS_PANEL, next_poll_seconds
 from campaigns.selectors import batch_failure_reasons, batch_progress_for_staff
 from generation import dispatch
+
+# Registered with the admin site by their import: the exports' list and download (admin_exports).
+REGISTERED_ELSEWHERE = (admin_exports.ExportAdmin,)
 
 # What staff may change on a post, each through its service (PostAdmin.save_model); the rest is
 # the batch's or the engine's.
@@ -253,12 +256,28 @@ class CampaignAdmin(ServiceBackedAdmin):
         return response
 
     @admin.action(description="Export posts of the selected campaigns with images (ZIP)", permissions=["view"])
-    def export_posts_zip(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> HttpResponseBase:
-        # Kept in memory up to 64 MB, then on disk; FileResponse closes (and so deletes) it.
-        archive = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)  # noqa: SIM115
-        write_zip(self._campaign_posts(queryset), archive)
-        archive.seek(0)
-        return FileResponse(archive, as_attachment=True, filename=f"posts-{timezone.localdate():%Y-%m-%d}.zip")
+    def export_posts_zip(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        """One ZIP per campaign, made by a worker (campaigns.export_jobs); the exports' list has the links."""
+        started = [
+            services.export_zip_start(
+                campaign=campaign,
+                actor=None,  # staff, with the admin's permissions
+                requested_by=cast(User, request.user),
+                download_name=f"{slugify(campaign.name)[:60] or f'campaign-{campaign.pk}'}-posts-"
+                f"{timezone.localdate():%Y-%m-%d}.zip",
+            )
+            for campaign in queryset.order_by("pk")
+        ]
+        self.message_user(
+            request,
+            format_html(
+                'Started {} ZIP export{}: <a href="{}">follow them in Exports</a>, where each gets its download link.',
+                len(started),
+                "" if len(started) == 1 else "s",
+                reverse("admin:campaigns_export_changelist"),
+            ),
+            messages.SUCCESS,
+        )
 
 
 @admin.register(BatchJob)
@@ -395,13 +414,15 @@ class BatchJobAdmin(ServiceBackedAdmin):
     def _operations_context(self, request: HttpRequest, batch: BatchJob) -> dict[str, Any]:
         queue_index = get_queues_map().get(dispatch.QUEUE_NAME)
         jobs = dispatch.job_statuses(batch.rq_job_ids or [])
+        # Links into the RQ dashboard only for those who may open it (superusers: campaigns.admin_rq).
+        dashboard = may_use_rq_dashboard(request.user)
         for job in jobs or []:
-            job["url"] = reverse("admin:django_rq_job_detail", args=[queue_index, job["id"]])
+            job["url"] = reverse("admin:django_rq_job_detail", args=[queue_index, job["id"]]) if dashboard else ""
         return {
             **{f"progress_{key}": value for key, value in self._progress_context(request, batch).items()},
             "failure_reasons": batch_failure_reasons(batch),
             "rq_jobs": jobs,
-            "rq_queue_url": reverse("admin:django_rq_jobs", args=[queue_index]),
+            "rq_queue_url": reverse("admin:django_rq_jobs", args=[queue_index]) if dashboard else "",
             "posts_url": changelist_url(Post, batch=batch.pk),
             "failed_posts_url": changelist_url(Post, batch=batch.pk, status__exact=GenerationStatus.FAILED),
             "ready_posts_url": changelist_url(Post, batch=batch.pk, status__exact=GenerationStatus.SUCCEEDED),

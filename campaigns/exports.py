@@ -9,7 +9,7 @@ import csv
 import io
 import os
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import PurePosixPath
 from typing import IO, Any
 
@@ -110,19 +110,28 @@ def write_csv(posts: Iterable[Post], stream: io.TextIOBase) -> int:
     return max(count, 0)
 
 
-def write_zip(posts: Iterable[Post], target: str | os.PathLike[str] | IO[bytes]) -> int:
-    """Write posts.csv and the posts' images into a ZIP (target: a path or a binary file)."""
+def write_zip(
+    posts: Iterable[Post],
+    target: str | os.PathLike[str] | IO[bytes],
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Write posts.csv and the posts' images into a ZIP (target: a path or a binary file).
+
+    `on_progress(done, total)` is called after each post's image (an export job reports it).
+    """
     rows = list(_export_posts(posts))
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("posts.csv", "".join(csv_lines(rows)))
-        for post in rows:
+        for done, post in enumerate(rows, start=1):
             name = image_file_name(post)
-            if not name:
-                continue
-            try:
-                with post.image.open("rb") as image:
-                    # JPEGs are already compressed: store them as they are.
-                    archive.writestr(name, image.read(), compress_type=zipfile.ZIP_STORED)
-            except FileNotFoundError:
-                continue
+            if name:
+                try:
+                    with post.image.open("rb") as image:
+                        # JPEGs are already compressed: store them as they are.
+                        archive.writestr(name, image.read(), compress_type=zipfile.ZIP_STORED)
+                except FileNotFoundError:
+                    pass
+            if on_progress:
+                on_progress(done, len(rows))
     return len(rows)

@@ -224,7 +224,8 @@ class PostFilterForm(forms.Form):
     status = forms.ChoiceField(label="Status", choices=[("", "Any status"), *GenerationStatus.choices], required=False)
     review = forms.ChoiceField(label="Review", choices=[("", "Any review"), *ReviewStatus.choices], required=False)
     platform = forms.ChoiceField(label="Platform", choices=[("", "All platforms"), *Platform.choices], required=False)
-    batch = forms.IntegerField(label="Batch", required=False, min_value=1, widget=forms.Select)
+    # An id: a bigint, so a larger number is no batch (ignored, as any invalid value is).
+    batch = forms.IntegerField(label="Batch", required=False, min_value=1, max_value=2**63 - 1, widget=forms.Select)
 
     def __init__(self, *args: Any, batches: Sequence[BatchJob] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

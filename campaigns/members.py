@@ -23,7 +23,6 @@ from campaigns.roles import Action, Role
 
 INVITATION_MAX_AGE = timedelta(days=7)
 _SALT = "campaigns.members.invitation"
-_DEFAULT_EMAIL = ("django.core.mail.backends.smtp.EmailBackend", "localhost")
 
 
 @dataclass(frozen=True)
@@ -35,8 +34,8 @@ class Invitation:
 
 
 def email_configured() -> bool:
-    """False while email is Django's default (SMTP on localhost, which nobody set up)."""
-    return (settings.EMAIL_BACKEND, settings.EMAIL_HOST) != _DEFAULT_EMAIL
+    """Whether EMAIL_URL set up a backend (config.settings: the console in development, none without it)."""
+    return bool(settings.EMAIL_CONFIGURED)
 
 
 def check_role(role: object) -> Role:

@@ -7,6 +7,7 @@ member of, whatever their role, and nothing else. That is decided here, once; wh
 """
 
 import calendar
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -15,7 +16,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import BooleanField, Case, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, When
 from django.utils import timezone
 
-from campaigns.models import BatchJob, Campaign, GenerationStatus, Membership, Post, Workspace
+from campaigns.models import BatchJob, Campaign, Export, GenerationStatus, Membership, Post, Workspace
 
 CAMPAIGN_SORTS = {
     "newest": "-created_at",
@@ -127,6 +128,30 @@ def post_for(*, user: User, pk: int) -> Post:
         .annotate(viewer_role=F("campaign__workspace__memberships__role"))
         .get()
     )
+
+
+# A post's stored files are named "posts/<campaign id>/<post id>-<random>[-thumb].jpg" (generation.images).
+_POST_FILE_NAME = re.compile(r"posts/(?P<campaign_id>[0-9]{1,18})/(?P<post_id>[0-9]{1,18})-[^/]+")
+
+
+def post_with_file(*, user: User, name: str) -> Post:
+    """The post whose image or thumbnail is stored as `name`, if `user` may see that post.
+
+    The one access check of private media (campaigns.views.media): members of the post's workspace,
+    whatever their role; Post.DoesNotExist otherwise.
+    """
+    match = _POST_FILE_NAME.fullmatch(name)
+    if not match:
+        raise Post.DoesNotExist("Not a post's file.")
+    # Staff who may view posts in the admin see every post's thumbnail there.
+    staff_view = user.is_active and user.is_staff and user.has_perm("campaigns.view_post")
+    posts = Post.objects.all() if staff_view else Post.objects.visible_to(user)
+    return posts.filter(Q(image=name) | Q(thumbnail=name), pk=int(match["post_id"])).only("id").get()
+
+
+def export_for(*, user: User, pk: int) -> Export:
+    """An export of a campaign of the user's workspaces, or Export.DoesNotExist."""
+    return Export.objects.select_related("campaign").get(pk=pk, campaign__in=Campaign.objects.visible_to(user))
 
 
 PROGRESS_FIELDS = (

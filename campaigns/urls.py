@@ -1,6 +1,7 @@
+from django.conf import settings
 from django.urls import path
 
-from campaigns.views import batches, calendar_feed, campaigns, exports, posts, workspaces
+from campaigns.views import batches, calendar_feed, campaigns, exports, media, posts, workspaces
 
 app_name = "campaigns"
 
@@ -20,6 +21,8 @@ urlpatterns = [
     # The workspace's calendar feed: a secret URL, fetched by calendar apps without a session
     path("calendar/<str:token>.ics", calendar_feed.calendar_feed, name="calendar_feed"),
     path("settings/calendar-feed/new-url/", calendar_feed.calendar_feed_new_url, name="calendar_feed_new_url"),
+    path("exports/<int:pk>/", exports.export_detail, name="export_detail"),
+    path("exports/<int:pk>/download/", exports.export_download, name="export_download"),
     # Batches
     path("campaigns/<int:pk>/batches/", batches.batch_start, name="batch_start"),
     path("batches/<int:pk>/", batches.batch_detail, name="batch_detail"),
@@ -42,4 +45,6 @@ urlpatterns = [
     path("workspace/members/<int:pk>/role/", workspaces.member_role, name="member_role"),
     path("workspace/members/<int:pk>/remove/", workspaces.member_remove, name="member_remove"),
     path("invitations/<str:token>/", workspaces.invitation, name="invitation"),
+    # Private media: images, served after an access check (campaigns.media). MEDIA_URL is a path.
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media.media_file, name="media"),
 ]

@@ -5,11 +5,14 @@ project folder and the local (offline) generation provider. Production sets DEBU
 and then SECRET_KEY, ALLOWED_HOSTS and the provider's key are required.
 """
 
+import ipaddress
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+import dj_email_url
 from dotenv import load_dotenv
 
 from config.env import (
@@ -200,8 +203,10 @@ RQ_SHOW_ADMIN_LINK = True
 # AUTHENTICATION
 # ------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    # django-axes first: it refuses a locked-out client before the password is checked.
+    # django-axes first: it refuses a locked-out client before the password is checked; then the
+    # lock per client IP across usernames (password spraying, config.signin).
     "axes.backends.AxesStandaloneBackend",
+    "config.signin.SprayThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -220,6 +225,50 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client's IP behind proxies (config.client_ip), for axes and every throttle keyed by IP.
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+# Failed sign-ins from one client IP, any usernames, per AXES_COOLOFF_HOURS (config.signin).
+SIGN_IN_FAILURES_PER_IP = env_int("SIGN_IN_FAILURES_PER_IP", 20, minimum=1)
+
+# PROXIES
+# ------------------------------------------------------------------------------
+# Who stands in front of the app, so that the client's IP is read from X-Forwarded-For
+# (config.client_ip): a fixed number of proxies, or their networks. Neither: REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+TRUSTED_PROXY_CIDRS = env_list("TRUSTED_PROXY_CIDRS")
+try:
+    TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network(cidr, strict=False) for cidr in TRUSTED_PROXY_CIDRS]
+except ValueError as exc:
+    raise ConfigError(f"TRUSTED_PROXY_CIDRS must be comma-separated networks such as 10.0.0.0/8 ({exc})") from None
+if TRUSTED_PROXY_COUNT and TRUSTED_PROXY_NETWORKS:
+    raise ConfigError("Set TRUSTED_PROXY_COUNT or TRUSTED_PROXY_CIDRS, not both")
+
+# EMAIL
+# ------------------------------------------------------------------------------
+# EMAIL_URL configures the backend in one variable, e.g. smtp://user:password@smtp.example.com:587/?tls=True
+# (https://github.com/migonzalvar/dj-email-url). Development prints emails on the console; production
+# without EMAIL_URL sends none, and the pages that would need email say so (EMAIL_CONFIGURED).
+EMAIL_URL = env_str("EMAIL_URL", "console:" if DEBUG else "")
+EMAIL_CONFIGURED = bool(EMAIL_URL)
+try:
+    _email = dj_email_url.parse(EMAIL_URL or "dummy:")
+except ValueError as exc:
+    raise ConfigError(f"EMAIL_URL is not a valid email URL ({exc})") from None
+if not _email.get("EMAIL_BACKEND"):
+    raise ConfigError("EMAIL_URL is not a valid email URL (smtp://, submission://, console: or dummy:)")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"] or 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Campaign Posts <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Password reset requests (config.password_reset), per client IP and per address asked for.
+PASSWORD_RESETS_PER_IP_PER_HOUR = env_int("PASSWORD_RESETS_PER_IP_PER_HOUR", 5, minimum=1)
+PASSWORD_RESETS_PER_EMAIL_PER_HOUR = env_int("PASSWORD_RESETS_PER_EMAIL_PER_HOUR", 3, minimum=1)
 
 # STATIC AND MEDIA
 # ------------------------------------------------------------------------------
@@ -227,19 +276,67 @@ STATIC_URL = "static/"
 # collectstatic writes here (the Docker image does it at build time); WhiteNoise serves it.
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Media (generated images, ZIP exports) is private: every file is served through a view that checks
+# that the user may see it (campaigns.views.media), never straight from MEDIA_ROOT or a bucket.
+# MEDIA_URL is that view's prefix. MEDIA_STORAGE picks where files live:
+# - filesystem (the default, `make run`): MEDIA_ROOT, which every web and worker process must see;
+#   the view hands the file over itself (MEDIA_SERVING=django) or with X-Accel-Redirect to nginx
+#   (MEDIA_SERVING=nginx, an `internal` location at MEDIA_ACCEL_REDIRECT_PREFIX aliasing MEDIA_ROOT);
+# - s3: any S3-compatible bucket through django-storages, kept private; the view answers with a
+#   presigned URL valid for MEDIA_URL_SECONDS. https://django-storages.readthedocs.io/en/latest/backends/amazon-S3.html
 MEDIA_URL = env_str("MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_STORAGE = env_choice("MEDIA_STORAGE", ("filesystem", "s3"), "filesystem")
+MEDIA_SERVING = env_choice("MEDIA_SERVING", ("django", "nginx"), "django")
+MEDIA_ACCEL_REDIRECT_PREFIX = env_str("MEDIA_ACCEL_REDIRECT_PREFIX", "/protected-media/")
+MEDIA_URL_SECONDS = env_int("MEDIA_URL_SECONDS", 300, minimum=10)
+# How the media view hands a file over: "django", "nginx" or "s3" (a presigned URL).
+MEDIA_DELIVERY = "s3" if MEDIA_STORAGE == "s3" else MEDIA_SERVING
+if MEDIA_STORAGE == "s3":
+    S3_BUCKET = env_str("S3_BUCKET", required=True)
+    S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "") or None
+    S3_REGION = env_str("S3_REGION", "") or None
+    _media_storage = {
+        "BACKEND": "config.storage.PrivateS3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": S3_ENDPOINT_URL,
+            "region_name": S3_REGION,
+            # Credentials: S3_ACCESS_KEY_ID/S3_SECRET_ACCESS_KEY, else boto3's own chain (an
+            # instance role, AWS_* variables, ~/.aws).
+            "access_key": env_str("S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY", "") or None,
+            "default_acl": None,  # the bucket's own: private
+            "querystring_auth": True,
+            "querystring_expire": MEDIA_URL_SECONDS,
+            "file_overwrite": False,
+            "signature_version": "s3v4",
+            # S3-compatible servers (MinIO, Ceph, moto) are addressed by path; AWS by bucket host.
+            "addressing_style": "path" if S3_ENDPOINT_URL else "virtual",
+        },
+    }
+    # Presigned URLs send the browser to the bucket: images must be allowed from there.
+    if S3_ENDPOINT_URL:
+        _endpoint = urlsplit(S3_ENDPOINT_URL)
+        MEDIA_ORIGINS = [f"{_endpoint.scheme}://{_endpoint.netloc}"]
+    else:
+        MEDIA_ORIGINS = [f"https://{S3_BUCKET}.s3.amazonaws.com"] + (
+            [f"https://{S3_BUCKET}.s3.{S3_REGION}.amazonaws.com"] if S3_REGION else []
+        )
+else:
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    MEDIA_ORIGINS = []
+# ZIP exports (campaigns.export_jobs): how long a download link works, and a job's time limit.
+EXPORT_LINK_HOURS = env_float("EXPORT_LINK_HOURS", 24.0, minimum=0.01)
+EXPORT_JOB_TIMEOUT = env_int("EXPORT_JOB_TIMEOUT", 1800, minimum=10)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-# Media is served by Django only when SERVE_MEDIA is on (development, single-host
-# deployments); put object storage or the web server in front of MEDIA_ROOT otherwise.
-SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
 
 # SECURITY
 # ------------------------------------------------------------------------------
@@ -258,8 +355,9 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+_image_sources = " ".join(["'self'", "data:", "blob:", *MEDIA_ORIGINS])
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    f"default-src 'self'; img-src {_image_sources}; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
 )
 # django-rq's job lists (staff only) select and act on jobs with inline scripts; that one

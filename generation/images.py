@@ -57,7 +57,8 @@ def thumbnail_of(data: bytes) -> bytes:
 
 def store_post_image(campaign_id: int, post_id: int, data: bytes) -> tuple[str, str]:
     """Save a post's JPEG and its thumbnail under fresh names; return both storage names."""
-    stem = f"posts/{campaign_id}/{post_id}-{secrets.token_hex(4)}"
+    # 128 random bits: a name is never guessed, even by someone who knows the campaign and post ids.
+    stem = f"posts/{campaign_id}/{post_id}-{secrets.token_hex(16)}"
     name = default_storage.save(f"{stem}.jpg", ContentFile(data))
     thumbnail = default_storage.save(f"{stem}-thumb.jpg", ContentFile(thumbnail_of(data)))
     return name, thumbnail

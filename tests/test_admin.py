@@ -1,8 +1,11 @@
 import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
 from django.urls import reverse
+from django_rq.settings import get_queues_map
 
 from campaigns.models import GenerationStatus, Post
-from tests.factories import BatchFactory, CampaignFactory
+from tests.factories import BatchFactory, CampaignFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +58,27 @@ def test_rq_dashboard_is_reachable_from_the_admin(staff_client):
     assert b"generation" in response.content
 
 
+def test_rq_dashboard_is_for_superusers_only(staff_client):
+    """A staff user who is not a superuser can neither see the dashboard nor act on a job."""
+    staff = UserFactory(username="operator", is_staff=True)
+    staff.user_permissions.set(Permission.objects.all())  # every model permission, still not a superuser
+    client = Client()
+    client.force_login(staff)
+    queue = get_queues_map()["generation"]
+    for url in (
+        reverse("admin:django_rq_home"),
+        reverse("admin:django_rq_jobs", args=[queue]),
+        reverse("admin:django_rq_delete_job", args=[queue, "some-job"]),
+        reverse("admin:django_rq_home_json"),
+    ):
+        assert client.get(url).status_code == 403, url
+        assert client.post(url).status_code == 403, url
+    assert b"django_rq" not in client.get(reverse("admin:index")).content
+    # Superusers keep it; an index past the last queue is a 404, not a crash.
+    assert staff_client.get(reverse("admin:django_rq_jobs", args=[queue])).status_code == 200
+    assert staff_client.get(reverse("admin:django_rq_jobs", args=[len(get_queues_map())])).status_code == 404
+
+
 def test_a_marketer_cannot_sign_in_to_the_admin_even_with_the_right_password(client, user):
     response = client.post(
         reverse("admin:login"), {"username": user.username, "password": "correct-horse-battery", "next": "/admin/"}
@@ -69,8 +93,6 @@ def test_a_marketer_cannot_sign_in_to_the_admin_even_with_the_right_password(cli
     ["admin:index", "admin:campaigns_batchjob_changelist", "admin:django_rq_home", "admin:auth_user_changelist"],
 )
 def test_marketers_and_strangers_are_sent_to_the_admin_sign_in(signed_in_client, url_name):
-    from django.test import Client
-
     for visitor in (signed_in_client, Client()):
         response = visitor.get(reverse(url_name))
         assert response.status_code == 302

@@ -8,11 +8,13 @@ import pytest
 from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.messages import get_messages
 from django.core.files.base import ContentFile
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.models import BatchJob, BatchStatus, Campaign, GenerationStatus, Post, ReviewStatus
-from tests.factories import BatchFactory, CampaignFactory, PostFactory
+from campaigns.export_jobs import run_export
+from campaigns.models import BatchJob, BatchStatus, Campaign, Export, ExportStatus, GenerationStatus, Post, ReviewStatus
+from tests.factories import BatchFactory, CampaignFactory, PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -112,14 +114,30 @@ def test_export_posts_of_the_selected_campaigns_as_csv(staff_client):
     assert rows[0]["caption"] == "'=HYPERLINK(1)"
 
 
-def test_export_posts_as_zip(staff_client):
-    campaign = CampaignFactory()
-    PostFactory.create_batch(2, campaign=campaign)
-    response = run_action(staff_client, "campaign", "export_posts_zip", [campaign])
-    assert response["Content-Disposition"].endswith('.zip"')
+def test_export_posts_as_zip_starts_one_job_per_campaign_with_its_link_in_the_admin(staff_client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    campaigns = [CampaignFactory(name="Cold Brew"), CampaignFactory(name="Iced Tea")]
+    PostFactory.create_batch(2, campaign=campaigns[0])
+    response = run_action(staff_client, "campaign", "export_posts_zip", campaigns)
+    link = f'<a href="{reverse("admin:campaigns_export_changelist")}">follow them in Exports</a>'
+    assert messages_of(response) == [f"Started 2 ZIP exports: {link}, where each gets its download link."]
+    exports = list(Export.objects.order_by("campaign_id"))
+    assert [export.campaign for export in exports] == campaigns
+    assert all(export.status == ExportStatus.QUEUED for export in exports)  # nothing packed in the web process
+    run_export(exports[0].pk)
+    page = staff_client.get(reverse("admin:campaigns_export_changelist")).content.decode()
+    download = reverse("admin:campaigns_export_download", args=[exports[0].pk])
+    assert download in page
+    response = staff_client.get(download)
+    assert response["Content-Disposition"].startswith('attachment; filename="cold-brew-posts-')
     with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as archive:
         assert archive.namelist() == ["posts.csv"]
         assert len(list(csv.DictReader(io.StringIO(archive.read("posts.csv").decode("utf-8-sig"))))) == 2
+    # Staff without the permission to view exports get no file.
+    clerk = UserFactory(is_staff=True)
+    clerk_client = Client()
+    clerk_client.force_login(clerk)
+    assert clerk_client.get(download).status_code == 403
 
 
 # Batches and posts -----------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.models import GenerationStatus, ReviewStatus
+from campaigns.export_jobs import run_export
+from campaigns.models import Export, ExportStatus, GenerationStatus, ReviewStatus
 from tests.factories import CampaignFactory, PostFactory
 
 
@@ -57,11 +58,18 @@ def test_csv_of_a_campaign_whose_name_has_no_ascii(signed_in_client, user):
 
 
 def test_zip_with_the_csv_and_the_images(signed_in_client, campaign, settings, tmp_path):
+    """The ZIP is made by a job (tests/test_export_jobs.py runs it on a worker); here it runs in-process."""
     settings.MEDIA_ROOT = tmp_path
     with_image = PostFactory(campaign=campaign, platform="linkedin")
     with_image.image.save("picture.jpg", ContentFile(b"\xff\xd8jpeg"), save=True)
     PostFactory(campaign=campaign, platform="x")
-    response = signed_in_client.get(reverse("campaigns:export_zip", args=[campaign.pk]), {"platform": "linkedin"})
+    url = reverse("campaigns:export_zip", args=[campaign.pk]) + "?platform=linkedin"
+    response = signed_in_client.post(url)
+    export = Export.objects.get()
+    assert response.status_code == 302 and response["Location"] == export.get_absolute_url()
+    assert (export.status, export.filters) == (ExportStatus.QUEUED, {"platform": "linkedin"})
+    run_export(export.pk)
+    response = signed_in_client.get(reverse("campaigns:export_download", args=[export.pk]))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
     assert response["Content-Disposition"].startswith('attachment; filename="campaign-')
