@@ -12,9 +12,10 @@ recovery enqueues it once Redis is back.
 
 import contextlib
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage
@@ -22,6 +23,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from campaigns import quotas
 from campaigns.models import (
     ACTIVE_BATCH_STATUSES,
     MAX_BATCH_SIZE,
@@ -75,6 +77,25 @@ def check_cost_cap(cost_cap_usd: object) -> Decimal | None:
     return cap
 
 
+def check_batch_cost_cap(cost_cap_usd: object, *, user: User | None) -> Decimal | None:
+    """The cap a new batch gets: the one asked for, else GENERATION_DEFAULT_COST_CAP_USD.
+
+    A marketer may lower the default, never raise it; staff and the shell (no user) may.
+    """
+    cap = check_cost_cap(cost_cap_usd)
+    default: Decimal | None = settings.GENERATION_DEFAULT_COST_CAP_USD
+    if cap is None:
+        return default
+    if default is not None and cap > default and quotas.applies_to(user):
+        raise ValidationError(f"The cost cap can be at most ${default:,.2f}; staff can start a batch with more.")
+    return cap
+
+
+def batch_estimate(*, count: int) -> Decimal:
+    """What a batch of `count` posts is expected to cost in USD, rounded up to the cent."""
+    return (dispatch.post_cost_estimate() * check_count(count)).quantize(Decimal("0.01"), rounding=ROUND_UP)
+
+
 def batch_start(
     *,
     campaign: Campaign,
@@ -87,13 +108,16 @@ def batch_start(
     """Create a batch and its `count` pending posts in one transaction; enqueue the work on commit.
 
     Posts are spread over the platforms in turn. With enqueue=False nothing is put on the
-    queue (generate_posts --sync runs the batch in-process instead).
+    queue (generate_posts --sync runs the batch in-process instead). The batch gets the default
+    cost cap unless a lower one is asked for (check_batch_cost_cap), and `requested_by`'s
+    per-user limits must have room for it (campaigns.quotas).
     """
     count = check_count(count)
     platforms = _validate_platforms(campaign, platforms)
-    cost_cap_usd = check_cost_cap(cost_cap_usd)
+    cost_cap_usd = check_batch_cost_cap(cost_cap_usd, user=requested_by)
     provider, text_model, image_model = dispatch.engine_models()
     with transaction.atomic():
+        quotas.check_batch_limits(user=requested_by, count=count)
         batch = BatchJob.objects.create(
             campaign=campaign,
             requested_by=requested_by,
@@ -233,8 +257,11 @@ def post_review(*, post: Post, decision: str) -> Post:
     return post
 
 
-def post_regenerate(*, post: Post, part: str) -> Post:
-    """Ask the engine to write the caption, the image, or both of one post again."""
+def post_regenerate(*, post: Post, part: str, requested_by: User | None = None) -> Post:
+    """Ask the engine to write the caption, the image, or both of one post again.
+
+    Counts against `requested_by`'s REGENERATIONS_PER_MINUTE (campaigns.quotas).
+    """
     scopes = {"caption": GenerationScope.CAPTION, "image": GenerationScope.IMAGE, "both": GenerationScope.BOTH}
     if part not in scopes:
         raise ValidationError("Choose what to regenerate: caption, image or both.")
@@ -252,6 +279,7 @@ def post_regenerate(*, post: Post, part: str) -> Post:
         )
         if not updated:
             raise ValidationError("This post is already being generated.")
+        quotas.take_regeneration(user=requested_by)  # a refusal rolls the update back
         transaction.on_commit(lambda: dispatch.enqueue_post_work(post.pk), robust=True)
     post.refresh_from_db()
     return post
@@ -297,6 +325,11 @@ def _delete_files(storage: Storage, names: list[str]) -> None:
         # A file that is already gone is what we wanted.
         with contextlib.suppress(OSError):
             storage.delete(name)
+
+
+def export_start(*, user: User | None) -> None:
+    """An export (CSV or ZIP) is about to be made for `user`: refused past EXPORTS_PER_MINUTE."""
+    quotas.take_export(user=user)
 
 
 def campaign_create(*, owner: User, **fields: Any) -> Campaign:

@@ -51,6 +51,7 @@ _CLAIM_FIELDS = (
     "image",
     "thumbnail",
     "batch__cost_cap_usd",
+    "batch__cost_usd",
 )
 
 
@@ -71,7 +72,7 @@ class PostTask:
     image_prompt: str
     image_name: str
     thumbnail_name: str
-    cost_capped: bool = False  # its batch has a cost cap: write its result without delay
+    near_cost_cap: bool = False  # its batch is close to its cost cap: write its result without delay
 
     @property
     def needs_caption(self) -> bool:
@@ -116,8 +117,19 @@ def close_database_connections() -> None:
             connection.close_pool()  # type: ignore[attr-defined]  # Django 5.1's pool, not in django-stubs yet
 
 
-def claim_posts(*, owner: str, limit: int, lease_seconds: float, batch_id: int | None = None) -> list[PostTask]:
+def claim_posts(
+    *,
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    batch_id: int | None = None,
+    cap_margin_usd: Decimal = Decimal("0"),
+) -> list[PostTask]:
     """Take up to `limit` posts under a lease for `owner`.
+
+    A post of a batch whose cost is within `cap_margin_usd` of its cap (what the posts in flight
+    and not yet written could spend meanwhile) is marked near_cost_cap: the runner then writes
+    it at once, so the cap stops the batch in time.
 
     Order: regenerations asked for by a person first, then posts whose lease expired (their
     worker died), then pending batch posts by position so that concurrent batches interleave.
@@ -168,7 +180,8 @@ def claim_posts(*, owner: str, limit: int, lease_seconds: float, batch_id: int |
             image_prompt=row["image_prompt"],
             image_name=row["image"] or "",
             thumbnail_name=row["thumbnail"] or "",
-            cost_capped=row["batch__cost_cap_usd"] is not None,
+            near_cost_cap=row["batch__cost_cap_usd"] is not None
+            and row["batch__cost_usd"] + cap_margin_usd >= row["batch__cost_cap_usd"],
         )
         for row in rows
     ]

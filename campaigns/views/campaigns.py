@@ -134,15 +134,33 @@ def campaign_preview(request: RateLimitedHttpRequest) -> HttpResponse:
     return render(request, "campaigns/campaign_form.html#preview", context)
 
 
+def batch_estimate_context(form: BatchForm) -> dict[str, Any]:
+    """What the batch form tells before a batch starts: its estimated cost for the count and cap as typed."""
+    if form.is_bound:
+        form.is_valid()
+        count, cap = form.cleaned_data.get("count"), form.cleaned_data.get("cost_cap_usd")
+    else:
+        count, cap = form.fields["count"].initial, form.fields["cost_cap_usd"].initial
+    if count is None:
+        return {"estimate": None}
+    per_post = dispatch.post_cost_estimate()
+    total = services.batch_estimate(count=count)
+    # How many posts the cap pays for, when it stops the batch before its end.
+    within_cap = int(cap // per_post) if cap is not None and per_post and total > cap else None
+    return {"estimate": {"count": count, "per_post": per_post, "total": total, "cap": cap, "within_cap": within_cap}}
+
+
 def campaign_page_context(
     request: AuthenticatedHttpRequest, campaign: Campaign, *, batch_form: BatchForm | None = None
 ) -> dict[str, Any]:
     batches = selectors.campaign_batches(campaign)
+    batch_form = batch_form or BatchForm(campaign=campaign, user=request.user)
     return {
+        **batch_estimate_context(batch_form),
         "campaign": campaign,
         "batches": batches,
         "active_batches": [batch for batch in batches if batch.is_active],
-        "batch_form": batch_form or BatchForm(campaign=campaign),
+        "batch_form": batch_form,
         "posts_url": reverse("campaigns:posts", args=[campaign.pk]),
         **post_grid_context(campaign, request.GET, batches=batches),
     }

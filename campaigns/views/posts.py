@@ -110,7 +110,7 @@ def post_review(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def post_regenerate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
     try:
-        services.post_regenerate(post=post, part=request.POST.get("part", ""))
+        services.post_regenerate(post=post, part=request.POST.get("part", ""), requested_by=request.user)
     except ValidationError as error:
         return _refused(request, post, error)
     return _done(request, post, "Regenerating: the post updates itself when it is ready.")
