@@ -19,7 +19,7 @@ from django_ratelimit.decorators import ratelimit
 
 from campaigns import selectors, services
 from campaigns.forms import BatchForm, CampaignForm
-from campaigns.models import Campaign
+from campaigns.models import MAX_BATCH_SIZE, Campaign
 from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
 from campaigns.views.grid import post_grid_context
 from generation import dispatch
@@ -142,7 +142,7 @@ def batch_estimate_context(form: BatchForm) -> dict[str, Any]:
     else:
         count, cap = form.fields["count"].initial, form.fields["cost_cap_usd"].initial
     if count is None:
-        return {"estimate": None}
+        return {"estimate": None, "max_batch_size": MAX_BATCH_SIZE}
     per_post = dispatch.post_cost_estimate()
     total = services.batch_estimate(count=count)
     # How many posts the cap pays for, when it stops the batch before its end.
