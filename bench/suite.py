@@ -21,6 +21,7 @@ from bench.harness import WORKER_APP, FakeProvider, Sampler, Workers  # noqa: E4
 from bench.scenarios import Scenario, targets_for  # noqa: E402
 from campaigns.models import BatchJob, Post  # noqa: E402
 from campaigns.services import batch_start, campaign_create  # noqa: E402
+from campaigns.workspaces import personal_workspace  # noqa: E402
 
 
 class BenchmarkRun:
@@ -38,7 +39,9 @@ class BenchmarkRun:
 
         self.user = get_user_model().objects.create_user("bench-marketer", password=os.urandom(12).hex())
         self.campaign = campaign_create(
+            workspace=personal_workspace(self.user),
             owner=self.user,
+            actor=self.user,
             name="Benchmark cold brew",
             brief="Launch our nitro cold brew for summer. Smooth and naturally sweet, no sugar added.",
             target_audience="busy commuters",
@@ -92,7 +95,7 @@ class BenchmarkRun:
                 "OPENAI_BASE_URL": provider.base_url if provider else None,
             }
             with override_settings(**overrides):
-                batch = batch_start(campaign=self.campaign, count=scenario.posts)
+                batch = batch_start(campaign=self.campaign, count=scenario.posts, actor=self.user)
             timed_out = not self._wait(batch, timeout=self._timeout(scenario))
             samples = sampler.stop()
             stats = provider.stats() if provider else {}

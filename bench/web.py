@@ -31,6 +31,7 @@ from django.utils import timezone
 from bench.harness import BASE_DIR, WEB_APP, Sampler, free_port, stop_process, wait_until
 from campaigns.models import BatchJob, BatchStatus, GenerationStatus, Post
 from campaigns.services import batch_start, campaign_create
+from campaigns.workspaces import personal_workspace
 
 CONCURRENCY = 8
 # The load is split into rounds, each with new connections, and the round with the median p95 is
@@ -176,7 +177,9 @@ def run_web_benchmark(
 def _campaign_with_posts(user, count: int, *, name: str) -> tuple:
     """A campaign with `count` finished posts in batches of up to 1,000; its last batch is running."""
     campaign = campaign_create(
+        workspace=personal_workspace(user),
         owner=user,
+        actor=user,
         name=name,
         brief="Launch our nitro cold brew for summer. Smooth and naturally sweet, no sugar added.",
         target_audience="busy commuters",
@@ -188,7 +191,7 @@ def _campaign_with_posts(user, count: int, *, name: str) -> tuple:
     )
     batches = []
     for start in range(0, count, 1000):
-        batches.append(batch_start(campaign=campaign, count=min(1000, count - start), enqueue=False))
+        batches.append(batch_start(campaign=campaign, count=min(1000, count - start), actor=user, enqueue=False))
     now = timezone.now()
     Post.objects.filter(campaign=campaign).update(
         status=GenerationStatus.SUCCEEDED,

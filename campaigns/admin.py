@@ -45,7 +45,7 @@ from campaigns.admin_forms import (
     StartBatchForm,
 )
 from campaigns.exports import csv_lines, write_zip
-from campaigns.models import BatchJob, Campaign, GenerationStatus, Post, ReviewStatus
+from campaigns.models import BatchJob, Campaign, GenerationStatus, Membership, Post, ReviewStatus, Workspace
 from campaigns.paginators import BoundedCountPaginator
 from campaigns.progress_panel import PROGRESS_PANEL, next_poll_seconds
 from campaigns.selectors import batch_failure_reasons, batch_progress_for_staff
@@ -62,10 +62,44 @@ def changelist_url(model: type[Model], **filters: object) -> str:
     return url + ("?" + "&".join(f"{key}={value}" for key, value in filters.items()) if filters else "")
 
 
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ("user",)
+    fields = ("user", "role", "created_at")
+    readonly_fields = ("created_at",)
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(admin.ModelAdmin):
+    """Staff see and change every workspace: its settings and its members with their roles."""
+
+    list_display = ("name", "slug", "personal_for", "approval_required", "monthly_budget_usd", "created_at")
+    list_filter = ("approval_required",)
+    search_fields = ("name", "slug", "memberships__user__username")
+    list_select_related = ("personal_for",)
+    autocomplete_fields = ("personal_for",)
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("created_at",)
+    fields = ("name", "slug", "personal_for", "approval_required", "monthly_budget_usd", "created_at")
+    # Deleting one that still holds campaigns is refused (Campaign.workspace is PROTECT): the admin lists them.
+    inlines = (MembershipInline,)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "workspace", "role", "created_at")
+    list_filter = ("role",)
+    search_fields = ("user__username", "user__email", "workspace__name", "workspace__slug")
+    list_select_related = ("user", "workspace")
+    autocomplete_fields = ("user", "workspace")
+
+
 @admin.register(Campaign)
 class CampaignAdmin(ServiceBackedAdmin):
     list_display = (
         "name",
+        "workspace",
         "owner",
         "platform_list",
         "language",
@@ -75,9 +109,9 @@ class CampaignAdmin(ServiceBackedAdmin):
         "links",
     )
     list_filter = ("language", "created_at")
-    search_fields = ("name", "brief", "owner__username", "owner__email")
-    list_select_related = ("owner",)
-    autocomplete_fields = ("owner",)
+    search_fields = ("name", "brief", "workspace__name", "owner__username", "owner__email")
+    list_select_related = ("workspace", "owner")
+    autocomplete_fields = ("workspace", "owner")
     date_hierarchy = "created_at"
     form = CampaignAdminForm
     fields = (*CampaignAdminForm.Meta.fields, "created_at", "updated_at")
@@ -85,19 +119,22 @@ class CampaignAdmin(ServiceBackedAdmin):
     max_per_action = MAX_CAMPAIGNS_PER_ACTION
 
     def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> tuple[str, ...]:
-        # A campaign stays with the marketer who made it: their pages, batches and exports follow the owner.
-        return ("created_at", "updated_at") if obj is None else ("owner", "created_at", "updated_at")
+        # A campaign stays in its workspace with its creator: its batches, posts and exports follow it.
+        return ("created_at", "updated_at") if obj is None else ("workspace", "owner", "created_at", "updated_at")
 
     def save_model(self, request: HttpRequest, campaign: Campaign, form: CampaignAdminForm, change: bool) -> None:
-        fields = {name: form.cleaned_data[name] for name in CampaignAdminForm.Meta.fields if name != "owner"}
+        chosen_once = ("workspace", "owner")
+        fields = {name: form.cleaned_data[name] for name in CampaignAdminForm.Meta.fields if name not in chosen_once}
         if change:
-            services.campaign_update(campaign=campaign, **fields)
+            services.campaign_update(campaign=campaign, actor=None, **fields)
         else:
-            created = services.campaign_create(owner=form.cleaned_data["owner"], **fields)
+            created = services.campaign_create(
+                workspace=form.cleaned_data["workspace"], owner=form.cleaned_data["owner"], actor=None, **fields
+            )
             campaign.pk = created.pk  # the admin logs and links the object it handed over
 
     def delete_model(self, request: HttpRequest, campaign: Campaign) -> None:
-        services.campaign_delete(campaign=campaign)
+        services.campaign_delete(campaign=campaign, actor=None)
 
     @admin.display(description="platforms")
     def platform_list(self, campaign: Campaign) -> str:
@@ -147,6 +184,7 @@ class CampaignAdmin(ServiceBackedAdmin):
                     campaign=campaign,
                     count=data["count"],
                     platforms=data["platforms"] or None,
+                    actor=None,  # staff, with the admin's permissions
                     requested_by=cast(User, request.user),  # the admin site lets only staff in
                     cost_cap_usd=data["cost_cap_usd"],
                 )
@@ -239,10 +277,10 @@ class BatchJobAdmin(ServiceBackedAdmin):
 
     def save_model(self, request: HttpRequest, batch: BatchJob, form: BatchCostCapForm, change: bool) -> None:
         if "cost_cap_usd" in form.changed_data:
-            services.batch_set_cost_cap(batch=batch, cost_cap_usd=form.cleaned_data["cost_cap_usd"])
+            services.batch_set_cost_cap(batch=batch, cost_cap_usd=form.cleaned_data["cost_cap_usd"], actor=None)
 
     def delete_model(self, request: HttpRequest, batch: BatchJob) -> None:
-        services.batch_delete(batch=batch)
+        services.batch_delete(batch=batch, actor=None)
 
     @admin.display(description="done")
     def progress(self, batch: BatchJob) -> str:
@@ -258,6 +296,7 @@ class BatchJobAdmin(ServiceBackedAdmin):
             "batch",
             verb="cancel",
             done="canceled",
+            actor=None,
         )
 
     @admin.action(description="Retry the failed posts of the selected batches", permissions=["change"])
@@ -270,6 +309,7 @@ class BatchJobAdmin(ServiceBackedAdmin):
             "batch",
             verb="retry",
             done="put the failed posts back in the queue for",
+            actor=None,
         )
 
     def get_urls(self) -> list[URLPattern]:
@@ -438,14 +478,14 @@ class PostAdmin(ServiceBackedAdmin):
         """Each changed part through the service the marketer's pages use; the form checked the same rules."""
         data, changed = form.cleaned_data, set(form.changed_data)
         if changed & {"caption", "hashtags"}:
-            services.post_update(post=post, caption=data["caption"], hashtags=data["hashtags"])
+            services.post_update(post=post, caption=data["caption"], hashtags=data["hashtags"], actor=None)
         if "review_status" in changed:
-            services.post_review(post=post, decision=data["review_status"])
+            services.post_review(post=post, decision=data["review_status"], actor=None)
         if "scheduled_at" in changed:
-            services.post_schedule(post=post, scheduled_at=data["scheduled_at"])
+            services.post_schedule(post=post, scheduled_at=data["scheduled_at"], actor=None)
 
     def delete_model(self, request: HttpRequest, post: Post) -> None:
-        services.post_delete(post=post)
+        services.post_delete(post=post, actor=None)
 
     @admin.display(description="image")
     def thumbnail_preview(self, post: Post) -> str:
@@ -464,13 +504,17 @@ class PostAdmin(ServiceBackedAdmin):
     def _review(self, request: HttpRequest, queryset: QuerySet[Post], decision: str, verb: str, done: str) -> None:
         posts = self.selected(request, queryset)
         if posts is not None:
-            apply_service(self, request, posts, services.post_review, "post", verb=verb, done=done, decision=decision)
+            apply_service(
+                self, request, posts, services.post_review, "post", verb=verb, done=done, decision=decision, actor=None
+            )
 
     def _regenerate(self, request: HttpRequest, queryset: QuerySet[Post], part: str) -> None:
         posts = self.selected(request, queryset)
         if posts is not None:
             regenerate = services.post_regenerate
-            apply_service(self, request, posts, regenerate, "post", verb="regenerate", done="queued", part=part)
+            apply_service(
+                self, request, posts, regenerate, "post", verb="regenerate", done="queued", part=part, actor=None
+            )
 
     @admin.action(description="Approve the selected posts", permissions=["change"])
     def approve_posts(self, request: HttpRequest, queryset: QuerySet[Post]) -> None:

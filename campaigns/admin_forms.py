@@ -8,12 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
 from campaigns import services
 from campaigns.forms import CampaignForm, HashtagsField
-from campaigns.models import MAX_BATCH_SIZE, PLATFORM_VALUES, BatchJob, Post
+from campaigns.models import MAX_BATCH_SIZE, PLATFORM_VALUES, BatchJob, Post, Workspace
 from campaigns.platforms import Platform
 
 # One action starts one batch per campaign in the request; past this, use generate_posts.
@@ -63,20 +62,21 @@ class BatchCostCapForm(forms.ModelForm):
 
 
 class CampaignAdminForm(CampaignForm):
-    """The marketer's campaign form, with its rules, for staff; a new campaign's owner is chosen here."""
+    """The marketer's campaign form, with its rules, for staff; a new campaign's workspace and creator
+    are chosen here."""
 
     class Meta(CampaignForm.Meta):
-        fields = ["owner", *CampaignForm.Meta.fields]
+        fields = ["workspace", "owner", *CampaignForm.Meta.fields]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         instance = kwargs.get("instance")
-        owner = instance.owner if instance is not None and instance.owner_id else None
-        super().__init__(*args, owner=owner, **kwargs)
+        workspace = instance.workspace if instance is not None and instance.workspace_id else None
+        super().__init__(*args, workspace=workspace, **kwargs)
 
-    def clean_owner(self) -> User:
-        # Names are unique per owner: clean_name, after this field, checks the owner chosen here.
-        self.owner = self.cleaned_data["owner"]
-        return self.owner
+    def clean_workspace(self) -> Workspace:
+        # Names are unique per workspace: clean_name, after this field, checks the workspace chosen here.
+        self.workspace = self.cleaned_data["workspace"]
+        return self.workspace
 
 
 class PostChangeForm(forms.ModelForm):

@@ -11,11 +11,16 @@ import os
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
-from typing import IO
+from typing import IO, Any
 
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from campaigns.models import Post
+from campaigns import quotas, selectors
+from campaigns.access import check_allowed
+from campaigns.models import Campaign, Post
+from campaigns.roles import Action
 
 CSV_COLUMNS = (
     "post_id",
@@ -31,6 +36,14 @@ CSV_COLUMNS = (
     "created_at",
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def posts_to_export(*, campaign: Campaign, actor: User | None, filters: dict[str, Any]) -> QuerySet[Post]:
+    """The campaign's posts filtered as on its page, if `actor` may export them and their
+    EXPORTS_PER_MINUTE has room (campaigns.quotas: a ValidationError says when it will)."""
+    check_allowed(actor, campaign.workspace, Action.EXPORT)
+    quotas.take_export(user=actor)
+    return selectors.campaign_posts(campaign, **filters)
 
 
 def neutralize(value: object) -> str:

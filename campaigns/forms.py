@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from campaigns import quotas, services
-from campaigns.models import MAX_BATCH_SIZE, BatchJob, Campaign, GenerationStatus, Post, ReviewStatus
+from campaigns.models import MAX_BATCH_SIZE, BatchJob, Campaign, GenerationStatus, Post, ReviewStatus, Workspace
 from campaigns.platforms import Platform, normalize_hashtag, rules_for
 
 
@@ -129,19 +129,20 @@ class CampaignForm(forms.ModelForm):
             "end_date": forms.DateInput(attrs={"type": "date"}),
         }
 
-    def __init__(self, *args: Any, owner: User | None, **kwargs: Any) -> None:
-        self.owner = owner
+    def __init__(self, *args: Any, workspace: Workspace | None, **kwargs: Any) -> None:
+        # Names are unique per workspace; None (the admin's add form before a workspace is chosen) checks none.
+        self.workspace = workspace
         super().__init__(*args, **kwargs)
 
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())
         if not name:
             raise ValidationError("Give the campaign a name.", code="required")
-        duplicates = Campaign.objects.filter(owner=self.owner, name__iexact=name)
+        duplicates = Campaign.objects.filter(workspace=self.workspace, name__iexact=name)
         if self.instance.pk:
             duplicates = duplicates.exclude(pk=self.instance.pk)
         if duplicates.exists():
-            raise ValidationError("You already have a campaign with this name.", code="duplicate")
+            raise ValidationError("This workspace already has a campaign with this name.", code="duplicate")
         return name
 
     def clean_brief(self) -> str:
@@ -149,10 +150,6 @@ class CampaignForm(forms.ModelForm):
         if not brief:
             raise ValidationError("Describe the campaign's goal.", code="required")
         return brief
-
-    def save(self, commit: bool = True) -> Campaign:
-        self.instance.owner = self.owner
-        return super().save(commit=commit)
 
 
 class BatchForm(forms.Form):

@@ -8,10 +8,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.contrib.auth.models import User
-
 from campaigns.forms import CampaignForm
-from campaigns.models import DEFAULT_BRAND_COLOR, Campaign, Language
+from campaigns.models import DEFAULT_BRAND_COLOR, Campaign, Language, Workspace
 
 COLUMNS = (
     "name",
@@ -172,7 +170,7 @@ def language_code(value: str) -> str | None:
 IMPORT_DEFAULTS = {"language": Campaign._meta.get_field("language").default, "brand_color": DEFAULT_BRAND_COLOR}
 
 
-def validate_rows(rows: list[dict], *, owner: User) -> tuple[list[dict], list[RowError]]:
+def validate_rows(rows: list[dict], *, workspace: Workspace) -> tuple[list[dict], list[RowError]]:
     """Validate each row with CampaignForm. Returns (cleaned data, errors); any error means import nothing."""
     cleaned: list[dict] = []
     errors: list[RowError] = []
@@ -185,7 +183,7 @@ def validate_rows(rows: list[dict], *, owner: User) -> tuple[list[dict], list[Ro
             unknown = f"{data['language'][:40]!r} is not a language we write in; use one of {ACCEPTED_LANGUAGES}"
             errors.append(RowError(number, f"language: {unknown}"))
         data["language"] = language or IMPORT_DEFAULTS["language"]
-        form = CampaignForm(data=data, owner=owner)
+        form = CampaignForm(data=data, workspace=workspace)
         if language is None or not form.is_valid():
             for field, messages in form.errors.items():
                 label = "row" if field == "__all__" else field

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.platforms import Platform
+from campaigns.roles import Role
 
 PLATFORM_VALUES = tuple(Platform.values)
 MAX_BATCH_SIZE = 1000
@@ -63,9 +64,70 @@ class Language(models.TextChoices):
     JAPANESE = "ja", "Japanese"
 
 
+class Workspace(models.Model):
+    """A team (or one marketer alone): it owns campaigns, and its members act on them by role."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    personal_for = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="personal_workspace",
+        help_text="The user this workspace was made for on their first visit; empty for a team's.",
+    )
+    approval_required = models.BooleanField(
+        default=False, help_text="Posts are scheduled or exported as approved only after a reviewer approves them."
+    )
+    monthly_budget_usd = models.DecimalField(
+        "monthly budget (USD)",
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Empty for no budget.",
+    )
+    ical_token = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(monthly_budget_usd__isnull=True) | Q(monthly_budget_usd__gte=0),
+                name="workspace_budget_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["workspace", "user"]
+        constraints = [
+            _choices_check("role", Role),
+            # One role per person and workspace: require() reads exactly one row.
+            models.UniqueConstraint(fields=["workspace", "user"], name="membership_unique_user_per_workspace"),
+        ]
+        indexes = [models.Index(fields=["user", "workspace"], name="membership_user_workspace")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} ({self.get_role_display()})"
+
+
 class CampaignQuerySet(models.QuerySet):
-    def owned_by(self, user: User) -> "CampaignQuerySet":
-        return self.filter(owner=user)
+    def visible_to(self, user: User) -> "CampaignQuerySet":
+        """Campaigns of the workspaces `user` is a member of (one join: a user has one membership per workspace)."""
+        return self.filter(workspace__memberships__user=user)
 
     def active(self, on: date | None = None) -> "CampaignQuerySet":
         """Campaigns running on a date (today by default): open-ended dates count as running."""
@@ -77,7 +139,13 @@ class CampaignQuerySet(models.QuerySet):
 
 
 class Campaign(models.Model):
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="campaigns")
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="campaigns")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="campaigns",
+        help_text="Who created the campaign; the workspace's members act on it by role.",
+    )
     name = models.CharField(max_length=120)
     brief = models.TextField(
         max_length=4000, help_text="The goal of the campaign: what to promote, and why anyone should care."
@@ -105,7 +173,7 @@ class Campaign(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(Lower("name"), "owner", name="campaign_name_unique_per_owner"),
+            models.UniqueConstraint(Lower("name"), "workspace", name="campaign_name_unique_per_workspace"),
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True)
                 | Q(start_date__isnull=True)
@@ -113,7 +181,7 @@ class Campaign(models.Model):
                 name="campaign_dates_ordered",
             ),
         ]
-        indexes = [models.Index(fields=["owner", "-created_at"], name="campaign_owner_created")]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="campaign_workspace_created")]
 
     def __str__(self) -> str:
         return self.name
@@ -267,8 +335,8 @@ class GenerationScope(models.TextChoices):
 
 
 class PostQuerySet(models.QuerySet):
-    def owned_by(self, user: User) -> "PostQuerySet":
-        return self.filter(campaign__owner=user)
+    def visible_to(self, user: User) -> "PostQuerySet":
+        return self.filter(campaign__workspace__memberships__user=user)
 
 
 def post_image_path(post: "Post", filename: str) -> str:

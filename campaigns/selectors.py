@@ -1,7 +1,9 @@
 """Reads of the campaigns domain: what the pages, the admin and the commands show.
 
-Every function returns a queryset or plain values and takes the viewing user where
-ownership matters, so "a marketer sees only their own" is decided here, once.
+Every function returns a queryset or plain values and takes the viewing user where access
+matters: a user sees the campaigns (and their batches and posts) of the workspaces they are a
+member of, whatever their role, and nothing else. That is decided here, once; what a role may
+*do* is campaigns.roles, checked by the services through campaigns.access.require.
 """
 
 import calendar
@@ -9,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Case, Count, OuterRef, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
-from campaigns.models import BatchJob, Campaign, GenerationStatus, Post
+from campaigns.models import BatchJob, Campaign, GenerationStatus, Membership, Post, Workspace
 
 CAMPAIGN_SORTS = {
     "newest": "-created_at",
@@ -23,17 +25,42 @@ CAMPAIGN_SORTS = {
 }
 
 
-def campaigns_for(user: User) -> QuerySet[Campaign]:
-    return Campaign.objects.filter(owner=user)
+def workspaces_for(user: User) -> QuerySet[Workspace]:
+    """The workspaces `user` is a member of, their personal one first, then by name."""
+    return (
+        Workspace.objects.filter(memberships__user=user)
+        .annotate(is_personal=Case(When(personal_for=user, then=True), default=False, output_field=BooleanField()))
+        .order_by("-is_personal", "name", "pk")
+    )
 
 
-def campaign_list(*, user: User, search: str = "", sort: str = "newest") -> QuerySet[Campaign]:
-    """The marketer's campaigns with post counts by status and the last batch's state.
+def membership_of(user: User | AnonymousUser, workspace: Workspace | int) -> Membership | None:
+    """The user's membership of the workspace, or None: one row by the unique (workspace, user)."""
+    if not user.is_authenticated:
+        return None
+    workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+    return Membership.objects.filter(workspace_id=workspace_id, user=user).first()
+
+
+def workspace_members(workspace: Workspace) -> QuerySet[Membership]:
+    return Membership.objects.filter(workspace=workspace).select_related("user").order_by("user__username")
+
+
+def visible_campaigns(user: User, workspace: Workspace | None = None) -> QuerySet[Campaign]:
+    """Campaigns of the workspaces `user` belongs to; only `workspace`'s when given (none if not a member)."""
+    campaigns = Campaign.objects.visible_to(user)
+    return campaigns.filter(workspace=workspace) if workspace is not None else campaigns
+
+
+def campaign_list(
+    *, user: User, workspace: Workspace | None = None, search: str = "", sort: str = "newest"
+) -> QuerySet[Campaign]:
+    """The campaigns `user` sees (in `workspace` if given) with post counts by status and the last batch's state.
 
     One query: counts are conditional aggregates, the last batch comes from subqueries.
     """
     last_batch = BatchJob.objects.filter(campaign=OuterRef("pk")).order_by("-created_at")
-    campaigns = campaigns_for(user).annotate(
+    campaigns = visible_campaigns(user, workspace).annotate(
         posts_total=Count("posts"),
         posts_ready=Count("posts", filter=Q(posts__status=GenerationStatus.SUCCEEDED)),
         posts_failed=Count("posts", filter=Q(posts__status=GenerationStatus.FAILED)),
@@ -50,7 +77,7 @@ def campaign_list(*, user: User, search: str = "", sort: str = "newest") -> Quer
 
 
 def campaign_by_reference(reference: str) -> Campaign:
-    """A campaign by id, or by exact name when that name is unique across owners (for commands).
+    """A campaign by id, or by exact name when that name is unique across workspaces (for commands).
 
     Raises Campaign.DoesNotExist or Campaign.MultipleObjectsReturned with a message fit to print.
     """
@@ -68,16 +95,20 @@ def campaign_by_reference(reference: str) -> Campaign:
 
 
 def campaign_for(*, user: User, pk: int) -> Campaign:
-    """The user's campaign, or Campaign.DoesNotExist (a view turns that into 404)."""
-    return campaigns_for(user).get(pk=pk)
+    """A campaign of one of the user's workspaces, or Campaign.DoesNotExist (a view turns that into 404)."""
+    return visible_campaigns(user).select_related("workspace").get(pk=pk)
 
 
 def batch_for(*, user: User, pk: int) -> BatchJob:
-    return BatchJob.objects.select_related("campaign").get(pk=pk, campaign__owner=user)
+    return BatchJob.objects.select_related("campaign__workspace").get(
+        pk=pk, campaign__workspace__memberships__user=user
+    )
 
 
 def post_for(*, user: User, pk: int) -> Post:
-    return Post.objects.select_related("campaign", "batch").get(pk=pk, campaign__owner=user)
+    return Post.objects.select_related("campaign__workspace", "batch").get(
+        pk=pk, campaign__workspace__memberships__user=user
+    )
 
 
 PROGRESS_FIELDS = (
@@ -97,18 +128,18 @@ PROGRESS_FIELDS = (
 
 
 def batch_progress(*, user: User, pk: int) -> BatchJob:
-    """The one row the live progress panel reads, if `user` owns its campaign.
+    """The one row the live progress panel reads, if `user` is a member of its campaign's workspace.
 
-    One indexed lookup joined to the campaign for ownership, never a count of posts. The fields
-    are PROGRESS_FIELDS; the others load on first use.
+    One indexed lookup joined to the campaign and the membership, never a count of posts. The
+    fields are PROGRESS_FIELDS; the others load on first use.
     """
-    return BatchJob.objects.only(*PROGRESS_FIELDS).get(pk=pk, campaign__owner=user)
+    return BatchJob.objects.only(*PROGRESS_FIELDS).get(pk=pk, campaign__workspace__memberships__user=user)
 
 
 def batch_progress_for_staff(*, user: User | AnonymousUser, pk: int) -> BatchJob:
-    """The progress panel's row of any owner's batch, for staff (the admin's batch page)."""
+    """The progress panel's row of any workspace's batch, for staff (the admin's batch page)."""
     if not (user.is_active and user.is_staff):
-        raise BatchJob.DoesNotExist("Only staff see other owners' batches.")
+        raise BatchJob.DoesNotExist("Only staff see other workspaces' batches.")
     return BatchJob.objects.only(*PROGRESS_FIELDS).get(pk=pk)
 
 

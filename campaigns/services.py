@@ -5,6 +5,12 @@ themselves: they raise ValidationError with a message fit to show a user, and wr
 nothing when they do. The rules they check are the check_* functions below, which forms
 call too, so a page, the admin and a command refuse the same input with the same words.
 
+Services that act for someone take `actor`: the signed-in user, checked with
+campaigns.access.require (member of the campaign's workspace, with a role that allows the
+action) before anything is read for writing. actor=None is for callers that act for nobody in
+particular and have checked their own rights: the admin (staff permissions), operators'
+commands and the engine. It has no default, so every caller says which it is.
+
 Work is enqueued on commit with robust=True: the rows in PostgreSQL are the truth, so a
 queue that cannot take the work (Redis away) is logged, not raised, and the workers'
 recovery enqueues it once Redis is back.
@@ -24,6 +30,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from campaigns import quotas
+from campaigns.access import check_allowed
 from campaigns.models import (
     ACTIVE_BATCH_STATUSES,
     MAX_BATCH_SIZE,
@@ -35,8 +42,10 @@ from campaigns.models import (
     GenerationStatus,
     Post,
     ReviewStatus,
+    Workspace,
 )
 from campaigns.platforms import full_length, normalize_hashtags, rules_for
+from campaigns.roles import Action
 from generation import dispatch
 
 
@@ -100,6 +109,7 @@ def batch_start(
     *,
     campaign: Campaign,
     count: int,
+    actor: User | None,
     platforms: list[str] | None = None,
     requested_by: User | None = None,
     cost_cap_usd: Decimal | None = None,
@@ -107,11 +117,14 @@ def batch_start(
 ) -> BatchJob:
     """Create a batch and its `count` pending posts in one transaction; enqueue the work on commit.
 
-    Posts are spread over the platforms in turn. With enqueue=False nothing is put on the
-    queue (generate_posts --sync runs the batch in-process instead). The batch gets the default
+    Posts are spread over the platforms in turn. The batch is recorded as requested by
+    `requested_by`, the actor by default. With enqueue=False nothing is put on the queue
+    (generate_posts --sync runs the batch in-process instead). The batch gets the default
     cost cap unless a lower one is asked for (check_batch_cost_cap), and `requested_by`'s
     per-user limits must have room for it (campaigns.quotas).
     """
+    check_allowed(actor, campaign.workspace, Action.START_BATCH)
+    requested_by = requested_by or actor
     count = check_count(count)
     platforms = _validate_platforms(campaign, platforms)
     cost_cap_usd = check_batch_cost_cap(cost_cap_usd, user=requested_by)
@@ -142,23 +155,25 @@ def batch_start(
     return batch
 
 
-def batch_set_cost_cap(*, batch: BatchJob, cost_cap_usd: Decimal | None) -> BatchJob:
+def batch_set_cost_cap(*, batch: BatchJob, cost_cap_usd: Decimal | None, actor: User | None) -> BatchJob:
     """Change (or remove, with None) the cost cap of a batch, running or not.
 
     One UPDATE of that column alone: workers move the batch's counters meanwhile, and
     saving the whole row would write back the counters as they were when it was read.
     """
+    check_allowed(actor, batch.campaign.workspace, Action.START_BATCH)
     cost_cap_usd = check_cost_cap(cost_cap_usd)
     BatchJob.objects.filter(pk=batch.pk).update(cost_cap_usd=cost_cap_usd)
     batch.refresh_from_db()
     return batch
 
 
-def batch_cancel(*, batch: BatchJob) -> int:
+def batch_cancel(*, batch: BatchJob, actor: User | None) -> int:
     """Cancel a running or queued batch: its pending posts are canceled, posts in flight finish.
 
     Returns the number of posts canceled.
     """
+    check_allowed(actor, batch.campaign.workspace, Action.CANCEL_BATCH)
     with transaction.atomic():
         locked = BatchJob.objects.select_for_update().get(pk=batch.pk)
         if locked.status not in ACTIVE_BATCH_STATUSES:
@@ -176,8 +191,9 @@ def batch_cancel(*, batch: BatchJob) -> int:
     return canceled
 
 
-def batch_retry_failed(*, batch: BatchJob) -> int:
+def batch_retry_failed(*, batch: BatchJob, actor: User | None) -> int:
     """Put a finished batch's failed posts back in the queue. Returns how many."""
+    check_allowed(actor, batch.campaign.workspace, Action.START_BATCH)
     with transaction.atomic():
         locked = BatchJob.objects.select_for_update().get(pk=batch.pk)
         if locked.status in ACTIVE_BATCH_STATUSES:
@@ -202,8 +218,9 @@ def batch_retry_failed(*, batch: BatchJob) -> int:
     return retried
 
 
-def batch_delete(*, batch: BatchJob) -> None:
+def batch_delete(*, batch: BatchJob, actor: User | None) -> None:
     """Delete a batch with its posts and their image files; refused while it runs, as campaign_delete is."""
+    check_allowed(actor, batch.campaign.workspace, Action.DELETE_POST)
     with transaction.atomic():
         locked = BatchJob.objects.select_for_update().get(pk=batch.pk)
         if locked.status in ACTIVE_BATCH_STATUSES:
@@ -234,8 +251,9 @@ def check_caption(*, platform: str, caption: str, hashtags: list[str]) -> tuple[
     return caption, tags
 
 
-def post_update(*, post: Post, caption: str, hashtags: list[str]) -> Post:
+def post_update(*, post: Post, caption: str, hashtags: list[str], actor: User | None) -> Post:
     """Save an edit of a caption and its hashtags, enforcing the platform's limits."""
+    check_allowed(actor, post.campaign.workspace, Action.EDIT_POST)
     if post.is_busy:
         raise ValidationError("This post is being generated; edit it when it is ready.")
     post.caption, post.hashtags = check_caption(platform=post.platform, caption=caption, hashtags=hashtags)
@@ -250,18 +268,20 @@ def check_review(*, post: Post, decision: str) -> None:
         raise ValidationError("Only a finished post can be approved.")
 
 
-def post_review(*, post: Post, decision: str) -> Post:
+def post_review(*, post: Post, decision: str, actor: User | None) -> Post:
+    check_allowed(actor, post.campaign.workspace, Action.REVIEW)
     check_review(post=post, decision=decision)
     post.review_status = decision
     post.save(update_fields=["review_status", "updated_at"])
     return post
 
 
-def post_regenerate(*, post: Post, part: str, requested_by: User | None = None) -> Post:
+def post_regenerate(*, post: Post, part: str, actor: User | None) -> Post:
     """Ask the engine to write the caption, the image, or both of one post again.
 
-    Counts against `requested_by`'s REGENERATIONS_PER_MINUTE (campaigns.quotas).
+    Counts against the actor's REGENERATIONS_PER_MINUTE (campaigns.quotas).
     """
+    check_allowed(actor, post.campaign.workspace, Action.REGENERATE)
     scopes = {"caption": GenerationScope.CAPTION, "image": GenerationScope.IMAGE, "both": GenerationScope.BOTH}
     if part not in scopes:
         raise ValidationError("Choose what to regenerate: caption, image or both.")
@@ -279,7 +299,7 @@ def post_regenerate(*, post: Post, part: str, requested_by: User | None = None) 
         )
         if not updated:
             raise ValidationError("This post is already being generated.")
-        quotas.take_regeneration(user=requested_by)  # a refusal rolls the update back
+        quotas.take_regeneration(user=actor)  # a refusal rolls the update back
         transaction.on_commit(lambda: dispatch.enqueue_post_work(post.pk), robust=True)
     post.refresh_from_db()
     return post
@@ -303,14 +323,16 @@ def check_schedule(*, post: Post, scheduled_at: datetime | None) -> None:
     check_schedule_time(scheduled_at)
 
 
-def post_schedule(*, post: Post, scheduled_at: datetime | None) -> Post:
+def post_schedule(*, post: Post, scheduled_at: datetime | None, actor: User | None) -> Post:
+    check_allowed(actor, post.campaign.workspace, Action.SCHEDULE)
     check_schedule(post=post, scheduled_at=scheduled_at)
     post.scheduled_at = scheduled_at
     post.save(update_fields=["scheduled_at", "updated_at"])
     return post
 
 
-def post_delete(*, post: Post) -> None:
+def post_delete(*, post: Post, actor: User | None) -> None:
+    check_allowed(actor, post.campaign.workspace, Action.DELETE_POST)
     if post.is_busy:
         raise ValidationError("This post is being generated; delete it when it is ready.")
     files = [f.name for f in (post.image, post.thumbnail) if f]
@@ -327,20 +349,17 @@ def _delete_files(storage: Storage, names: list[str]) -> None:
             storage.delete(name)
 
 
-def export_start(*, user: User | None) -> None:
-    """An export (CSV or ZIP) is about to be made for `user`: refused past EXPORTS_PER_MINUTE."""
-    quotas.take_export(user=user)
-
-
-def campaign_create(*, owner: User, **fields: Any) -> Campaign:
-    """Create a campaign from cleaned form data (CampaignForm.cleaned_data)."""
-    campaign = Campaign(owner=owner, **fields)
+def campaign_create(*, workspace: Workspace, owner: User, actor: User | None, **fields: Any) -> Campaign:
+    """Create a campaign in `workspace` from cleaned form data (CampaignForm.cleaned_data); `owner` is its creator."""
+    check_allowed(actor, workspace, Action.EDIT_CAMPAIGN)
+    campaign = Campaign(workspace=workspace, owner=owner, **fields)
     campaign.full_clean()
     campaign.save()
     return campaign
 
 
-def campaign_update(*, campaign: Campaign, **fields: Any) -> Campaign:
+def campaign_update(*, campaign: Campaign, actor: User | None, **fields: Any) -> Campaign:
+    check_allowed(actor, campaign.workspace, Action.EDIT_CAMPAIGN)
     for name, value in fields.items():
         setattr(campaign, name, value)
     campaign.full_clean()
@@ -348,11 +367,12 @@ def campaign_update(*, campaign: Campaign, **fields: Any) -> Campaign:
     return campaign
 
 
-def campaign_delete(*, campaign: Campaign) -> None:
+def campaign_delete(*, campaign: Campaign, actor: User | None) -> None:
     """Delete a campaign with its batches, posts and their image files.
 
     Refused while a batch runs: its workers would be writing into posts that no longer exist.
     """
+    check_allowed(actor, campaign.workspace, Action.EDIT_CAMPAIGN)
     with transaction.atomic():
         if campaign.batches.filter(status__in=ACTIVE_BATCH_STATUSES).exists():
             raise ValidationError("A batch of this campaign is still running; cancel it before deleting the campaign.")
@@ -369,9 +389,12 @@ def _delete_with_image_files(row: Campaign | BatchJob, posts: QuerySet[Post]) ->
 
 
 @transaction.atomic
-def campaigns_import(*, owner: User, campaigns: list[dict[str, Any]]) -> list[Campaign]:
-    """Create many campaigns at once from validated data; all or none."""
-    created = [Campaign(owner=owner, **fields) for fields in campaigns]
+def campaigns_import(
+    *, workspace: Workspace, owner: User, actor: User | None, campaigns: list[dict[str, Any]]
+) -> list[Campaign]:
+    """Create many campaigns at once in `workspace` from validated data; all or none."""
+    check_allowed(actor, workspace, Action.EDIT_CAMPAIGN)
+    created = [Campaign(workspace=workspace, owner=owner, **fields) for fields in campaigns]
     for campaign in created:
         campaign.full_clean(validate_unique=False, validate_constraints=False)
     return Campaign.objects.bulk_create(created)

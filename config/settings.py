@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # request.workspace (the one chosen in the header); a service's NotMember answers 404.
+    "campaigns.middleware.WorkspaceMiddleware",
     # Last, so that it sees failed sign-ins after authentication ran.
     "axes.middleware.AxesMiddleware",
 ]

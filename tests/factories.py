@@ -1,7 +1,9 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from campaigns.models import BatchJob, BatchStatus, Campaign, GenerationStatus, Post
+from campaigns.models import BatchJob, BatchStatus, Campaign, GenerationStatus, Membership, Post, Workspace
+from campaigns.roles import Role
+from campaigns.workspaces import personal_workspace
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -26,11 +28,34 @@ class StaffFactory(UserFactory):
     is_superuser = True
 
 
+class WorkspaceFactory(factory.django.DjangoModelFactory):
+    """A team workspace with no members: add them with MembershipFactory(workspace=..., user=..., role=...)."""
+
+    class Meta:
+        model = Workspace
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    slug = factory.Sequence(lambda n: f"team-{n}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.EDITOR
+
+
 class CampaignFactory(factory.django.DjangoModelFactory):
+    """CampaignFactory(owner=user) puts the campaign in user's personal workspace (made on demand,
+    with user as its owner); pass workspace=... for a team's."""
+
     class Meta:
         model = Campaign
 
     owner = factory.SubFactory(UserFactory)
+    workspace = factory.LazyAttribute(lambda campaign: personal_workspace(campaign.owner))
     name = factory.Sequence(lambda n: f"Campaign {n}")
     brief = "Launch our nitro cold brew for summer. Smooth and naturally sweet."
     target_audience = "busy commuters"

@@ -15,7 +15,8 @@ from django.utils import timezone
 from campaigns import services
 from campaigns.admin import BatchJobAdmin
 from campaigns.models import BatchJob, BatchStatus, Campaign, GenerationScope, GenerationStatus, Post, ReviewStatus
-from tests.factories import BatchFactory, CampaignFactory, PostFactory, UserFactory
+from campaigns.workspaces import personal_workspace
+from tests.factories import BatchFactory, CampaignFactory, PostFactory, UserFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -312,15 +313,18 @@ def test_a_new_cost_cap_keeps_the_counters_workers_moved_meanwhile(staff_client,
 # ---------- campaigns ----------
 
 
-def test_a_campaigns_owner_is_read_only_once_it_exists(staff_client):
+def test_a_campaigns_workspace_and_owner_are_read_only_once_it_exists(staff_client):
     campaign = CampaignFactory()
-    owner = campaign.owner
+    owner, workspace = campaign.owner, campaign.workspace
     form = staff_client.get(change_url(campaign)).context["adminform"].form
     assert "owner" not in form.fields
-    response = staff_client.post(change_url(campaign), campaign_form(campaign, owner=UserFactory().pk, tone="calm"))
+    assert "workspace" not in form.fields
+    elsewhere = WorkspaceFactory()
+    data = campaign_form(campaign, owner=UserFactory().pk, workspace=elsewhere.pk, tone="calm")
+    response = staff_client.post(change_url(campaign), data)
     assert response.status_code == 302
     campaign.refresh_from_db()
-    assert (campaign.owner, campaign.tone) == (owner, "calm")
+    assert (campaign.owner, campaign.workspace, campaign.tone) == (owner, workspace, "calm")
 
 
 def test_a_campaign_is_changed_with_the_pages_rules(staff_client):
@@ -328,7 +332,7 @@ def test_a_campaign_is_changed_with_the_pages_rules(staff_client):
     CampaignFactory(owner=campaign.owner, name="Spring Shoes")
     CampaignFactory(name="Summer")  # someone else's: the name is free for this owner
     response = staff_client.post(change_url(campaign), campaign_form(campaign, name="  spring   SHOES "))
-    assert form_errors(response) == {"name": ["You already have a campaign with this name."]}
+    assert form_errors(response) == {"name": ["This workspace already has a campaign with this name."]}
     response = staff_client.post(change_url(campaign), campaign_form(campaign, platforms=["x", "myspace"]))
     assert form_errors(response) == {
         "platforms": ["Select a valid choice. myspace is not one of the available choices."]
@@ -351,12 +355,21 @@ def test_staff_create_a_campaign_for_a_marketer(staff_client):
     CampaignFactory(owner=marketer, name="Taken")
     add = reverse("admin:campaigns_campaign_add")
     blank = campaign_form(Campaign(owner=marketer, name="Taken", brief="Sell coats.", platforms=["x"]))
+    workspace = personal_workspace(marketer)
     response = staff_client.post(add, {**blank, "owner": marketer.pk})
-    assert form_errors(response) == {"name": ["You already have a campaign with this name."]}
-    response = staff_client.post(add, {**blank, "owner": marketer.pk, "name": "Coats", "hashtags": "warm"})
+    assert form_errors(response) == {"workspace": ["This field is required."]}
+    response = staff_client.post(add, {**blank, "workspace": workspace.pk, "owner": marketer.pk})
+    assert form_errors(response) == {"name": ["This workspace already has a campaign with this name."]}
+    data = {**blank, "workspace": workspace.pk, "owner": marketer.pk, "name": "Coats", "hashtags": "warm"}
+    response = staff_client.post(add, data)
     assert response.status_code == 302
     campaign = Campaign.objects.get(name="Coats")
-    assert (campaign.owner, campaign.platforms, campaign.hashtags) == (marketer, ["x"], ["#Warm"])
+    assert (campaign.workspace, campaign.owner, campaign.platforms, campaign.hashtags) == (
+        workspace,
+        marketer,
+        ["x"],
+        ["#Warm"],
+    )
     entry = LogEntry.objects.get()
     assert (entry.action_flag, entry.object_id) == (ADDITION, str(campaign.pk))
     assert response["Location"] == reverse("admin:campaigns_campaign_changelist")

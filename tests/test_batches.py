@@ -24,7 +24,7 @@ def queued_job_ids() -> list[str]:
 
 
 def test_a_batch_is_created_with_all_its_posts_and_enqueued_on_commit(campaign):
-    batch = batch_start(campaign=campaign, count=40, platforms=["x", "instagram"])
+    batch = batch_start(campaign=campaign, count=40, platforms=["x", "instagram"], actor=None)
     posts = list(batch.posts.order_by("sequence"))
     assert len(posts) == 40
     assert [p.sequence for p in posts] == list(range(40))
@@ -51,50 +51,50 @@ def test_a_batch_is_created_with_all_its_posts_and_enqueued_on_commit(campaign):
 )
 def test_bad_input_is_refused_and_nothing_is_written(campaign, count, platforms, message):
     with pytest.raises(ValidationError, match=message):
-        batch_start(campaign=campaign, count=count, platforms=platforms)
+        batch_start(campaign=campaign, count=count, platforms=platforms, actor=None)
     assert not BatchJob.objects.exists()
     assert not Post.objects.exists()
     assert queued_job_ids() == []
 
 
 def test_cancel_cancels_pending_posts_and_ends_the_batch(campaign):
-    batch = batch_start(campaign=campaign, count=10, enqueue=False)
+    batch = batch_start(campaign=campaign, count=10, enqueue=False, actor=None)
     Post.objects.filter(batch=batch, sequence__lt=3).update(status=GenerationStatus.SUCCEEDED)
     BatchJob.objects.filter(pk=batch.pk).update(succeeded_count=3, status=BatchStatus.RUNNING)
-    assert batch_cancel(batch=batch) == 7
+    assert batch_cancel(batch=batch, actor=None) == 7
     assert batch.status == BatchStatus.CANCELED
     assert batch.canceled_count == 7
     assert batch.finished_at is not None
     assert Post.objects.filter(batch=batch, status=GenerationStatus.CANCELED).count() == 7
     with pytest.raises(ValidationError, match="already ended"):
-        batch_cancel(batch=batch)
+        batch_cancel(batch=batch, actor=None)
 
 
 def test_retry_failed_puts_failed_posts_back_and_reopens_the_batch(campaign):
-    batch = batch_start(campaign=campaign, count=5, enqueue=False)
+    batch = batch_start(campaign=campaign, count=5, enqueue=False, actor=None)
     Post.objects.filter(batch=batch, sequence__lt=2).update(status=GenerationStatus.FAILED, error_message="boom")
     Post.objects.filter(batch=batch, sequence__gte=2).update(status=GenerationStatus.SUCCEEDED)
     BatchJob.objects.filter(pk=batch.pk).update(
         succeeded_count=3, failed_count=2, status=BatchStatus.PARTIALLY_FAILED, error_summary="2 failed"
     )
-    assert batch_retry_failed(batch=batch) == 2
+    assert batch_retry_failed(batch=batch, actor=None) == 2
     assert batch.status == BatchStatus.RUNNING
     assert (batch.failed_count, batch.finished_at, batch.error_summary) == (0, None, "")
     assert Post.objects.filter(batch=batch, status=GenerationStatus.PENDING, error_message="").count() == 2
     assert any("retry" in job_id for job_id in queued_job_ids())
     with pytest.raises(ValidationError, match="still running"):
-        batch_retry_failed(batch=batch)
+        batch_retry_failed(batch=batch, actor=None)
 
 
 def test_regenerate_marks_one_post_and_enqueues_it(campaign):
     post = PostFactory(campaign=campaign, caption="Old words")
-    post_regenerate(post=post, part="image")
+    post_regenerate(post=post, part="image", actor=None)
     assert post.status == GenerationStatus.PENDING
     assert post.scope == GenerationScope.IMAGE
     assert post.caption == "Old words"
     assert len(queued_job_ids()) == 1
     with pytest.raises(ValidationError, match="already being generated"):
-        post_regenerate(post=post, part="caption")
+        post_regenerate(post=post, part="caption", actor=None)
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ def test_regenerate_marks_one_post_and_enqueues_it(campaign):
 )
 def test_a_bad_cost_cap_is_refused_and_nothing_is_written(campaign, cap, message):
     with pytest.raises(ValidationError, match=re.escape(message)):
-        batch_start(campaign=campaign, count=5, cost_cap_usd=cap)
+        batch_start(campaign=campaign, count=5, cost_cap_usd=cap, actor=None)
     assert not BatchJob.objects.exists()
     assert not Post.objects.exists()
     assert queued_job_ids() == []
@@ -122,7 +122,7 @@ def test_a_bad_cost_cap_is_refused_and_nothing_is_written(campaign, cap, message
 def test_an_empty_caption_is_refused_by_the_service_too(campaign):
     post = PostFactory(campaign=campaign, caption="Keep me.")
     with pytest.raises(ValidationError, match="Write a caption"):
-        post_update(post=post, caption="   ", hashtags=[])
+        post_update(post=post, caption="   ", hashtags=[], actor=None)
     post.refresh_from_db()
     assert post.caption == "Keep me."
 
@@ -137,7 +137,7 @@ def sessions_blocked_by(backend_pid: int) -> int:
 @pytest.mark.postgres
 def test_job_ids_enqueued_at_the_same_time_are_all_remembered(campaign):
     """Two enqueues for one batch at once (recovery on two workers): neither side's job ids are lost."""
-    batch = batch_start(campaign=campaign, count=1, enqueue=False)
+    batch = batch_start(campaign=campaign, count=1, enqueue=False, actor=None)
 
     def remember_ours() -> None:
         try:

@@ -22,20 +22,22 @@ def default_cap(settings):
 
 
 def test_every_batch_gets_the_default_cap_and_a_marketer_may_only_lower_it(default_cap, user, staff_user, campaign):
-    assert batch_start(campaign=campaign, count=1, requested_by=user, enqueue=False).cost_cap_usd == Decimal("5.00")
-    lowered = batch_start(campaign=campaign, count=1, requested_by=user, cost_cap_usd=Decimal("2.50"), enqueue=False)
+    assert batch_start(campaign=campaign, count=1, actor=user, enqueue=False).cost_cap_usd == Decimal("5.00")
+    lowered = batch_start(campaign=campaign, count=1, actor=user, cost_cap_usd=Decimal("2.50"), enqueue=False)
     assert lowered.cost_cap_usd == Decimal("2.50")
     with pytest.raises(ValidationError, match=r"The cost cap can be at most \$5.00; staff can start a batch with more"):
-        batch_start(campaign=campaign, count=1, requested_by=user, cost_cap_usd=Decimal("5.01"), enqueue=False)
+        batch_start(campaign=campaign, count=1, actor=user, cost_cap_usd=Decimal("5.01"), enqueue=False)
     assert BatchJob.objects.count() == 2
     # Staff and the shell may go above it.
-    assert batch_start(campaign=campaign, count=1, requested_by=staff_user, cost_cap_usd=Decimal("80"), enqueue=False)
-    assert batch_start(campaign=campaign, count=1, cost_cap_usd=Decimal("80"), enqueue=False)
+    assert batch_start(
+        campaign=campaign, count=1, actor=None, requested_by=staff_user, cost_cap_usd=Decimal("80"), enqueue=False
+    )
+    assert batch_start(campaign=campaign, count=1, actor=None, cost_cap_usd=Decimal("80"), enqueue=False)
 
 
 def test_no_default_cap_when_the_setting_is_off(settings, user, campaign):
     settings.GENERATION_DEFAULT_COST_CAP_USD = None
-    assert batch_start(campaign=campaign, count=1, requested_by=user, enqueue=False).cost_cap_usd is None
+    assert batch_start(campaign=campaign, count=1, actor=user, enqueue=False).cost_cap_usd is None
 
 
 def test_the_batch_form_shows_the_estimated_cost_before_starting(
@@ -70,7 +72,7 @@ def test_a_running_batch_stops_at_its_cap_and_its_other_posts_are_canceled_with_
     fake_openai.configure(Config(text_latency=0.05, image_latency=0.05))
     workers.start("solo", **openai_env, GENERATION_CONCURRENCY=2)
     campaign = CampaignFactory()
-    batch = batch_start(campaign=campaign, count=40, requested_by=campaign.owner, cost_cap_usd=Decimal("0.10"))
+    batch = batch_start(campaign=campaign, count=40, actor=campaign.owner, cost_cap_usd=Decimal("0.10"))
     wait_for_batch_end(batch, timeout=60)
     assert batch.status == BatchStatus.PARTIALLY_FAILED
     canceled = Post.objects.filter(batch=batch, status=GenerationStatus.CANCELED)
@@ -88,7 +90,7 @@ def test_posts_are_written_one_by_one_only_near_the_cap(campaign):
     flight could spend, each is written at once so the cap stops it in time."""
     from generation import store
 
-    batch = batch_start(campaign=campaign, count=4, cost_cap_usd=Decimal("1.00"), enqueue=False)
+    batch = batch_start(campaign=campaign, count=4, actor=None, cost_cap_usd=Decimal("1.00"), enqueue=False)
     BatchJob.objects.filter(pk=batch.pk).update(cost_usd=Decimal("0.50"))
     [far] = store.claim_posts(owner="w", limit=1, lease_seconds=60, cap_margin_usd=Decimal("0.40"))
     [near] = store.claim_posts(owner="w", limit=1, lease_seconds=60, cap_margin_usd=Decimal("0.60"))

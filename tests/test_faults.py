@@ -61,7 +61,7 @@ def test_redis_restarted_mid_batch(workers, private_redis, openai_settings, open
     }
     workers.start("red", **env)
     workers.start("blue", **env)
-    batch = batch_start(campaign=CampaignFactory(), count=60)
+    batch = batch_start(campaign=CampaignFactory(), count=60, actor=None)
     wait_for(lambda: succeeded(batch) >= 10, timeout=60, message="10 posts")
     private_redis.kill()
     batch.refresh_from_db()
@@ -156,7 +156,7 @@ def test_postgresql_unreachable_for_a_few_seconds(
     }
     workers.start("north", **env)
     workers.start("south", **env)
-    batch = batch_start(campaign=CampaignFactory(), count=120)
+    batch = batch_start(campaign=CampaignFactory(), count=120, actor=None)
     wait_for(lambda: succeeded(batch) >= 10, timeout=60, message="10 posts")
     for down, up in outages:
         database_proxy.down()
@@ -239,7 +239,7 @@ def test_a_faulty_provider_costs_only_the_posts_it_refuses(workers, openai_setti
     }
     workers.start("east", **env)
     workers.start("west", **env)
-    batch = batch_start(campaign=CampaignFactory(platforms=["instagram"]), count=60)
+    batch = batch_start(campaign=CampaignFactory(platforms=["instagram"]), count=60, actor=None)
     wait_for_batch_end(batch, timeout=300)
     assert (batch.status, batch.succeeded_count, batch.failed_count) == (BatchStatus.PARTIALLY_FAILED, 57, 3)
     assert_exactly(batch, 60)
@@ -279,7 +279,7 @@ def test_a_provider_that_never_recovers_still_ends_the_batch(
 ):
     fake_openai.configure(provider)
     workers.start("lonely", **openai_env, GENERATION_CONCURRENCY=4, **engine)
-    batch = batch_start(campaign=CampaignFactory(), count=6)
+    batch = batch_start(campaign=CampaignFactory(), count=6, actor=None)
     wait_for_batch_end(batch, timeout=120)
     assert (batch.status, batch.failed_count) == (BatchStatus.FAILED, 6)
     assert set(Post.objects.filter(batch=batch).values_list("error_message", flat=True)) == {reason}
@@ -291,7 +291,7 @@ def test_a_batch_started_while_redis_is_down_runs_once_it_is_back(workers, priva
     """The batch is in PostgreSQL, which is the truth: a queue that cannot take it yet only delays it."""
     private_redis.kill()
     started = time.monotonic()
-    batch = batch_start(campaign=CampaignFactory(), count=10)
+    batch = batch_start(campaign=CampaignFactory(), count=10, actor=None)
     print(f"batch_start took {time.monotonic() - started:.1f}s with Redis down")
     assert (batch.status, batch.posts.count()) == (BatchStatus.QUEUED, 10)
     private_redis.start()

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from campaigns import services
 from campaigns.forms import BatchForm, CampaignForm, PostEditForm
 from campaigns.models import Campaign, Post
+from campaigns.workspaces import personal_workspace
 from tests.factories import CampaignFactory, PostFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,17 +90,17 @@ def errors_of(form) -> dict[str, list[str]]:
     ],
 )
 def test_campaign_form_refuses_bad_input(user, changes, expected):
-    form = CampaignForm(data={**VALID, **changes}, owner=user)
+    form = CampaignForm(data={**VALID, **changes}, workspace=personal_workspace(user))
     assert errors_of(form) == expected
     assert not Campaign.objects.exists()
 
 
 def test_campaign_form_refuses_a_duplicate_name_whatever_its_case_and_spacing(user, other_user):
     CampaignFactory(owner=user, name="Spring Shoes")
-    form = CampaignForm(data={**VALID, "name": "  spring   SHOES "}, owner=user)
-    assert errors_of(form) == {"name": ["You already have a campaign with this name."]}
-    # Names are unique per owner: someone else may use it.
-    assert CampaignForm(data={**VALID, "name": "Spring Shoes"}, owner=other_user).is_valid()
+    form = CampaignForm(data={**VALID, "name": "  spring   SHOES "}, workspace=personal_workspace(user))
+    assert errors_of(form) == {"name": ["This workspace already has a campaign with this name."]}
+    # Names are unique per workspace: another may use it.
+    assert CampaignForm(data={**VALID, "name": "Spring Shoes"}, workspace=personal_workspace(other_user)).is_valid()
     assert Campaign.objects.count() == 1
 
 
@@ -190,7 +191,7 @@ def test_the_edit_form_refuses_with_the_words_of_post_update(campaign, platform,
         data={"caption": caption, "hashtags": " ".join(hashtags)}, instance=Post.objects.get(pk=post.pk)
     )
     with pytest.raises(ValidationError) as refusal:
-        services.post_update(post=post, caption=caption, hashtags=hashtags)
+        services.post_update(post=post, caption=caption, hashtags=hashtags, actor=None)
     assert errors_of(form) == refusal.value.message_dict
     post.refresh_from_db()
     assert post.caption == "Before."

@@ -87,7 +87,7 @@ def test_json_import_and_duplicate_names(tmp_path, user):
     with pytest.raises(CommandError):
         call_command("import_campaigns", str(path), "--owner", user.username, stderr=err)
     assert "row 2: name: same name as row 1" in err.getvalue()
-    assert "row 3: name: You already have a campaign with this name." in err.getvalue()
+    assert "row 3: name: This workspace already has a campaign with this name." in err.getvalue()
     assert Campaign.objects.count() == 1
 
 
@@ -153,7 +153,7 @@ def test_every_bad_row_is_reported_and_nothing_is_imported(tmp_path, user):
         "row 4: end_date: The end date must be on or after the start date.",
         "row 5: name: This field is required.",
         "row 5: platforms: Choose at least one platform.",
-        "row 6: name: You already have a campaign with this name.",
+        "row 6: name: This workspace already has a campaign with this name.",
         "row 7: brand_color: Use a hex colour such as #2F5BEA.",
         "row 8: brief: Null characters are not allowed.",
     ):

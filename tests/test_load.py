@@ -74,7 +74,7 @@ def test_five_users_five_batches_two_workers(workers):
         # Local provider; PGAPPNAME labels each worker's connections (libpq reads it).
         workers.start(name, PGAPPNAME=f"load-{name}", GENERATION_CONCURRENCY=16)
     with ConnectionSampler(connection.settings_dict["NAME"]) as sampler:
-        batches = [batch_start(campaign=c, count=200, requested_by=c.owner) for c in campaigns]
+        batches = [batch_start(campaign=c, count=200, requested_by=c.owner, actor=None) for c in campaigns]
         for batch in batches:
             wait_for_batch_end(batch, timeout=900)
         time.sleep(1)  # a last look, once the idle workers ran recovery again

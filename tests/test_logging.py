@@ -39,7 +39,7 @@ def test_a_run_logs_json_lines_with_context_and_never_the_key_or_the_prompt(json
     openai_settings.GENERATION_MAX_TRIES = 8
     fake_openai.configure(Config(fault_rate=0.3, fault_kinds=["429", "500"], refuse_posts=[1], seed=7))
     campaign = CampaignFactory(brief=BRIEF, platforms=["instagram"])
-    batch = batch_start(campaign=campaign, count=6, enqueue=False)
+    batch = batch_start(campaign=campaign, count=6, enqueue=False, actor=None)
     run_chunk(batch.pk)
 
     text = json_log.getvalue()

@@ -5,7 +5,7 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
 from campaigns.models import BatchJob, Campaign, Post
-from tests.factories import BatchFactory, CampaignFactory, PostFactory, UserFactory
+from tests.factories import BatchFactory, CampaignFactory, PostFactory, UserFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,11 +20,15 @@ def refused(statement) -> bool:
     return False
 
 
-def test_campaign_name_is_unique_per_owner_ignoring_case():
+def test_campaign_name_is_unique_per_workspace_ignoring_case():
     owner = UserFactory()
     CampaignFactory(owner=owner, name="Spring Sale")
     assert refused(lambda: CampaignFactory(owner=owner, name="spring sale"))
-    # Another marketer may use the same name.
+    # Nor by another member of the same workspace.
+    team = WorkspaceFactory()
+    CampaignFactory(owner=owner, workspace=team, name="Autumn")
+    assert refused(lambda: CampaignFactory(owner=UserFactory(), workspace=team, name="AUTUMN"))
+    # Another workspace may use the same name.
     CampaignFactory(owner=UserFactory(), name="Spring Sale")
 
 
@@ -81,7 +85,7 @@ def test_indexes_the_pages_use_exist():
     assert ("batch_id", "status") in columns(post_indexes)
     assert ("status", "created_at") in columns(batch_indexes)
     assert ("campaign_id",) in columns(batch_indexes) or ("campaign_id", "created_at") in columns(batch_indexes)
-    assert ("owner_id", "created_at") in columns(campaign_indexes)
+    assert ("workspace_id", "created_at") in columns(campaign_indexes)
     assert post_indexes["post_claimable_pending"]["index"]
 
 

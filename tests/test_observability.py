@@ -117,7 +117,7 @@ def test_a_chunk_job_records_posts_failures_latencies_and_429s(client, metrics_t
     openai_settings.GENERATION_MAX_TRIES = 8
     fake_openai.configure(Config(fault_rate=0.3, fault_kinds=["429", "500"], refuse_posts=[2]))
     campaign = CampaignFactory(platforms=["instagram"])
-    batch = batch_start(campaign=campaign, count=8, enqueue=False)
+    batch = batch_start(campaign=campaign, count=8, enqueue=False, actor=None)
     result = run_chunk(batch.pk)
     batch.refresh_from_db()
     assert (batch.succeeded_count, batch.failed_count) == (7, 1)
@@ -153,7 +153,7 @@ def test_a_chunk_job_records_posts_failures_latencies_and_429s(client, metrics_t
 def test_counters_add_up_across_jobs(client, metrics_token, openai_settings, fake_openai):
     """Two jobs (two work horses, in production) add to the same counters."""
     for count in (3, 4):
-        batch = batch_start(campaign=CampaignFactory(), count=count, enqueue=False)
+        batch = batch_start(campaign=CampaignFactory(), count=count, enqueue=False, actor=None)
         run_chunk(batch.pk)
     samples = scrape(client)
     assert samples[("generation_posts_generated_total", (("provider", "openai"),))] == 7

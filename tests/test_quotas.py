@@ -29,35 +29,35 @@ def limits(settings):
 
 
 def test_active_batches_per_user(limits, user, campaign):
-    first = batch_start(campaign=campaign, count=2, requested_by=user, enqueue=False)
-    batch_start(campaign=campaign, count=2, requested_by=user, enqueue=False)
+    first = batch_start(campaign=campaign, count=2, actor=user, enqueue=False)
+    batch_start(campaign=campaign, count=2, actor=user, enqueue=False)
     with pytest.raises(LimitReached, match=r"You already have 2 batches running, and 2 may run at once"):
-        batch_start(campaign=campaign, count=2, requested_by=user, enqueue=False)
+        batch_start(campaign=campaign, count=2, actor=user, enqueue=False)
     assert BatchJob.objects.count() == 2 and Post.objects.count() == 4
-    batch_cancel(batch=first)  # one ends: room for one more
-    batch_start(campaign=campaign, count=2, requested_by=user, enqueue=False)
+    batch_cancel(batch=first, actor=user)  # one ends: room for one more
+    batch_start(campaign=campaign, count=2, actor=user, enqueue=False)
     assert BatchJob.objects.filter(status=BatchStatus.QUEUED).count() == 2
 
 
 def test_posts_per_day_per_user(limits, user, campaign):
     limits.ACTIVE_BATCHES_PER_USER = 10
-    batch_start(campaign=campaign, count=20, requested_by=user, enqueue=False)
+    batch_start(campaign=campaign, count=20, actor=user, enqueue=False)
     with pytest.raises(LimitReached) as refusal:
-        batch_start(campaign=campaign, count=10, requested_by=user, enqueue=False)
+        batch_start(campaign=campaign, count=10, actor=user, enqueue=False)
     assert refusal.value.messages == [
         "You may ask for 25 posts a day and have asked for 20 in the last 24 hours: 5 more now."
     ]
     assert Post.objects.count() == 20
-    batch_start(campaign=campaign, count=5, requested_by=user, enqueue=False)
+    batch_start(campaign=campaign, count=5, actor=user, enqueue=False)
     # Another user's day is their own, and the shell and staff are not counted against anyone.
     other = CampaignFactory()
-    batch_start(campaign=other, count=25, requested_by=other.owner, enqueue=False)
-    batch_start(campaign=campaign, count=30, enqueue=False)
+    batch_start(campaign=other, count=25, actor=other.owner, enqueue=False)
+    batch_start(campaign=campaign, count=30, actor=None, enqueue=False)
 
 
 def test_staff_are_exempt(limits, staff_user, campaign):
     for _ in range(3):
-        batch_start(campaign=campaign, count=10, requested_by=staff_user, enqueue=False)
+        batch_start(campaign=campaign, count=10, actor=None, requested_by=staff_user, enqueue=False)
     assert BatchJob.objects.count() == 3
 
 
@@ -71,7 +71,7 @@ def test_starts_in_the_same_instant_cannot_pass_the_limit(limits, user):
     def start() -> None:
         try:
             barrier.wait()
-            batch_start(campaign=campaign, count=3, requested_by=user, enqueue=False)
+            batch_start(campaign=campaign, count=3, actor=user, enqueue=False)
             outcomes.append("started")
         except ValidationError:
             outcomes.append("refused")
@@ -111,16 +111,15 @@ def test_regenerations_per_minute(limits, signed_in_client, campaign):
     assert Post.objects.filter(status=GenerationStatus.PENDING).count() == 2
 
 
-def test_regenerations_of_another_user_and_of_staff_are_not_counted(limits, user, staff_user, campaign):
+def test_regenerations_of_another_user_and_of_staff_are_not_counted(limits, user, campaign):
     posts = [PostFactory(campaign=campaign, caption=f"Post {n}") for n in range(5)]
     other = CampaignFactory()
     for post in posts[:2]:
-        post_regenerate(post=post, part="image", requested_by=user)
-    post_regenerate(post=PostFactory(campaign=other, caption="Theirs"), part="image", requested_by=other.owner)
-    post_regenerate(post=posts[2], part="image", requested_by=staff_user)
-    post_regenerate(post=posts[3], part="image")  # the admin's actions and the shell
+        post_regenerate(post=post, part="image", actor=user)
+    post_regenerate(post=PostFactory(campaign=other, caption="Theirs"), part="image", actor=other.owner)
+    post_regenerate(post=posts[3], part="image", actor=None)  # the admin's actions and the shell
     with pytest.raises(LimitReached):
-        post_regenerate(post=posts[4], part="image", requested_by=user)
+        post_regenerate(post=posts[4], part="image", actor=user)
 
 
 def test_exports_per_minute_cover_csv_and_zip(limits, signed_in_client, campaign):

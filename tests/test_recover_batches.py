@@ -121,7 +121,7 @@ def test_one_recovery_round_enqueues_no_more_jobs_than_one_batch_may_have(settin
     """Any chunk job serves every batch, so twenty lost batches do not get twenty sets of jobs."""
     settings.GENERATION_MAX_CHUNKS = 3
     settings.GENERATION_CONCURRENCY = 4
-    batches = [batch_start(campaign=CampaignFactory(), count=20, enqueue=False) for _ in range(20)]
+    batches = [batch_start(campaign=CampaignFactory(), count=20, enqueue=False, actor=None) for _ in range(20)]
     report = recovery.recover(config=engine_config(), reason="test")
     assert len(report.lost) == 20 and report.enqueued
     assert sum(len(work.job_ids) for work in report.lost) == 3

@@ -30,7 +30,7 @@ def test_an_idle_worker_re_enqueues_a_batch_whose_jobs_are_gone(workers):
 
     # A batch whose chunk jobs were lost (deleted from Redis, or never enqueued): 8 posts
     # pending, and 2 taken by a worker that died, under leases that have expired.
-    batch = batch_start(campaign=CampaignFactory(), count=10, enqueue=False)
+    batch = batch_start(campaign=CampaignFactory(), count=10, enqueue=False, actor=None)
     BatchJob.objects.filter(pk=batch.pk).update(rq_job_ids=["batch-lost-0"], status=BatchStatus.RUNNING)
     Post.objects.filter(batch=batch, sequence__lt=2).update(
         status=GenerationStatus.GENERATING,
@@ -51,7 +51,7 @@ def test_an_idle_worker_re_enqueues_a_batch_whose_jobs_are_gone(workers):
 
 def test_work_queued_before_a_redis_restart_is_picked_up(workers, clean_redis):
     """Redis lost its queue (restarted without persistence) before any worker ran: nothing is stranded."""
-    batch = batch_start(campaign=CampaignFactory(), count=6)
+    batch = batch_start(campaign=CampaignFactory(), count=6, actor=None)
     assert generation_queue().count == 1
     clean_redis.flushdb()
     workers.start("after-restart", GENERATION_RECOVERY_INTERVAL=INTERVAL)

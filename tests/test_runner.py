@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_local_batch_ends_with_every_post_finished(campaign, settings):
-    batch = batch_start(campaign=campaign, count=30, enqueue=False)
+    batch = batch_start(campaign=campaign, count=30, enqueue=False, actor=None)
     stats = run_batch_inline(batch.pk)
     batch.refresh_from_db()
     assert (batch.status, batch.succeeded_count, batch.failed_count) == (BatchStatus.SUCCEEDED, 30, 0)
@@ -46,7 +46,7 @@ def test_transient_faults_are_retried_and_permanent_ones_fail_only_their_post(op
         )
     )
     campaign = CampaignFactory(platforms=["instagram"])
-    batch = batch_start(campaign=campaign, count=20, enqueue=False)
+    batch = batch_start(campaign=campaign, count=20, enqueue=False, actor=None)
     run_batch_inline(batch.pk)
     batch.refresh_from_db()
     failed = {post.sequence: post.error_message for post in batch.posts.filter(status=GenerationStatus.FAILED)}
@@ -65,7 +65,7 @@ def test_transient_faults_are_retried_and_permanent_ones_fail_only_their_post(op
 def test_a_provider_that_keeps_failing_fails_posts_with_the_reason(openai_settings, fake_openai):
     openai_settings.GENERATION_MAX_TRIES = 2
     fake_openai.configure(Config(fault_rate=1.0, fault_kinds=["500"]))
-    batch = batch_start(campaign=CampaignFactory(), count=3, enqueue=False)
+    batch = batch_start(campaign=CampaignFactory(), count=3, enqueue=False, actor=None)
     run_batch_inline(batch.pk)
     batch.refresh_from_db()
     assert (batch.status, batch.failed_count) == (BatchStatus.FAILED, 3)
@@ -74,7 +74,7 @@ def test_a_provider_that_keeps_failing_fails_posts_with_the_reason(openai_settin
 
 
 def test_a_result_is_written_only_under_its_lease(campaign):
-    batch = batch_start(campaign=campaign, count=2, enqueue=False)
+    batch = batch_start(campaign=campaign, count=2, enqueue=False, actor=None)
     first, _second = store.claim_posts(owner="worker-a", limit=2, lease_seconds=60)
     # worker-a's lease on the first post expires, and worker-b takes it.
     Post.objects.filter(pk=first.post_id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
@@ -93,20 +93,20 @@ def test_a_result_is_written_only_under_its_lease(campaign):
 
 
 def test_concurrent_batches_interleave_in_claim_order(user):
-    first = batch_start(campaign=CampaignFactory(owner=user), count=10, enqueue=False)
-    second = batch_start(campaign=CampaignFactory(owner=user), count=10, enqueue=False)
+    first = batch_start(campaign=CampaignFactory(owner=user), count=10, enqueue=False, actor=None)
+    second = batch_start(campaign=CampaignFactory(owner=user), count=10, enqueue=False, actor=None)
     claimed = store.claim_posts(owner="w", limit=6, lease_seconds=60)
     assert [task.batch_id for task in claimed].count(first.pk) == 3
     assert [task.batch_id for task in claimed].count(second.pk) == 3
 
 
 def test_regeneration_goes_first_and_leaves_batch_counters_alone(campaign):
-    batch = batch_start(campaign=campaign, count=3, enqueue=False)
+    batch = batch_start(campaign=campaign, count=3, enqueue=False, actor=None)
     run_batch_inline(batch.pk)
     post = batch.posts.get(sequence=1)
     old_caption, old_image = post.caption, post.image.name
-    post_regenerate(post=post, part="image")
-    other = batch_start(campaign=campaign, count=5, enqueue=False)
+    post_regenerate(post=post, part="image", actor=None)
+    other = batch_start(campaign=campaign, count=5, enqueue=False, actor=None)
     [first_claim] = store.claim_posts(owner="w", limit=1, lease_seconds=60)
     assert first_claim.post_id == post.pk
     assert first_claim.scope == GenerationScope.IMAGE
@@ -125,7 +125,7 @@ def test_cost_cap_stops_the_batch_cleanly(openai_settings, fake_openai):
     from decimal import Decimal
 
     openai_settings.GENERATION_CONCURRENCY = 2
-    batch = batch_start(campaign=CampaignFactory(), count=30, enqueue=False, cost_cap_usd=Decimal("0.10"))
+    batch = batch_start(campaign=CampaignFactory(), count=30, enqueue=False, cost_cap_usd=Decimal("0.10"), actor=None)
     run_batch_inline(batch.pk)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.PARTIALLY_FAILED
@@ -151,7 +151,7 @@ def test_posts_claimed_in_a_round_whose_reply_was_lost_are_not_kept_by_renewals(
     openai_settings.GENERATION_LEASE_SECONDS = 1.5
     openai_settings.GENERATION_CONCURRENCY = 2
     fake_openai.configure(Config(text_latency=0.15, image_latency=0.15))
-    batch = batch_start(campaign=CampaignFactory(platforms=["x"]), count=16, enqueue=False)
+    batch = batch_start(campaign=CampaignFactory(platforms=["x"]), count=16, enqueue=False, actor=None)
     lost = store.claim_posts(owner="worker-x", limit=2, lease_seconds=1.5)  # the round whose reply was lost
 
     async def run():
@@ -176,7 +176,7 @@ def test_requests_in_flight_never_exceed_the_concurrency(openai_settings, fake_o
     post back; still, no more than GENERATION_CONCURRENCY requests are ever in flight."""
     openai_settings.GENERATION_CONCURRENCY = 4
     fake_openai.configure(Config(text_latency=0.05, image_latency=0.05))
-    batch = batch_start(campaign=CampaignFactory(), count=24, enqueue=False)
+    batch = batch_start(campaign=CampaignFactory(), count=24, enqueue=False, actor=None)
     stats = run_batch_inline(batch.pk)
     batch.refresh_from_db()
     assert (batch.status, batch.succeeded_count, stats.requests) == (BatchStatus.SUCCEEDED, 24, 48)
@@ -185,7 +185,7 @@ def test_requests_in_flight_never_exceed_the_concurrency(openai_settings, fake_o
 
 def test_a_caption_over_the_limit_is_asked_for_again_then_shortened_between_words(openai_settings, fake_openai):
     fake_openai.configure(Config(caption_chars=700))  # far over X's 280 characters
-    batch = batch_start(campaign=CampaignFactory(platforms=["x"]), count=2, enqueue=False)
+    batch = batch_start(campaign=CampaignFactory(platforms=["x"]), count=2, enqueue=False, actor=None)
     run_batch_inline(batch.pk)
     chats = fake_openai.received("chat")
     assert len(chats) == 4  # each post asked twice

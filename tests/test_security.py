@@ -216,7 +216,7 @@ def test_a_refused_key_never_appears_in_logs_pages_or_the_database(workers, open
     fake_openai.configure(Config(fault_rate=1.0, fault_kinds=["401"]))
     owner = UserFactory()
     workers.start("keyholder", **openai_env, LOG_LEVEL="debug")
-    batch = batch_start(campaign=CampaignFactory(owner=owner), count=4)
+    batch = batch_start(campaign=CampaignFactory(owner=owner), count=4, actor=None)
     wait_for_batch_end(batch, timeout=120)
     assert (batch.status, batch.failed_count) == (BatchStatus.FAILED, 4)
     assert set(batch.posts.values_list("error_message", flat=True)) == {REFUSED}
@@ -238,7 +238,7 @@ def test_a_refused_key_of_any_shape_stays_out_of_this_process_logs(openai_settin
     fake_openai.configure(Config(fault_rate=1.0, fault_kinds=["401"]))
     for name in ("", "openai", "httpx", "httpcore", "generation"):
         caplog.set_level(logging.DEBUG, logger=name)
-    batch = batch_start(campaign=CampaignFactory(), count=3, enqueue=False)
+    batch = batch_start(campaign=CampaignFactory(), count=3, enqueue=False, actor=None)
     run_batch_inline(batch.pk)
     batch.refresh_from_db()
     assert (batch.status, batch.error_summary) == (BatchStatus.FAILED, f"3 failed: {REFUSED} (3)")

@@ -157,7 +157,7 @@ def test_create_refuses_bad_input_with_errors_tied_to_fields(signed_in_client, u
 def test_create_refuses_a_duplicate_name(signed_in_client, user):
     CampaignFactory(owner=user, name="Autumn Sale")
     response = signed_in_client.post(reverse("campaigns:create"), valid_campaign_data(name="autumn sale"))
-    assert "already have a campaign with this name" in error_for(response, "name")
+    assert "already has a campaign with this name" in error_for(response, "name")
     assert Campaign.objects.filter(owner=user).count() == 1
 
 

@@ -34,7 +34,7 @@ def test_two_workers_share_a_batch(workers, openai_settings, openai_env, fake_op
     fake_openai.configure(Config(text_latency=0.05, image_latency=0.05))
     workers.start("alpha", **openai_env, GENERATION_CONCURRENCY=8)
     workers.start("beta", **openai_env, GENERATION_CONCURRENCY=8)
-    batch = batch_start(campaign=CampaignFactory(), count=50)
+    batch = batch_start(campaign=CampaignFactory(), count=50, actor=None)
     wait_for_batch_end(batch, timeout=90)
     assert (batch.status, batch.succeeded_count, batch.failed_count) == (BatchStatus.SUCCEEDED, 50, 0)
     assert_exactly(batch, 50)
@@ -68,7 +68,7 @@ def test_a_worker_killed_mid_batch_loses_no_post(workers, openai_settings, opena
     env = {**openai_env, "GENERATION_LEASE_SECONDS": lease, "GENERATION_CONCURRENCY": concurrency}
     workers.start("doomed", **env)
     workers.start("survivor", **env)
-    batch = batch_start(campaign=CampaignFactory(), count=100)
+    batch = batch_start(campaign=CampaignFactory(), count=100, actor=None)
 
     def doomed_horse() -> int | None:
         children = psutil.Process(workers.processes["doomed"].pid).children()
@@ -125,7 +125,7 @@ def test_rate_limit_is_shared_and_no_post_fails(workers, openai_settings, openai
     env = {**openai_env, "GENERATION_RPM": rpm, "GENERATION_BURST": burst, "GENERATION_CONCURRENCY": 16}
     workers.start("one", **env)
     workers.start("two", **env)
-    batch = batch_start(campaign=CampaignFactory(), count=25)  # 50 requests
+    batch = batch_start(campaign=CampaignFactory(), count=25, actor=None)  # 50 requests
     wait_for_batch_end(batch, timeout=120)
     assert (batch.status, batch.succeeded_count) == (BatchStatus.SUCCEEDED, 25)
     stats = fake_openai.stats()
@@ -146,7 +146,7 @@ def test_all_workers_killed_then_one_restarted_resumes(workers, openai_settings,
     fake_openai.configure(Config(text_latency=0.2, image_latency=0.2))
     env = {**openai_env, "GENERATION_LEASE_SECONDS": 3, "GENERATION_CONCURRENCY": 8}
     workers.start("first", **env)
-    batch = batch_start(campaign=CampaignFactory(), count=40)
+    batch = batch_start(campaign=CampaignFactory(), count=40, actor=None)
     wait_for(lambda: Post.objects.filter(batch=batch, status=GenerationStatus.SUCCEEDED).count() >= 5, timeout=60)
     workers.kill("first")
     done_at_kill = Post.objects.filter(batch=batch, status=GenerationStatus.SUCCEEDED).count()
@@ -180,7 +180,7 @@ def test_a_worker_told_to_stop_leaves_no_post_to_its_leases(
         "GENERATION_SHUTDOWN_SECONDS": shutdown,
     }
     leaving = workers.start("leaving", **env)
-    batch = batch_start(campaign=CampaignFactory(), count=30)
+    batch = batch_start(campaign=CampaignFactory(), count=30, actor=None)
 
     def in_flight() -> list[int] | None:
         ids = list(Post.objects.filter(batch=batch, status=GenerationStatus.GENERATING).values_list("id", flat=True))

@@ -1,4 +1,4 @@
-"""Who may open a page: every page needs a signed-in user, and a marketer's things are theirs only."""
+"""Who may open a page: every page needs a signed-in user, who sees the things of their workspaces only."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -15,6 +15,8 @@ from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
+from campaigns.models import Workspace
+
 T = TypeVar("T")
 
 
@@ -28,6 +30,7 @@ class AuthenticatedHttpRequest(HtmxHttpRequest):
     """What a view behind login_required receives: its user is signed in, never AnonymousUser."""
 
     user: User
+    workspace: Workspace  # campaigns.middleware.WorkspaceMiddleware: the one chosen in the header
 
 
 def login_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -46,8 +49,8 @@ def login_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
 
 
 def owned_or_404(lookup: Callable[..., T], **kwargs: Any) -> T:
-    """Call a selector's ownership lookup (campaign_for, batch_for, post_for); missing or not
-    the user's answers 404 alike, so nobody learns that someone else's id exists."""
+    """Call a selector's membership lookup (campaign_for, batch_for, post_for); missing or in
+    a workspace the user isn't a member of answers 404 alike, so nobody learns that the id exists."""
     try:
         return lookup(**kwargs)
     except ObjectDoesNotExist:

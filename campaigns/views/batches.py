@@ -42,7 +42,7 @@ def batch_start(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 count=form.cleaned_data["count"],
                 platforms=form.cleaned_data["platforms"],
                 cost_cap_usd=form.cleaned_data["cost_cap_usd"],
-                requested_by=request.user,
+                actor=request.user,
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -123,7 +123,7 @@ def _batch_action_response(
 def batch_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     batch = owned_or_404(selectors.batch_for, user=request.user, pk=pk)
     try:
-        canceled = services.batch_cancel(batch=batch)
+        canceled = services.batch_cancel(batch=batch, actor=request.user)
     except ValidationError as error:
         return _batch_action_response(request, batch, notice=error.messages[0], event="batch-finished")
     notice = f"Batch canceled: {canceled} post{'s' if canceled != 1 else ''} will not be generated."
@@ -135,7 +135,7 @@ def batch_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def batch_retry(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     batch = owned_or_404(selectors.batch_for, user=request.user, pk=pk)
     try:
-        retried = services.batch_retry_failed(batch=batch)
+        retried = services.batch_retry_failed(batch=batch, actor=request.user)
     except ValidationError as error:
         return _batch_action_response(request, batch, notice=error.messages[0], event="batch-finished")
     notice = f"Trying {retried} failed post{'s' if retried != 1 else ''} again."

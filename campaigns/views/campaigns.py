@@ -18,8 +18,10 @@ from django_htmx.http import push_url
 from django_ratelimit.decorators import ratelimit
 
 from campaigns import selectors, services
+from campaigns.access import require
 from campaigns.forms import BatchForm, CampaignForm
 from campaigns.models import MAX_BATCH_SIZE, Campaign
+from campaigns.roles import Action
 from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
 from campaigns.views.grid import post_grid_context
 from generation import dispatch
@@ -42,7 +44,7 @@ def campaign_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     sort = request.GET.get("sort", "newest")
     if sort not in selectors.CAMPAIGN_SORTS:
         sort = "newest"
-    campaigns = selectors.campaign_list(user=request.user, search=search, sort=sort)
+    campaigns = selectors.campaign_list(user=request.user, workspace=request.workspace, search=search, sort=sort)
     page = Paginator(campaigns, CAMPAIGNS_PER_PAGE).get_page(request.GET.get("page"))
     context = {"page": page, "search": search, "sort": sort, "sort_choices": SORT_CHOICES, "nav": "campaigns"}
     # A history restore (back button after a search, htmx's cache missed) needs the whole page.
@@ -54,10 +56,14 @@ def campaign_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def campaign_create(request: AuthenticatedHttpRequest) -> HttpResponse:
-    form = CampaignForm(request.POST or None, owner=request.user)
+    workspace = request.workspace
+    require(request.user, workspace, Action.EDIT_CAMPAIGN)  # before the form: no empty form for a viewer
+    form = CampaignForm(request.POST or None, workspace=workspace)
     if request.method == "POST" and form.is_valid():
         try:
-            campaign = services.campaign_create(owner=request.user, **form.cleaned_data)
+            campaign = services.campaign_create(
+                workspace=workspace, owner=request.user, actor=request.user, **form.cleaned_data
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -70,10 +76,11 @@ def campaign_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def campaign_update(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
-    form = CampaignForm(request.POST or None, instance=campaign, owner=request.user)
+    require(request.user, campaign.workspace, Action.EDIT_CAMPAIGN)
+    form = CampaignForm(request.POST or None, instance=campaign, workspace=campaign.workspace)
     if request.method == "POST" and form.is_valid():
         try:
-            services.campaign_update(campaign=campaign, **form.cleaned_data)
+            services.campaign_update(campaign=campaign, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -87,10 +94,11 @@ def campaign_update(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def campaign_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation (a campaign may hold thousands of posts); POST deletes."""
     campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
+    require(request.user, campaign.workspace, Action.EDIT_CAMPAIGN)
     error = ""
     if request.method == "POST":
         try:
-            services.campaign_delete(campaign=campaign)
+            services.campaign_delete(campaign=campaign, actor=request.user)
         except ValidationError as exc:
             error = exc.messages[0]
         else:
@@ -115,7 +123,8 @@ class RateLimitedHttpRequest(AuthenticatedHttpRequest):
 def campaign_preview(request: RateLimitedHttpRequest) -> HttpResponse:
     """One caption per chosen platform from the brief as typed (not saved). POST: it spends provider calls,
     so each user gets PREVIEWS_PER_MINUTE of them; batches share the provider's quota."""
-    form = CampaignForm(request.POST, owner=request.user)
+    require(request.user, request.workspace, Action.EDIT_CAMPAIGN)
+    form = CampaignForm(request.POST, workspace=request.workspace)
     form.is_valid()
     platforms = form.cleaned_data.get("platforms") or []
     context: dict[str, Any] = {"previews": [], "hint": ""}

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
-from campaigns import selectors, services
-from campaigns.exports import csv_lines, write_zip
+from campaigns import selectors
+from campaigns.exports import csv_lines, posts_to_export, write_zip
 from campaigns.forms import PostFilterForm
 from campaigns.models import Campaign, Post
 from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
@@ -25,10 +25,9 @@ def _export(request: AuthenticatedHttpRequest, pk: int) -> tuple[Campaign, Query
 
     Raises ValidationError when the user's export limit refuses it (see _refused)."""
     campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
-    services.export_start(user=request.user)
     filter_form = PostFilterForm(request.GET)
     filters = filter_form.filters()
-    posts = selectors.campaign_posts(campaign, **filters)
+    posts = posts_to_export(campaign=campaign, actor=request.user, filters=filters)
     labels = [str(filters[key]) for key in ("review", "status", "platform") if key in filters]
     if "batch_id" in filters:
         labels.append(f"batch-{filters['batch_id']}")

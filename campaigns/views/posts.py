@@ -12,8 +12,10 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from campaigns import selectors, services
+from campaigns.access import require
 from campaigns.forms import PostEditForm, PostScheduleForm
 from campaigns.models import Post, ReviewStatus
+from campaigns.roles import Action
 from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
 
 CARD_TEMPLATE = "campaigns/partials/post_card.html"
@@ -74,6 +76,7 @@ def post_card(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def post_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
+    require(request.user, post.campaign.workspace, Action.EDIT_POST)  # before the form: no edit box for a viewer
     if request.method == "GET":
         if not request.htmx:
             return redirect(post)
@@ -82,7 +85,10 @@ def post_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.post_update(
-                post=post, caption=form.cleaned_data["caption"], hashtags=form.cleaned_data["hashtags"]
+                post=post,
+                caption=form.cleaned_data["caption"],
+                hashtags=form.cleaned_data["hashtags"],
+                actor=request.user,
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -99,7 +105,7 @@ def post_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def post_review(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
     try:
-        services.post_review(post=post, decision=request.POST.get("decision", ""))
+        services.post_review(post=post, decision=request.POST.get("decision", ""), actor=request.user)
     except ValidationError as error:
         return _refused(request, post, error)
     return _done(request, post, f"Post marked {ReviewStatus(post.review_status).label.lower()}.")
@@ -110,7 +116,7 @@ def post_review(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def post_regenerate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
     try:
-        services.post_regenerate(post=post, part=request.POST.get("part", ""), requested_by=request.user)
+        services.post_regenerate(post=post, part=request.POST.get("part", ""), actor=request.user)
     except ValidationError as error:
         return _refused(request, post, error)
     return _done(request, post, "Regenerating: the post updates itself when it is ready.")
@@ -120,15 +126,16 @@ def post_regenerate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def post_schedule(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
+    require(request.user, post.campaign.workspace, Action.SCHEDULE)  # before the form's own checks
     if "clear" in request.POST:
-        services.post_schedule(post=post, scheduled_at=None)
+        services.post_schedule(post=post, scheduled_at=None, actor=request.user)
         return _done(request, post, "Post unscheduled.")
     form = PostScheduleForm(request.POST, instance=post)
     if form.is_valid() and not form.cleaned_data["scheduled_at"]:
         form.add_error("scheduled_at", "Pick a date and time.")
     if form.is_valid():
         try:
-            services.post_schedule(post=post, scheduled_at=form.cleaned_data["scheduled_at"])
+            services.post_schedule(post=post, scheduled_at=form.cleaned_data["scheduled_at"], actor=request.user)
         except ValidationError as error:
             post.refresh_from_db()
             return _refused(request, post, error)
@@ -145,7 +152,7 @@ def post_schedule(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def post_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
     try:
-        services.post_delete(post=post)
+        services.post_delete(post=post, actor=request.user)
     except ValidationError as error:
         return _refused(request, post, error)
     if request.htmx and request.POST.get("next") != "campaign":

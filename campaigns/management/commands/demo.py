@@ -8,6 +8,7 @@ from django.db import transaction
 
 from campaigns.models import Campaign
 from campaigns.services import batch_start, campaign_create
+from campaigns.workspaces import personal_workspace
 from generation import dispatch
 
 DEMO_MARKETER = ("demo", "demo-password-123")
@@ -59,13 +60,14 @@ class Command(BaseCommand):
             self._user(user_model, *DEMO_STAFF, staff=True)
             created = []
             for fields in CAMPAIGNS:
-                campaign = Campaign.objects.filter(owner=marketer, name__iexact=fields["name"]).first()
+                workspace = personal_workspace(marketer)
+                campaign = Campaign.objects.filter(workspace=workspace, name__iexact=fields["name"]).first()
                 if campaign is None:
-                    campaign = campaign_create(owner=marketer, **fields)
+                    campaign = campaign_create(workspace=workspace, owner=marketer, actor=marketer, **fields)
                 created.append(campaign)
         first = created[0]
         if not no_posts and not first.batches.exists():
-            batch = batch_start(campaign=first, count=DEMO_FIRST_BATCH, requested_by=marketer, enqueue=False)
+            batch = batch_start(campaign=first, count=DEMO_FIRST_BATCH, actor=marketer, enqueue=False)
             dispatch.generate_batch_now(batch.pk)
         logins = {
             "marketer": {"username": DEMO_MARKETER[0], "password": DEMO_MARKETER[1]},

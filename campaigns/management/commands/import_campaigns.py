@@ -3,8 +3,10 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from campaigns.access import NotMember, require
 from campaigns.importing import (
     ACCEPTED_LANGUAGES,
     COLUMNS,
@@ -13,7 +15,10 @@ from campaigns.importing import (
     read_rows,
     validate_rows,
 )
+from campaigns.models import Workspace
+from campaigns.roles import Action
 from campaigns.services import campaigns_import
+from campaigns.workspaces import personal_workspace
 
 
 class Command(BaseCommand):
@@ -25,31 +30,49 @@ class Command(BaseCommand):
         "nothing is created and each bad row is listed.\n\n"
         "Examples:\n"
         "  manage.py import_campaigns spring.csv --owner alice\n"
-        "  manage.py import_campaigns spring.json --owner alice --json"
+        "  manage.py import_campaigns spring.json --owner alice --json\n"
+        "  manage.py import_campaigns spring.csv --owner alice --workspace acme-marketing"
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="a .csv or .json file")
-        parser.add_argument("--owner", required=True, help="username of the marketer who will own the campaigns")
+        parser.add_argument("--owner", required=True, help="username of the marketer who creates the campaigns")
+        parser.add_argument(
+            "--workspace",
+            metavar="SLUG",
+            help="the workspace to create them in (the owner must be its owner or an editor); "
+            "default: the owner's personal workspace",
+        )
         parser.add_argument(
             "--json", action="store_true", dest="as_json", help='print [{"id": …, "name": …}, …] as the last line'
         )
 
-    def handle(self, *args: Any, file: Path, owner: str, as_json: bool, **options: Any) -> None:
+    def handle(self, *args: Any, file: Path, owner: str, workspace: str | None, as_json: bool, **options: Any) -> None:
         user = get_user_model().objects.filter(username=owner).first()
         if user is None:
             raise CommandError(f"no user named {owner!r}")
+        if workspace is None:
+            target = personal_workspace(user)
+        else:
+            found = Workspace.objects.filter(slug=workspace).first()
+            if found is None:
+                raise CommandError(f"no workspace with slug {workspace!r}")
+            target = found
+        try:
+            require(user, target, Action.EDIT_CAMPAIGN)
+        except (NotMember, PermissionDenied):
+            raise CommandError(f"{owner} can't create campaigns in workspace {target.slug!r}") from None
         try:
             rows = read_rows(file)
         except ImportFileError as exc:
             raise CommandError(str(exc)) from None
-        cleaned, errors = validate_rows(rows, owner=user)
+        cleaned, errors = validate_rows(rows, workspace=target)
         if errors:
             for error in errors:
                 self.stderr.write(f"row {error.row}: {error.message}")
             bad_rows = len({error.row for error in errors})
             raise CommandError(f"{bad_rows} of {len(rows)} rows are invalid; nothing was imported")
-        created = campaigns_import(owner=user, campaigns=cleaned)
+        created = campaigns_import(workspace=target, owner=user, actor=user, campaigns=cleaned)
         if as_json:
             self.stdout.write(json.dumps([{"id": c.pk, "name": c.name} for c in created]))
         else:

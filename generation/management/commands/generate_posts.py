@@ -90,6 +90,7 @@ class Command(OperatorCommand):
                 batch = batch_start(
                     campaign=campaign,
                     count=options["count"],
+                    actor=None,  # an operator's command: it acts for no one member
                     platforms=platforms,
                     cost_cap_usd=cap,
                     enqueue=not options["sync"],
