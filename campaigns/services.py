@@ -18,7 +18,7 @@ recovery enqueues it once Redis is back.
 
 import contextlib
 from datetime import datetime, timedelta
-from decimal import ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 
 from django.conf import settings
@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from campaigns import quotas
+from campaigns import budgets, quotas
 from campaigns.access import check_allowed
 from campaigns.models import (
     ACTIVE_BATCH_STATUSES,
@@ -119,9 +119,12 @@ def batch_start(
 
     Posts are spread over the platforms in turn. The batch is recorded as requested by
     `requested_by`, the actor by default. With enqueue=False nothing is put on the queue
-    (generate_posts --sync runs the batch in-process instead). The batch gets the default
-    cost cap unless a lower one is asked for (check_batch_cost_cap), and `requested_by`'s
-    per-user limits must have room for it (campaigns.quotas).
+    (generate_posts --sync runs the batch in-process instead).
+
+    What it may spend: the default cost cap unless a lower one is asked for (check_batch_cost_cap),
+    and never more than is left of the workspace's monthly budget; a batch expected to cost more
+    than that is refused (campaigns.budgets), as is one `requested_by`'s limits have no room for
+    (campaigns.quotas).
     """
     check_allowed(actor, campaign.workspace, Action.START_BATCH)
     requested_by = requested_by or actor
@@ -129,8 +132,17 @@ def batch_start(
     platforms = _validate_platforms(campaign, platforms)
     cost_cap_usd = check_batch_cost_cap(cost_cap_usd, user=requested_by)
     provider, text_model, image_model = dispatch.engine_models()
+    post_cost, estimate = dispatch.post_cost_estimate(), batch_estimate(count=count)
     with transaction.atomic():
         quotas.check_batch_limits(user=requested_by, count=count)
+        budget = budgets.check_budget(
+            workspace=campaign.workspace,
+            estimate=min(estimate, cost_cap_usd) if cost_cap_usd is not None else estimate,
+            post_cost=post_cost,
+        )
+        if budget is not None and budget.left >= Decimal("0.01"):
+            left = budget.left.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+            cost_cap_usd = min(cost_cap_usd, left) if cost_cap_usd is not None else left
         batch = BatchJob.objects.create(
             campaign=campaign,
             requested_by=requested_by,

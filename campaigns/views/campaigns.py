@@ -19,6 +19,7 @@ from django_ratelimit.decorators import ratelimit
 
 from campaigns import selectors, services
 from campaigns.access import require
+from campaigns.budgets import monthly_budget
 from campaigns.forms import BatchForm, CampaignForm
 from campaigns.models import MAX_BATCH_SIZE, Campaign
 from campaigns.roles import Action
@@ -156,7 +157,13 @@ def batch_estimate_context(form: BatchForm) -> dict[str, Any]:
     total = services.batch_estimate(count=count)
     # How many posts the cap pays for, when it stops the batch before its end.
     within_cap = int(cap // per_post) if cap is not None and per_post and total > cap else None
-    return {"estimate": {"count": count, "per_post": per_post, "total": total, "cap": cap, "within_cap": within_cap}}
+    budget = monthly_budget(form.campaign.workspace, post_cost=per_post)
+    over_budget = budget is not None and min(total, cap if cap is not None else total) > budget.left
+    return {
+        "estimate": {"count": count, "per_post": per_post, "total": total, "cap": cap, "within_cap": within_cap},
+        "budget": budget,
+        "over_budget": over_budget,
+    }
 
 
 def campaign_page_context(
