@@ -46,7 +46,17 @@ from campaigns.admin_forms import (
     StartBatchForm,
 )
 from campaigns.exports import csv_lines, write_zip
-from campaigns.models import BatchJob, Campaign, GenerationStatus, Membership, Post, ReviewStatus, Workspace
+from campaigns.models import (
+    Activity,
+    BatchJob,
+    Campaign,
+    Comment,
+    GenerationStatus,
+    Membership,
+    Post,
+    ReviewStatus,
+    Workspace,
+)
 from campaigns.paginators import BoundedCountPaginator
 from campaigns.progress_panel import PROGRESS_PANEL, next_poll_seconds
 from campaigns.selectors import batch_failure_reasons, batch_progress_for_staff, with_spend_this_month
@@ -107,6 +117,35 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "user__email", "workspace__name", "workspace__slug")
     list_select_related = ("user", "workspace")
     autocomplete_fields = ("user", "workspace")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record of what happened: staff read it; only the services write it."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+@admin.register(Activity)
+class ActivityAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "actor", "verb", "campaign", "batch", "post", "detail")
+    list_filter = ("verb",)
+    list_select_related = ("actor", "campaign", "batch", "post")
+    search_fields = ("=campaign__id", "=post__id", "actor__username")
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
+
+
+@admin.register(Comment)
+class CommentAdmin(ReadOnlyAdmin):
+    """Staff may delete a comment (an abusive one, say); nobody edits someone else's words."""
+
+    list_display = ("created_at", "author", "post", "body")
+    list_select_related = ("author", "post")
+    search_fields = ("body", "author__username", "=post__id")
 
 
 @admin.register(Campaign)

@@ -38,14 +38,16 @@ CACHE_ALIAS = "cards"
 _CSRF_PLACEHOLDER = f"csrf-{secrets.token_hex(16)}"
 
 
-def render_cards(posts: Sequence[Post], request: HttpRequest) -> SafeString:
-    """The HTML of the posts' cards, in order, with the viewer's CSRF token in their forms."""
+def render_cards(posts: Sequence[Post], request: HttpRequest, allowed: dict[str, bool]) -> SafeString:
+    """The HTML of the posts' cards, in order, with the viewer's CSRF token in their forms and the
+    buttons their role allows (`allowed`: campaigns.roles.allowed_actions, part of the cache key)."""
     if not posts:
         return SafeString("")
     cache = caches[CACHE_ALIAS]
     template = cast(DjangoTemplate, get_template(CARD_TEMPLATE))  # TEMPLATES has Django's engine only
     source_digest = hashlib.blake2b(template.template.source.encode(), digest_size=8).hexdigest()
-    context_key = f"{source_digest}:{timezone.get_current_timezone_name()}:{translation.get_language()}"
+    role_key = ",".join(sorted(action for action, ok in allowed.items() if ok))
+    context_key = f"{source_digest}:{timezone.get_current_timezone_name()}:{translation.get_language()}:{role_key}"
     keys = [card_cache_key(post, context_key) for post in posts]
     use_cache = not settings.DEBUG
     cached = cache.get_many(keys) if use_cache else {}
@@ -55,7 +57,7 @@ def render_cards(posts: Sequence[Post], request: HttpRequest) -> SafeString:
         card = cached.get(key)
         if card is None:
             # No request: nothing of the viewer's can get into a card that others may be shown.
-            card = template.render({"post": post, "csrf_token": _CSRF_PLACEHOLDER})
+            card = template.render({"post": post, "allowed": allowed, "csrf_token": _CSRF_PLACEHOLDER})
             rendered[key] = card
         html.append(card)
     if rendered and use_cache:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from campaigns import quotas, selectors
 from campaigns.access import check_allowed
-from campaigns.models import Campaign, Post
+from campaigns.models import Campaign, Post, ReviewStatus
 from campaigns.roles import Action
 
 CSV_COLUMNS = (
@@ -40,10 +40,14 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def posts_to_export(*, campaign: Campaign, actor: User | None, filters: dict[str, Any]) -> QuerySet[Post]:
     """The campaign's posts filtered as on its page, if `actor` may export them and their
-    EXPORTS_PER_MINUTE has room (campaigns.quotas: a ValidationError says when it will)."""
+    EXPORTS_PER_MINUTE has room (campaigns.quotas: a ValidationError says when it will).
+
+    Where the workspace requires approval, only approved posts leave: an export is what goes out.
+    """
     check_allowed(actor, campaign.workspace, Action.EXPORT)
     quotas.take_export(user=actor)
-    return selectors.campaign_posts(campaign, **filters)
+    posts = selectors.campaign_posts(campaign, **filters)
+    return posts.filter(review_status=ReviewStatus.APPROVED) if campaign.workspace.approval_required else posts
 
 
 def neutralize(value: object) -> str:

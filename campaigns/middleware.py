@@ -14,20 +14,30 @@ from campaigns.workspaces import personal_workspace
 SESSION_KEY = "workspace_id"
 
 
-def current_workspace(request: HttpRequest) -> Workspace | None:
-    """The workspace chosen in the header (kept in the session) if the user is still a member of it,
-    else their first: their personal one, made on first use. None for someone not signed in."""
+def member_workspaces(request: HttpRequest) -> list[Workspace]:
+    """The user's workspaces (selectors.workspaces_for, with viewer_role), read once per request; a new
+    user's personal workspace is made here on their first page."""
+    cached: list[Workspace] | None = getattr(request, "_member_workspaces", None)
+    if cached is not None:
+        return cached
     user = request.user
     if not user.is_authenticated:
-        return None
+        return []
     assert isinstance(user, User)
-    workspaces = selectors.workspaces_for(user)
+    workspaces = list(selectors.workspaces_for(user))
+    if not workspaces:
+        personal_workspace(user)
+        workspaces = list(selectors.workspaces_for(user))
+    request._member_workspaces = workspaces  # type: ignore[attr-defined]
+    return workspaces
+
+
+def current_workspace(request: HttpRequest) -> Workspace | None:
+    """The workspace chosen in the header (kept in the session) if the user is still a member of it,
+    else their first: their personal one. None for someone not signed in."""
+    workspaces = member_workspaces(request)
     chosen = request.session.get(SESSION_KEY)
-    if isinstance(chosen, int):
-        workspace = workspaces.filter(pk=chosen).first()
-        if workspace is not None:
-            return workspace
-    return workspaces.first() or personal_workspace(user)
+    return next((w for w in workspaces if w.pk == chosen), workspaces[0] if workspaces else None)
 
 
 class WorkspaceMiddleware:

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import BooleanField, Case, Count, DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, When
+from django.db.models import BooleanField, Case, Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -28,9 +28,11 @@ CAMPAIGN_SORTS = {
 
 
 def workspaces_for(user: User) -> QuerySet[Workspace]:
-    """The workspaces `user` is a member of, their personal one first, then by name."""
+    """The workspaces `user` is a member of, their personal one first, then by name; each with
+    `viewer_role`, the user's role there (from the same join)."""
     return (
         Workspace.objects.filter(memberships__user=user)
+        .annotate(viewer_role=F("memberships__role"))
         .annotate(is_personal=Case(When(personal_for=user, then=True), default=False, output_field=BooleanField()))
         .order_by("-is_personal", "name", "pk")
     )
@@ -97,19 +99,34 @@ def campaign_by_reference(reference: str) -> Campaign:
 
 
 def campaign_for(*, user: User, pk: int) -> Campaign:
-    """A campaign of one of the user's workspaces, or Campaign.DoesNotExist (a view turns that into 404)."""
-    return visible_campaigns(user).select_related("workspace").get(pk=pk)
+    """A campaign of one of the user's workspaces, or Campaign.DoesNotExist (a view turns that into 404).
+
+    campaign_for, batch_for and post_for annotate `viewer_role`, the user's role in the workspace,
+    from the join that scopes them: pages show the buttons of that role without another query.
+    """
+    return (
+        visible_campaigns(user)
+        .select_related("workspace")
+        .annotate(viewer_role=F("workspace__memberships__role"))
+        .get(pk=pk)
+    )
 
 
 def batch_for(*, user: User, pk: int) -> BatchJob:
-    return BatchJob.objects.select_related("campaign__workspace").get(
-        pk=pk, campaign__workspace__memberships__user=user
+    return (
+        BatchJob.objects.select_related("campaign__workspace")
+        .filter(pk=pk, campaign__workspace__memberships__user=user)
+        .annotate(viewer_role=F("campaign__workspace__memberships__role"))
+        .get()
     )
 
 
 def post_for(*, user: User, pk: int) -> Post:
-    return Post.objects.select_related("campaign__workspace", "batch").get(
-        pk=pk, campaign__workspace__memberships__user=user
+    return (
+        Post.objects.select_related("campaign__workspace", "batch")
+        .filter(pk=pk, campaign__workspace__memberships__user=user)
+        .annotate(viewer_role=F("campaign__workspace__memberships__role"))
+        .get()
     )
 
 
@@ -133,9 +150,15 @@ def batch_progress(*, user: User, pk: int) -> BatchJob:
     """The one row the live progress panel reads, if `user` is a member of its campaign's workspace.
 
     One indexed lookup joined to the campaign and the membership, never a count of posts. The
-    fields are PROGRESS_FIELDS; the others load on first use.
+    fields are PROGRESS_FIELDS, and `viewer_role`, the user's role from the same join (the panel
+    shows Cancel and Retry by it); the others load on first use.
     """
-    return BatchJob.objects.only(*PROGRESS_FIELDS).get(pk=pk, campaign__workspace__memberships__user=user)
+    return (
+        BatchJob.objects.only(*PROGRESS_FIELDS)
+        .filter(pk=pk, campaign__workspace__memberships__user=user)
+        .annotate(viewer_role=F("campaign__workspace__memberships__role"))
+        .get()
+    )
 
 
 def batch_progress_for_staff(*, user: User | AnonymousUser, pk: int) -> BatchJob:

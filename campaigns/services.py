@@ -31,10 +31,12 @@ from django.utils import timezone
 
 from campaigns import budgets, quotas
 from campaigns.access import check_allowed
+from campaigns.activity import record
 from campaigns.models import (
     ACTIVE_BATCH_STATUSES,
     MAX_BATCH_SIZE,
     PLATFORM_VALUES,
+    ActivityVerb,
     BatchJob,
     BatchStatus,
     Campaign,
@@ -153,6 +155,7 @@ def batch_start(
             image_model=image_model,
             cost_cap_usd=cost_cap_usd,
         )
+        record(ActivityVerb.CREATED, actor=actor, batch=batch, detail=f"{count} posts")
         # Inserted last position first: pages list posts newest first, so the batch reads in
         # position order, the order the engine generates them in, and arrivals fill from the top.
         Post.objects.bulk_create(
@@ -199,6 +202,7 @@ def batch_cancel(*, batch: BatchJob, actor: User | None) -> int:
             canceled_count=F("canceled_count") + canceled,
             finished_at=now,
         )
+        record(ActivityVerb.CANCELED, actor=actor, batch=locked, detail=f"{canceled} posts not generated")
     batch.refresh_from_db()
     return canceled
 
@@ -225,6 +229,7 @@ def batch_retry_failed(*, batch: BatchJob, actor: User | None) -> int:
             finished_at=None,
             error_summary="",
         )
+        record(ActivityVerb.RETRIED, actor=actor, batch=locked, detail=f"{retried} posts")
         transaction.on_commit(lambda: dispatch.enqueue_batch(locked.pk, retried, reason="retry"), robust=True)
     batch.refresh_from_db()
     return retried
@@ -269,7 +274,14 @@ def post_update(*, post: Post, caption: str, hashtags: list[str], actor: User | 
     if post.is_busy:
         raise ValidationError("This post is being generated; edit it when it is ready.")
     post.caption, post.hashtags = check_caption(platform=post.platform, caption=caption, hashtags=hashtags)
-    post.save(update_fields=["caption", "hashtags", "updated_at"])
+    fields = ["caption", "hashtags", "updated_at"]
+    if post.campaign.workspace.approval_required and post.review_status == ReviewStatus.APPROVED:
+        # Approved means a reviewer approved these words: changed words need approving (and scheduling) again.
+        post.review_status, post.scheduled_at = ReviewStatus.DRAFT, None
+        fields += ["review_status", "scheduled_at"]
+    with transaction.atomic():
+        post.save(update_fields=fields)
+        record(ActivityVerb.EDITED, actor=actor, post=post)
     return post
 
 
@@ -280,11 +292,24 @@ def check_review(*, post: Post, decision: str) -> None:
         raise ValidationError("Only a finished post can be approved.")
 
 
+REVIEW_VERBS = {
+    ReviewStatus.APPROVED: ActivityVerb.APPROVED,
+    ReviewStatus.REJECTED: ActivityVerb.REJECTED,
+    ReviewStatus.DRAFT: ActivityVerb.RETURNED_TO_DRAFT,
+}
+
+
 def post_review(*, post: Post, decision: str, actor: User | None) -> Post:
     check_allowed(actor, post.campaign.workspace, Action.REVIEW)
     check_review(post=post, decision=decision)
     post.review_status = decision
-    post.save(update_fields=["review_status", "updated_at"])
+    fields = ["review_status", "updated_at"]
+    if post.campaign.workspace.approval_required and decision != ReviewStatus.APPROVED and post.scheduled_at:
+        post.scheduled_at = None  # only approved posts stay scheduled there
+        fields.append("scheduled_at")
+    with transaction.atomic():
+        post.save(update_fields=fields)
+        record(REVIEW_VERBS[ReviewStatus(decision)], actor=actor, post=post)
     return post
 
 
@@ -297,6 +322,8 @@ def post_regenerate(*, post: Post, part: str, actor: User | None) -> Post:
     scopes = {"caption": GenerationScope.CAPTION, "image": GenerationScope.IMAGE, "both": GenerationScope.BOTH}
     if part not in scopes:
         raise ValidationError("Choose what to regenerate: caption, image or both.")
+    # A regenerated post is a draft again; where approval is required it is unscheduled until approved again.
+    unschedule = {"scheduled_at": None} if post.campaign.workspace.approval_required else {}
     with transaction.atomic():
         updated = (
             Post.objects.filter(pk=post.pk)
@@ -307,11 +334,13 @@ def post_regenerate(*, post: Post, part: str, actor: User | None) -> Post:
                 review_status=ReviewStatus.DRAFT,
                 error_message="",
                 updated_at=timezone.now(),
+                **unschedule,
             )
         )
         if not updated:
             raise ValidationError("This post is already being generated.")
         quotas.take_regeneration(user=actor)  # a refusal rolls the update back
+        record(ActivityVerb.REGENERATED, actor=actor, post=post, detail=part)
         transaction.on_commit(lambda: dispatch.enqueue_post_work(post.pk), robust=True)
     post.refresh_from_db()
     return post
@@ -332,6 +361,8 @@ def check_schedule(*, post: Post, scheduled_at: datetime | None) -> None:
         return
     if post.status != GenerationStatus.SUCCEEDED:
         raise ValidationError("Only a finished post can be scheduled.")
+    if post.campaign.workspace.approval_required and post.review_status != ReviewStatus.APPROVED:
+        raise ValidationError("This workspace requires approval: a reviewer approves the post before it is scheduled.")
     check_schedule_time(scheduled_at)
 
 
@@ -339,7 +370,13 @@ def post_schedule(*, post: Post, scheduled_at: datetime | None, actor: User | No
     check_allowed(actor, post.campaign.workspace, Action.SCHEDULE)
     check_schedule(post=post, scheduled_at=scheduled_at)
     post.scheduled_at = scheduled_at
-    post.save(update_fields=["scheduled_at", "updated_at"])
+    with transaction.atomic():
+        post.save(update_fields=["scheduled_at", "updated_at"])
+        if scheduled_at is None:
+            record(ActivityVerb.UNSCHEDULED, actor=actor, post=post)
+        else:
+            when = timezone.localtime(scheduled_at)
+            record(ActivityVerb.SCHEDULED, actor=actor, post=post, detail=f"for {when:%Y-%m-%d %H:%M %Z}")
     return post
 
 
@@ -366,7 +403,9 @@ def campaign_create(*, workspace: Workspace, owner: User, actor: User | None, **
     check_allowed(actor, workspace, Action.EDIT_CAMPAIGN)
     campaign = Campaign(workspace=workspace, owner=owner, **fields)
     campaign.full_clean()
-    campaign.save()
+    with transaction.atomic():
+        campaign.save()
+        record(ActivityVerb.CREATED, actor=actor or owner, campaign=campaign)
     return campaign
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns.views import batches, campaigns, exports, posts
+from campaigns.views import batches, campaigns, exports, posts, workspaces
 
 app_name = "campaigns"
 
@@ -32,4 +32,11 @@ urlpatterns = [
     path("posts/<int:pk>/regenerate/", posts.post_regenerate, name="post_regenerate"),
     path("posts/<int:pk>/schedule/", posts.post_schedule, name="post_schedule"),
     path("posts/<int:pk>/delete/", posts.post_delete, name="post_delete"),
+    path("posts/<int:pk>/comments/", posts.post_comment, name="post_comment"),
+    # Workspaces
+    path("workspace/switch/", workspaces.workspace_switch, name="workspace_switch"),
+    path("workspace/members/", workspaces.workspace_members, name="members"),
+    path("workspace/members/<int:pk>/role/", workspaces.member_role, name="member_role"),
+    path("workspace/members/<int:pk>/remove/", workspaces.member_remove, name="member_remove"),
+    path("invitations/<str:token>/", workspaces.invitation, name="invitation"),
 ]

@@ -570,3 +570,49 @@ def test_the_batch_form_tells_the_estimated_cost_as_the_count_is_typed(page, liv
     assert page.evaluate(widest) <= 360
     page.locator("#batch-form").screenshot(path=str(SCREENSHOT_DIR / "batch-form-estimate-360.png"))
     assert page.console_errors == []
+
+
+def test_a_reviewer_switches_workspace_approves_and_comments_at_360_px(browser, live_server):
+    """A phone-sized screen: the header's workspace switcher fits and switches on change (app.js),
+    the reviewer's card offers Approve but not Edit, and a comment joins the thread in place."""
+    from campaigns.roles import Role
+    from tests.factories import MembershipFactory, PostFactory, WorkspaceFactory
+
+    team = WorkspaceFactory(name="Acme marketing")
+    reviewer = UserFactory(username="rita")
+    CampaignFactory(owner=reviewer, name="Rita's own")  # her personal workspace comes first
+    MembershipFactory(workspace=team, user=reviewer, role=Role.REVIEWER)
+    campaign = CampaignFactory(workspace=team, owner=UserFactory(), name="Acme launch", platforms=["x"])
+    post = PostFactory(campaign=campaign, platform="x", caption="Cold brew, hot days.")
+
+    context = browser.new_context(viewport={"width": 360, "height": 740}, base_url=live_server.url)
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, reviewer)
+    assert "Rita's own" in page.content() and "Acme launch" not in page.content()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.locator("#workspace-select").select_option(label="Acme marketing")
+    page.wait_for_url(re.compile(r"/$"))
+    page.get_by_role("link", name="Acme launch").first.wait_for()
+    assert page.locator("#workspace-select option:checked").inner_text() == "Acme marketing"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+    page.goto(campaign.get_absolute_url())
+    assert page.get_by_role("button", name="Generate").count() == 0  # a reviewer starts no batch
+    card = page.locator(f"#post-{post.pk}")
+    assert card.get_by_role("link", name="Edit").count() == 0
+    card.get_by_role("button", name="Approve").click()
+    page.locator(f"#post-{post.pk}[data-review='approved']").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+    page.goto(post.get_absolute_url())
+    page.get_by_label("Add a comment").fill("Approved; ship it Monday.")
+    page.get_by_role("button", name="Comment").click()
+    page.locator(".comment-body", has_text="ship it Monday").wait_for()
+    assert "rita</strong> approved" in page.content()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    screenshot(page, "post-detail-team-360")
+    context.close()
+    assert errors == []

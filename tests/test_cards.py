@@ -12,7 +12,10 @@ from django.utils import timezone
 
 from campaigns import cards
 from campaigns.models import GenerationStatus, Post, ReviewStatus
+from campaigns.roles import Role, allowed_actions
 from tests.factories import PostFactory
+
+EVERYTHING = allowed_actions(Role.OWNER)
 
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -69,8 +72,9 @@ def test_grid_cards_are_the_card_template_as_the_page_would_render_it(signed_in_
     request = RequestFactory().get("/")
     request.user = campaign.owner
     for _ in range(2):  # rendered, then from the cache
-        html = cards.render_cards(posts, request)
-        expected = "".join(render_to_string(cards.CARD_TEMPLATE, {"post": post}, request=request) for post in posts)
+        html = cards.render_cards(posts, request, EVERYTHING)
+        context = [{"post": post, "allowed": EVERYTHING} for post in posts]
+        expected = "".join(render_to_string(cards.CARD_TEMPLATE, each, request=request) for each in context)
         assert CSRF_FIELD.sub("TOKEN", html) == CSRF_FIELD.sub("TOKEN", expected)
         assert html.count('name="csrfmiddlewaretoken"') == expected.count('name="csrfmiddlewaretoken"') > 0
 
@@ -80,9 +84,9 @@ def test_cards_follow_the_active_time_zone(campaign, zone):
     post = PostFactory(campaign=campaign, scheduled_at=datetime(2030, 1, 1, 12, 0, tzinfo=UTC))
     request = RequestFactory().get("/")
     with timezone.override("UTC"):
-        cards.render_cards([post], request)  # a card cached under another zone
+        cards.render_cards([post], request, EVERYTHING)  # a card cached under another zone
     with timezone.override(zone):
-        html = cards.render_cards([post], request)
+        html = cards.render_cards([post], request, EVERYTHING)
     assert {"UTC": "Jan 1 · 12:00", "Asia/Tokyo": "Jan 1 · 21:00"}[zone] in html
     assert f"Schedule ({zone})" in html
 
@@ -101,13 +105,15 @@ def test_the_key_covers_every_field_the_post_was_loaded_with(campaign):
 def test_a_changed_card_template_is_never_served_from_cards_drawn_with_the_old_one(campaign, settings, tmp_path):
     post = PostFactory(campaign=campaign, caption="Same post")
     request = RequestFactory().get("/")
-    assert 'class="post-card' in cards.render_cards([post], request)  # drawn and cached
+    assert 'class="post-card' in cards.render_cards([post], request, EVERYTHING)  # drawn and cached
     # Another version of the template (as a process would see after a deploy if the cache outlived it).
     folder = tmp_path / "campaigns" / "partials"
     folder.mkdir(parents=True)
     (folder / "post_card.html").write_text('<article id="post-{{ post.pk }}">new card: {{ post.caption }}</article>')
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
-    assert cards.render_cards([post], request) == f'<article id="post-{post.pk}">new card: Same post</article>'
+    assert (
+        cards.render_cards([post], request, EVERYTHING) == f'<article id="post-{post.pk}">new card: Same post</article>'
+    )
 
 
 def test_no_card_is_cached_with_debug_on(campaign, settings, monkeypatch):
@@ -116,8 +122,8 @@ def test_no_card_is_cached_with_debug_on(campaign, settings, monkeypatch):
     calls = []
     monkeypatch.setattr(cache, "get_many", lambda keys: calls.append("get") or {})
     monkeypatch.setattr(cache, "set_many", lambda data: calls.append("set"))
-    html = cards.render_cards([PostFactory(campaign=campaign)], RequestFactory().get("/"))
+    html = cards.render_cards([PostFactory(campaign=campaign)], RequestFactory().get("/"), EVERYTHING)
     assert 'class="post-card' in html and calls == []
     settings.DEBUG = False
-    cards.render_cards([PostFactory(campaign=campaign)], RequestFactory().get("/"))
+    cards.render_cards([PostFactory(campaign=campaign)], RequestFactory().get("/"), EVERYTHING)
     assert calls == ["get", "set"]

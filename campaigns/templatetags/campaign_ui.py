@@ -83,5 +83,6 @@ def post_length(post: Post) -> int:
 
 @register.simple_tag(takes_context=True)
 def post_cards(context: Context, posts: Sequence[Post]) -> str:
-    """The grid's cards for `posts` (see campaigns.cards: rendered once per version of each post)."""
-    return render_cards(posts, context["request"])
+    """The grid's cards for `posts` (see campaigns.cards: rendered once per version of each post), with
+    the buttons of the `allowed` actions in the context (none without it)."""
+    return render_cards(posts, context["request"], context.get("allowed") or {})

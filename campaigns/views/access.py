@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required as django_login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Model
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import resolve_url
@@ -16,6 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from campaigns.models import Workspace
+from campaigns.roles import allowed_actions
 
 T = TypeVar("T")
 
@@ -55,3 +57,9 @@ def owned_or_404(lookup: Callable[..., T], **kwargs: Any) -> T:
         return lookup(**kwargs)
     except ObjectDoesNotExist:
         raise Http404("Not found") from None
+
+
+def allowed_on(thing: Model) -> dict[str, bool]:
+    """{action: allowed} for the viewer's role on a campaign, batch or post from selectors.campaign_for,
+    batch_for, post_for or batch_progress (their `viewer_role`): templates hide what the services would refuse."""
+    return allowed_actions(getattr(thing, "viewer_role", None))

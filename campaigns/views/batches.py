@@ -12,19 +12,21 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from campaigns import selectors, services
+from campaigns.activity import batch_activity
 from campaigns.forms import BatchForm
 from campaigns.models import BatchJob
 from campaigns.progress_panel import PROGRESS_PANEL, next_poll_seconds, seen_done_count
-from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
+from campaigns.views.access import AuthenticatedHttpRequest, allowed_on, login_required, owned_or_404
 from campaigns.views.campaigns import batch_estimate_context, campaign_page_context
 from campaigns.views.grid import post_grid_context
 
 
-def _progress_context(batch: BatchJob, **extra: Any) -> dict[str, Any]:
+def _progress_context(batch: BatchJob, allowed: dict[str, bool], **extra: Any) -> dict[str, Any]:
     return {
         "batch": batch,
         "poll_url": reverse("campaigns:batch_progress", args=[batch.pk]),
         "show_actions": True,
+        "allowed": allowed,
         **extra,
     }
 
@@ -53,12 +55,17 @@ def batch_start(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         context = campaign_page_context(request, campaign, batch_form=form)
         return render(request, "campaigns/campaign_detail.html", context)
     if batch is None:
-        context = {"campaign": campaign, "batch_form": form, **batch_estimate_context(form)}
+        context = {
+            "campaign": campaign,
+            "batch_form": form,
+            "allowed": allowed_on(campaign),
+            **batch_estimate_context(form),
+        }
         return render(request, "campaigns/campaign_detail.html#batch-form", context)
     # A fresh form, and the new batch's live panel placed out of band at the top of the panels.
     fresh = BatchForm(campaign=campaign, user=request.user)
     context = {"campaign": campaign, "batch_form": fresh, "started_batch": batch, **batch_estimate_context(fresh)}
-    context.update(_progress_context(batch))
+    context.update(_progress_context(batch, allowed_on(campaign)))
     response = render(request, "campaigns/campaign_detail.html#batch-form", context)
     return trigger_client_event(response, "batch-started", {"batch": batch.pk})
 
@@ -83,7 +90,8 @@ def batch_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "campaign": campaign,
         "batch": batch,
         "posts_url": reverse("campaigns:posts", args=[campaign.pk]),
-        **_progress_context(batch),
+        "activities": batch_activity(batch),
+        **_progress_context(batch, allowed_on(batch)),
         **post_grid_context(campaign, request.GET, batch=batch),
     }
     return render(request, "campaigns/batch_detail.html", context)
@@ -98,7 +106,8 @@ def batch_progress(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         return redirect("campaigns:batch_detail", pk=pk)
     poll_seconds = next_poll_seconds(done_count=batch.done_count, query=request.GET)
-    response = render(request, PROGRESS_PANEL, _progress_context(batch, poll_seconds=poll_seconds))
+    allowed = allowed_on(batch)
+    response = render(request, PROGRESS_PANEL, _progress_context(batch, allowed, poll_seconds=poll_seconds))
     if not batch.is_active:
         return trigger_client_event(response, "batch-finished", {"batch": batch.pk})
     seen = seen_done_count(request.GET)
@@ -114,7 +123,8 @@ def _batch_action_response(
         messages.info(request, notice)
         return redirect(batch)
     batch = selectors.batch_progress(user=request.user, pk=batch.pk)
-    response = render(request, PROGRESS_PANEL, _progress_context(batch, notice=notice))
+    allowed = allowed_on(batch)
+    response = render(request, PROGRESS_PANEL, _progress_context(batch, allowed, notice=notice))
     return trigger_client_event(response, event, {"batch": batch.pk})
 
 

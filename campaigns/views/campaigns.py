@@ -23,7 +23,7 @@ from campaigns.budgets import monthly_budget
 from campaigns.forms import BatchForm, CampaignForm
 from campaigns.models import MAX_BATCH_SIZE, Campaign
 from campaigns.roles import Action
-from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
+from campaigns.views.access import AuthenticatedHttpRequest, allowed_on, login_required, owned_or_404
 from campaigns.views.grid import post_grid_context
 from generation import dispatch
 
@@ -174,6 +174,7 @@ def campaign_page_context(
     return {
         **batch_estimate_context(batch_form),
         "campaign": campaign,
+        "allowed": allowed_on(campaign),
         "batches": batches,
         "active_batches": [batch for batch in batches if batch.is_active],
         "batch_form": batch_form,
@@ -212,6 +213,7 @@ def campaign_posts(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         return redirect(f"{detail_url}?{request.GET.urlencode()}" if request.GET else detail_url)
     context = {
         "campaign": campaign,
+        "allowed": allowed_on(campaign),
         "posts_url": request.path,
         **post_grid_context(campaign, request.GET, batches=[]),
     }

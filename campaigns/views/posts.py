@@ -13,10 +13,12 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from campaigns import selectors, services
 from campaigns.access import require
+from campaigns.activity import post_activity
+from campaigns.comments import MAX_COMMENT, comment_create, post_comments
 from campaigns.forms import PostEditForm, PostScheduleForm
 from campaigns.models import Post, ReviewStatus
 from campaigns.roles import Action
-from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
+from campaigns.views.access import AuthenticatedHttpRequest, allowed_on, login_required, owned_or_404
 
 CARD_TEMPLATE = "campaigns/partials/post_card.html"
 
@@ -30,13 +32,27 @@ def _edit_form(post: Post, data: QueryDict | None = None) -> PostEditForm:
 
 
 def _card(request: AuthenticatedHttpRequest, post: Post, **context: Any) -> HttpResponse:
-    return render(request, CARD_TEMPLATE, {"post": post, **context})
+    allowed = allowed_on(post)
+    return render(request, CARD_TEMPLATE, {"post": post, "allowed": allowed, **context})
 
 
 def _post_page(request: AuthenticatedHttpRequest, post: Post, **context: Any) -> HttpResponse:
     context.setdefault("edit_form", PostEditForm(instance=post))
     context.setdefault("schedule_form", PostScheduleForm(instance=post))
-    return render(request, "campaigns/post_detail.html", {"post": post, "campaign": post.campaign, **context})
+    context.setdefault("comment_error", "")
+    return render(
+        request,
+        "campaigns/post_detail.html",
+        {
+            "post": post,
+            "campaign": post.campaign,
+            "allowed": allowed_on(post),
+            "comments": post_comments(post),
+            "activities": post_activity(post),
+            "max_comment": MAX_COMMENT,
+            **context,
+        },
+    )
 
 
 def _done(request: AuthenticatedHttpRequest, post: Post, message: str) -> HttpResponse:
@@ -161,3 +177,29 @@ def post_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return HttpResponseClientRedirect(post.campaign.get_absolute_url())
     return redirect(post.campaign)
+
+
+@login_required
+@require_POST
+def post_comment(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Add to the post's thread; with htmx the thread alone comes back (with the new comment, or the error)."""
+    post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
+    body = request.POST.get("body", "")
+    error = ""
+    try:
+        comment_create(post=post, actor=request.user, body=body)
+    except ValidationError as exc:
+        error = exc.messages[0]
+    if request.htmx:
+        context = {
+            "post": post,
+            "comments": post_comments(post),
+            "allowed": allowed_on(post),
+            "comment_error": error,
+            "comment_body": body if error else "",
+            "max_comment": MAX_COMMENT,
+        }
+        return render(request, "campaigns/post_detail.html#comments", context)
+    if error:
+        messages.error(request, error)
+    return redirect(f"{post.get_absolute_url()}#comments")

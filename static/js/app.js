@@ -88,6 +88,12 @@
     });
   });
 
+  // ---- A select marked data-submit-on-change (the workspace switcher) submits its form when changed.
+  document.addEventListener("change", function (event) {
+    var element = event.target;
+    if (element.matches && element.matches("select[data-submit-on-change]") && element.form) element.form.requestSubmit();
+  });
+
   // ---- Close an open <details> menu when clicking elsewhere or pressing Escape.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {

@@ -6,13 +6,17 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Membership, Workspace
+from campaigns.roles import Role
 from campaigns.services import batch_start, campaign_create
-from campaigns.workspaces import personal_workspace
+from campaigns.workspaces import personal_workspace, workspace_create, workspace_update
 from generation import dispatch
 
 DEMO_MARKETER = ("demo", "demo-password-123")
 DEMO_STAFF = ("staff", "staff-password-123")
+DEMO_REVIEWER = ("reviewer", "reviewer-password-123")
+DEMO_TEAM = "Acme marketing team"
+DEMO_TEAM_BATCH = 4
 DEMO_FIRST_BATCH = 12
 
 CAMPAIGNS = [
@@ -44,7 +48,9 @@ CAMPAIGNS = [
 
 class Command(BaseCommand):
     help = (
-        "Create demo data: a marketer, a staff user, two campaigns and a first batch of "
+        "Create demo data: a marketer, a reviewer, a staff user, two campaigns in the marketer's own "
+        f"workspace, a team workspace ({DEMO_TEAM!r}: the marketer as owner, the reviewer as reviewer, "
+        "approval required) with the first campaign's twin, and a first batch of "
         f"{DEMO_FIRST_BATCH} posts made with the local provider. Safe to run again: it creates only "
         "what is missing.\n\nExample:\n  manage.py demo"
     )
@@ -58,6 +64,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             marketer = self._user(user_model, *DEMO_MARKETER, staff=False)
             self._user(user_model, *DEMO_STAFF, staff=True)
+            reviewer = self._user(user_model, *DEMO_REVIEWER, staff=False)
+            team = self._team(marketer, reviewer)
             created = []
             for fields in CAMPAIGNS:
                 workspace = personal_workspace(marketer)
@@ -65,19 +73,33 @@ class Command(BaseCommand):
                 if campaign is None:
                     campaign = campaign_create(workspace=workspace, owner=marketer, actor=marketer, **fields)
                 created.append(campaign)
-        first = created[0]
-        if not no_posts and not first.batches.exists():
-            batch = batch_start(campaign=first, count=DEMO_FIRST_BATCH, actor=marketer, enqueue=False)
-            dispatch.generate_batch_now(batch.pk)
+            team_campaign = team.campaigns.first() or campaign_create(
+                workspace=team, owner=marketer, actor=marketer, **CAMPAIGNS[0]
+            )
+        # The marketer's first campaign gets a batch, and the team's a small one for the reviewer to approve.
+        for campaign, count in ((created[0], DEMO_FIRST_BATCH), (team_campaign, DEMO_TEAM_BATCH)):
+            if not no_posts and not campaign.batches.exists():
+                batch = batch_start(campaign=campaign, count=count, actor=marketer, enqueue=False)
+                dispatch.generate_batch_now(batch.pk)
         logins = {
             "marketer": {"username": DEMO_MARKETER[0], "password": DEMO_MARKETER[1]},
             "staff": {"username": DEMO_STAFF[0], "password": DEMO_STAFF[1]},
+            "reviewer": {"username": DEMO_REVIEWER[0], "password": DEMO_REVIEWER[1]},
         }
         if as_json:
             self.stdout.write(json.dumps(logins))
             return
         self.stdout.write(f"Demo marketer: {DEMO_MARKETER[0]} / {DEMO_MARKETER[1]}")
+        self.stdout.write(f"Demo reviewer: {DEMO_REVIEWER[0]} / {DEMO_REVIEWER[1]} (in {DEMO_TEAM!r})")
         self.stdout.write(f"Demo staff:    {DEMO_STAFF[0]} / {DEMO_STAFF[1]} (admin at /admin/)")
+
+    def _team(self, owner: User, reviewer: User) -> Workspace:
+        team = Workspace.objects.filter(name=DEMO_TEAM, personal_for__isnull=True).first()
+        if team is None:
+            team = workspace_create(name=DEMO_TEAM, owner=owner)
+            workspace_update(workspace=team, actor=owner, approval_required=True)
+        Membership.objects.get_or_create(workspace=team, user=reviewer, defaults={"role": Role.REVIEWER})
+        return team
 
     def _user(self, user_model: type[User], username: str, password: str, *, staff: bool) -> User:
         user, created = user_model.objects.get_or_create(

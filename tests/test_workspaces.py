@@ -1,0 +1,236 @@
+"""Team workspaces on the pages: the header's switcher, the members page and invitations, buttons
+hidden by role, approval required, comments and the activity log."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns import members, services
+from campaigns.activity import batch_activity, post_activity
+from campaigns.exports import posts_to_export
+from campaigns.models import ActivityVerb, BatchStatus, Comment, Membership, ReviewStatus
+from campaigns.roles import Role
+from campaigns.workspaces import personal_workspace
+from tests.factories import BatchFactory, CampaignFactory, MembershipFactory, PostFactory, UserFactory, WorkspaceFactory
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def team(db):
+    workspace = WorkspaceFactory(name="Acme marketing")
+    people = {role: MembershipFactory(workspace=workspace, role=role).user for role in Role}
+    campaign = CampaignFactory(workspace=workspace, owner=people[Role.EDITOR], name="Acme launch")
+    batch = BatchFactory(campaign=campaign, requested_count=1, status=BatchStatus.SUCCEEDED, succeeded_count=1)
+    post = PostFactory(campaign=campaign, batch=batch, platform="x", caption="Ready to go.")
+    return workspace, people, campaign, post
+
+
+def switch_to(client, workspace):
+    return client.post(reverse("campaigns:workspace_switch"), {"workspace": workspace.pk, "next": "/"})
+
+
+# ---------- the switcher ----------
+
+
+def test_the_header_switches_between_ones_workspaces_only(client, team):
+    workspace, people, campaign, _post = team
+    editor = people[Role.EDITOR]
+    mine = CampaignFactory(owner=editor, name="My own")  # in the editor's personal workspace
+    client.force_login(editor)
+    html = client.get(reverse("campaigns:list")).content.decode()
+    assert 'id="workspace-select"' in html and "Acme marketing" in html
+    assert f"{editor.username}&#x27;s workspace" in html
+    assert mine.name in html and campaign.name not in html  # the personal workspace comes first
+    assert switch_to(client, workspace).status_code == 302
+    html = client.get(reverse("campaigns:list")).content.decode()
+    assert campaign.name in html and mine.name not in html
+    # Someone else's workspace can't be chosen, nor can a number out of range.
+    elsewhere = personal_workspace(UserFactory())
+    assert switch_to(client, elsewhere).status_code == 404
+    response = client.post(reverse("campaigns:workspace_switch"), {"workspace": "9223372036854775808"})
+    assert response.status_code == 404
+    assert client.session["workspace_id"] == workspace.pk
+
+
+# ---------- members and invitations ----------
+
+
+def test_only_owners_open_the_members_page(client, team):
+    workspace, people, _campaign, _post = team
+    for role in Role:
+        client.force_login(people[role])
+        switch_to(client, workspace)
+        expected = 200 if role == Role.OWNER else 403
+        assert client.get(reverse("campaigns:members")).status_code == expected, role
+        html = client.get(reverse("campaigns:list")).content.decode()
+        assert (reverse("campaigns:members") in html) == (role == Role.OWNER)
+
+
+def test_an_invitation_link_makes_a_member_with_its_role(client, team, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    workspace, people, campaign, _post = team
+    client.force_login(people[Role.OWNER])
+    switch_to(client, workspace)
+    response = client.post(reverse("campaigns:members"), {"role": "reviewer", "email": "newcomer@example.com"})
+    link = response.context["invitation"].url
+    assert link.startswith("http://testserver/invitations/")
+    assert len(mail.outbox) == 1 and link in mail.outbox[0].body
+    newcomer = UserFactory()
+    client.force_login(newcomer)
+    assert client.get(campaign.get_absolute_url()).status_code == 404
+    path = link.removeprefix("http://testserver")
+    assert "Join Acme marketing" in client.get(path).content.decode()  # a GET changes nothing
+    assert not Membership.objects.filter(user=newcomer).exclude(workspace__personal_for=newcomer).exists()
+    assert client.post(path).status_code == 302
+    assert Membership.objects.get(workspace=workspace, user=newcomer).role == Role.REVIEWER
+    assert client.get(campaign.get_absolute_url()).status_code == 200
+
+
+def test_no_email_when_email_is_not_configured(client, team, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "localhost"
+    workspace, people, _campaign, _post = team
+    client.force_login(people[Role.OWNER])
+    switch_to(client, workspace)
+    response = client.post(reverse("campaigns:members"), {"role": "viewer", "email": "someone@example.com"})
+    assert response.context["invitation"].emailed is False
+    assert "Email isn" in response.content.decode()
+
+
+def test_an_altered_or_expired_invitation_is_refused(client, team, monkeypatch):
+    workspace, people, _campaign, _post = team
+    invitation = members.invitation_create(
+        workspace=workspace, actor=people[Role.OWNER], role="owner", url_for=lambda token: token
+    )
+    client.force_login(UserFactory())
+    altered = invitation.url[:-2] + ("aa" if not invitation.url.endswith("aa") else "bb")
+    response = client.post(reverse("campaigns:invitation", args=[altered]))
+    assert response.status_code == 400 and "not valid" in response.content.decode()
+    monkeypatch.setattr(members, "INVITATION_MAX_AGE", timedelta(seconds=-1))
+    response = client.post(reverse("campaigns:invitation", args=[invitation.url]))
+    assert response.status_code == 400 and "expired" in response.content.decode()
+    assert workspace.memberships.count() == len(Role)
+
+
+def test_owners_change_roles_and_remove_members_but_keep_an_owner(client, team):
+    workspace, people, campaign, _post = team
+    owner, editor = people[Role.OWNER], people[Role.EDITOR]
+    client.force_login(owner)
+    switch_to(client, workspace)
+    editor_membership = workspace.memberships.get(user=editor)
+    client.post(reverse("campaigns:member_role", args=[editor_membership.pk]), {"role": "viewer"})
+    editor_membership.refresh_from_db()
+    assert editor_membership.role == Role.VIEWER
+    client.post(reverse("campaigns:member_remove", args=[editor_membership.pk]))
+    assert not workspace.memberships.filter(user=editor).exists()
+    own = workspace.memberships.get(user=owner)
+    response = client.post(reverse("campaigns:member_remove", args=[own.pk]), follow=True)
+    assert "needs an owner" in response.content.decode()
+    client.post(reverse("campaigns:member_role", args=[own.pk]), {"role": "editor"})
+    assert workspace.memberships.get(user=owner).role == Role.OWNER
+    # The removed member: the campaign and its posts are gone for them.
+    client.force_login(editor)
+    assert client.get(campaign.get_absolute_url()).status_code == 404
+    # A membership of another workspace can't be reached from this one.
+    stranger = personal_workspace(UserFactory()).memberships.get()
+    client.force_login(owner)
+    assert client.post(reverse("campaigns:member_remove", args=[stranger.pk])).status_code == 404
+
+
+# ---------- buttons by role ----------
+
+
+def test_pages_show_only_the_buttons_a_role_may_use(client, team):
+    _workspace, people, campaign, post = team
+    client.force_login(people[Role.VIEWER])
+    page = client.get(campaign.get_absolute_url()).content.decode()
+    assert reverse("campaigns:batch_start", args=[campaign.pk]) not in page
+    assert reverse("campaigns:post_review", args=[post.pk]) not in page
+    assert reverse("campaigns:update", args=[campaign.pk]) not in page
+    card = client.get(reverse("campaigns:post_card", args=[post.pk]), headers=HTMX).content.decode()
+    assert "Approve" not in card and "Delete post" not in card
+
+    client.force_login(people[Role.REVIEWER])
+    card = client.get(reverse("campaigns:post_card", args=[post.pk]), headers=HTMX).content.decode()
+    assert "Approve" in card and "Save time" in card
+    assert reverse("campaigns:post_edit", args=[post.pk]) not in card and "Delete post" not in card
+
+    client.force_login(people[Role.EDITOR])
+    page = client.get(campaign.get_absolute_url()).content.decode()
+    assert reverse("campaigns:batch_start", args=[campaign.pk]) in page
+    card = client.get(reverse("campaigns:post_card", args=[post.pk]), headers=HTMX).content.decode()
+    assert "Approve" not in card and reverse("campaigns:post_edit", args=[post.pk]) in card
+
+
+# ---------- approval required ----------
+
+
+def test_with_approval_required_only_approved_posts_are_scheduled_and_exported(team):
+    workspace, people, campaign, post = team
+    workspace.approval_required = True
+    workspace.save()
+    draft = PostFactory(campaign=campaign, platform="x")
+    tomorrow = timezone.now() + timedelta(days=1)
+    with pytest.raises(ValidationError, match="requires approval"):
+        services.post_schedule(post=post, scheduled_at=tomorrow, actor=people[Role.REVIEWER])
+    services.post_review(post=post, decision=ReviewStatus.APPROVED, actor=people[Role.REVIEWER])
+    services.post_schedule(post=post, scheduled_at=tomorrow, actor=people[Role.REVIEWER])
+    assert list(posts_to_export(campaign=campaign, actor=people[Role.VIEWER], filters={})) == [post]
+    # Edited words need approving again, and the post leaves the schedule until then.
+    services.post_update(post=post, caption="New words.", hashtags=[], actor=people[Role.EDITOR])
+    post.refresh_from_db()
+    assert (post.review_status, post.scheduled_at) == (ReviewStatus.DRAFT, None)
+    assert not posts_to_export(campaign=campaign, actor=people[Role.VIEWER], filters={}).exists()
+    # Without the setting, drafts are exported too.
+    workspace.approval_required = False
+    workspace.save()
+    assert set(posts_to_export(campaign=campaign, actor=people[Role.VIEWER], filters={})) == {post, draft}
+
+
+# ---------- comments and activity ----------
+
+
+def test_a_post_has_a_comment_thread(client, team):
+    _workspace, people, _campaign, post = team
+    url = reverse("campaigns:post_comment", args=[post.pk])
+    client.force_login(people[Role.REVIEWER])
+    thread = client.post(url, {"body": "Shorter, please <b>now</b>."}, headers=HTMX).content.decode()
+    assert "Shorter, please &lt;b&gt;now&lt;/b&gt;." in thread and 'id="comment-thread"' in thread
+    assert "Write something first." in client.post(url, {"body": "   "}, headers=HTMX).content.decode()
+    client.force_login(people[Role.VIEWER])
+    assert client.post(url, {"body": "Me too"}).status_code == 403
+    page = client.get(post.get_absolute_url()).content.decode()
+    assert "Shorter, please" in page and 'name="body"' not in page  # a viewer reads, without the form
+    client.force_login(UserFactory())
+    assert client.post(url, {"body": "Hi"}).status_code == 404
+    assert list(Comment.objects.values_list("body", flat=True)) == ["Shorter, please <b>now</b>."]
+
+
+def test_the_activity_log_says_who_did_what_on_the_post_and_the_batch(client, team):
+    _workspace, people, campaign, post = team
+    editor, reviewer = people[Role.EDITOR], people[Role.REVIEWER]
+    services.post_update(post=post, caption="Better words.", hashtags=[], actor=editor)
+    services.post_review(post=post, decision=ReviewStatus.APPROVED, actor=reviewer)
+    services.post_schedule(post=post, scheduled_at=timezone.now() + timedelta(days=1), actor=reviewer)
+    services.post_regenerate(post=post, part="image", actor=editor)
+    expected = [
+        (editor, ActivityVerb.REGENERATED),
+        (reviewer, ActivityVerb.SCHEDULED),
+        (reviewer, ActivityVerb.APPROVED),
+        (editor, ActivityVerb.EDITED),
+    ]
+    assert [(a.actor, a.verb) for a in post_activity(post)] == expected
+    assert [(a.actor, a.verb) for a in batch_activity(post.batch)] == expected
+    batch = services.batch_start(campaign=campaign, count=1, actor=editor, enqueue=False)
+    assert [(a.actor, a.verb) for a in batch_activity(batch)] == [(editor, ActivityVerb.CREATED)]
+    client.force_login(people[Role.VIEWER])
+    page = client.get(post.get_absolute_url()).content.decode()
+    assert f"<strong>{reviewer.username}</strong> approved" in page
+    assert f"<strong>{editor.username}</strong> edited" in page
+    batch_page = client.get(post.batch.get_absolute_url()).content.decode()
+    assert f"<strong>{reviewer.username}</strong> scheduled" in batch_page
