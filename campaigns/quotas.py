@@ -82,7 +82,11 @@ def _take_within_minute(user: User | None, what: str, most: int) -> None:
     window = int(now // WINDOW_SECONDS)
     key = f"quota:{what}:{user.pk}:{window}"
     cache.add(key, 0, timeout=2 * WINDOW_SECONDS)
-    used = cache.incr(key)
+    try:
+        used = cache.incr(key)
+    except ValueError:  # the key went (evicted) between add and incr: this is the window's first
+        cache.set(key, 1, timeout=2 * WINDOW_SECONDS)
+        used = 1
     if used > most:
         wait = max(1, int(WINDOW_SECONDS * (window + 1) - now))
         raise LimitReached(f"You may make {most} {what} a minute: try again in {wait} seconds.")
