@@ -140,9 +140,11 @@ class CampaignQuerySet(models.QuerySet):
 
 class Campaign(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="campaigns")
+    # SET_NULL: a team's campaign stays with the team when its creator's account is deleted.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
+        on_delete=models.SET_NULL,
+        null=True,
         related_name="campaigns",
         help_text="Who created the campaign; the workspace's members act on it by role.",
     )

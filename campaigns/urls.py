@@ -36,6 +36,7 @@ urlpatterns = [
     # Workspaces
     path("workspace/switch/", workspaces.workspace_switch, name="workspace_switch"),
     path("workspace/members/", workspaces.workspace_members, name="members"),
+    path("workspace/settings/", workspaces.workspace_settings, name="workspace_settings"),
     path("workspace/members/<int:pk>/role/", workspaces.member_role, name="member_role"),
     path("workspace/members/<int:pk>/remove/", workspaces.member_remove, name="member_remove"),
     path("invitations/<str:token>/", workspaces.invitation, name="invitation"),

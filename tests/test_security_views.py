@@ -64,6 +64,7 @@ def id_actions(campaign, batch, post) -> list[tuple[str, dict]]:
         (reverse("campaigns:post_review", args=[post.pk]), {"decision": "approved"}),
         (reverse("campaigns:post_regenerate", args=[post.pk]), {"part": "caption"}),
         (reverse("campaigns:post_schedule", args=[post.pk]), {"scheduled_at": tomorrow}),
+        (reverse("campaigns:post_comment", args=[post.pk]), {"body": "Looks good."}),
         (reverse("campaigns:post_delete", args=[post.pk]), {}),
         (reverse("campaigns:delete", args=[campaign.pk]), {}),  # last: it takes everything with it
     ]
@@ -154,6 +155,10 @@ def test_state_changing_urls_refuse_get(signed_in_client, things):
         reverse("campaigns:post_regenerate", args=[post.pk]),
         reverse("campaigns:post_schedule", args=[post.pk]),
         reverse("campaigns:post_delete", args=[post.pk]),
+        reverse("campaigns:post_comment", args=[post.pk]),
+        reverse("campaigns:workspace_switch"),
+        reverse("campaigns:workspace_settings"),
+        reverse("campaigns:member_remove", args=[1]),
         reverse("logout"),
     ]
     before = snapshot()

@@ -234,3 +234,27 @@ def test_the_activity_log_says_who_did_what_on_the_post_and_the_batch(client, te
     assert f"<strong>{editor.username}</strong> edited" in page
     batch_page = client.get(post.batch.get_absolute_url()).content.decode()
     assert f"<strong>{reviewer.username}</strong> scheduled" in batch_page
+
+
+def test_a_teams_campaign_outlives_its_creators_account(team):
+    workspace, people, campaign, post = team
+    people[Role.EDITOR].delete()
+    campaign.refresh_from_db()
+    assert (campaign.workspace, campaign.owner) == (workspace, None)
+    assert post.comments.count() == 0 and campaign.posts.filter(pk=post.pk).exists()
+
+
+def test_owners_change_the_workspace_settings(client, team):
+    workspace, people, _campaign, _post = team
+    url = reverse("campaigns:workspace_settings")
+    client.force_login(people[Role.EDITOR])
+    switch_to(client, workspace)
+    assert client.post(url, {"name": "Taken over", "approval_required": "on"}).status_code == 403
+    client.force_login(people[Role.OWNER])
+    switch_to(client, workspace)
+    assert client.post(url, {"name": "  "}).status_code == 200  # refused, with the form again: a name is required
+    workspace.refresh_from_db()
+    assert workspace.name == "Acme marketing"
+    assert client.post(url, {"name": "Acme brand team", "approval_required": "on"}).status_code == 302
+    workspace.refresh_from_db()
+    assert (workspace.name, workspace.approval_required) == ("Acme brand team", True)

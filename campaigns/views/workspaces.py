@@ -12,9 +12,18 @@ from django.views.decorators.http import require_http_methods, require_POST
 from campaigns import members, selectors
 from campaigns.access import require
 from campaigns.middleware import SESSION_KEY
-from campaigns.models import Membership
+from campaigns.models import Membership, Workspace
 from campaigns.roles import ROLE_ACTIONS, Action, Role
 from campaigns.views.access import AuthenticatedHttpRequest, login_required
+from campaigns.workspaces import workspace_update
+
+
+class WorkspaceSettingsForm(forms.ModelForm):
+    """The settings an owner changes on the members page (campaigns.workspaces.WORKSPACE_SETTINGS)."""
+
+    class Meta:
+        model = Workspace
+        fields = ["name", "approval_required"]
 
 
 class InviteForm(forms.Form):
@@ -42,6 +51,7 @@ def workspace_switch(request: AuthenticatedHttpRequest) -> HttpResponse:
 def _members_page(request: AuthenticatedHttpRequest, **context: object) -> HttpResponse:
     workspace = request.workspace
     context.setdefault("invite_form", InviteForm())
+    context.setdefault("settings_form", WorkspaceSettingsForm(instance=workspace))
     return render(
         request,
         "campaigns/workspace_members.html",
@@ -82,6 +92,19 @@ def _membership(request: AuthenticatedHttpRequest, pk: int) -> Membership:
     if membership is None:
         raise Http404("Not found")
     return membership
+
+
+@login_required
+@require_POST
+def workspace_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
+    workspace = request.workspace
+    require(request.user, workspace, Action.MANAGE_WORKSPACE)
+    form = WorkspaceSettingsForm(request.POST, instance=Workspace.objects.get(pk=workspace.pk))
+    if not form.is_valid():
+        return _members_page(request, settings_form=form)
+    workspace_update(workspace=form.instance, actor=request.user, **form.cleaned_data)
+    messages.success(request, "Workspace settings saved.")
+    return redirect("campaigns:members")
 
 
 @login_required

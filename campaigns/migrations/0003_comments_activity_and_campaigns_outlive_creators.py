@@ -46,4 +46,9 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['post', 'created_at'], name='comment_post_created')],
             },
         ),
+        migrations.AlterField(
+            model_name='campaign',
+            name='owner',
+            field=models.ForeignKey(help_text="Who created the campaign; the workspace's members act on it by role.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='campaigns', to=settings.AUTH_USER_MODEL),
+        ),
     ]
