@@ -88,3 +88,23 @@ def test_the_admin_shows_each_workspaces_spend_this_month(budgeted, staff_client
     html = staff_client.get(reverse("admin:campaigns_workspace_changelist")).content.decode()
     assert "$8.00 of $10.00 (80%)" in html
     assert "$0.00 (no budget)" in html
+
+
+def test_owners_set_the_budget_on_the_members_page_with_this_months_spend_beside_it(db, client):
+    from campaigns.roles import Role
+    from tests.factories import MembershipFactory, WorkspaceFactory
+
+    team = WorkspaceFactory(name="Acme marketing")
+    owner = MembershipFactory(workspace=team, role=Role.OWNER).user
+    editor = MembershipFactory(workspace=team, role=Role.EDITOR).user
+    BatchFactory(campaign=CampaignFactory(workspace=team, owner=editor), cost_usd=Decimal("3.25"))
+    url = reverse("campaigns:workspace_settings")
+    for user, status in ((editor, 403), (owner, 302)):
+        client.force_login(user)
+        client.post(reverse("campaigns:workspace_switch"), {"workspace": team.pk, "next": "/"})
+        response = client.post(url, {"name": "Acme marketing", "monthly_budget_usd": "250"})
+        assert response.status_code == status
+    team.refresh_from_db()
+    assert team.monthly_budget_usd == Decimal("250.00")
+    page = client.get(reverse("campaigns:members")).content.decode()
+    assert "Spent this month: $3.25." in page and 'value="250.00"' in page
