@@ -9,6 +9,7 @@ no full result count, no facets), no filter that lists every campaign or batch, 
 thumbnails made at generation time.
 """
 
+from decimal import Decimal
 from typing import Any, cast
 
 from django.contrib import admin, messages
@@ -58,7 +59,7 @@ from campaigns.models import (
 )
 from campaigns.paginators import BoundedCountPaginator
 from campaigns.progress_panel import PROGRESS_PANEL, next_poll_seconds
-from campaigns.selectors import batch_failure_reasons, batch_progress_for_staff
+from campaigns.selectors import batch_failure_reasons, batch_progress_for_staff, with_spend_this_month
 from generation import dispatch
 
 # Registered with the admin site by their import: the exports' list and download (admin_exports).
@@ -87,7 +88,7 @@ class MembershipInline(admin.TabularInline):
 class WorkspaceAdmin(admin.ModelAdmin):
     """Staff see and change every workspace: its settings and its members with their roles."""
 
-    list_display = ("name", "slug", "personal_for", "approval_required", "monthly_budget_usd", "created_at")
+    list_display = ("name", "slug", "personal_for", "approval_required", "spend_this_month", "created_at")
     list_filter = ("approval_required",)
     search_fields = ("name", "slug", "memberships__user__username")
     list_select_related = ("personal_for",)
@@ -97,6 +98,19 @@ class WorkspaceAdmin(admin.ModelAdmin):
     fields = ("name", "slug", "personal_for", "approval_required", "monthly_budget_usd", "created_at")
     # Deleting one that still holds campaigns is refused (Campaign.workspace is PROTECT): the admin lists them.
     inlines = (MembershipInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Workspace]:
+        return with_spend_this_month(super().get_queryset(request))
+
+    @admin.display(description="Spent this month", ordering="spent_this_month")
+    def spend_this_month(self, workspace: Workspace) -> str:
+        """'$12.34 of $50.00 (25%)', or the spend alone when the workspace has no budget."""
+        spent = getattr(workspace, "spent_this_month", Decimal("0"))
+        budget = workspace.monthly_budget_usd
+        if budget is None:
+            return f"${spent:,.2f} (no budget)"
+        share = f" ({spent / budget:.0%})" if budget else ""
+        return f"${spent:,.2f} of ${budget:,.2f}{share}"
 
 
 @admin.register(Membership)

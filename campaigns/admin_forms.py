@@ -46,7 +46,9 @@ class StartBatchForm(forms.Form):
         required=False,
         help_text="Leave all unticked to use each campaign's own platforms; ticked ones apply to every campaign.",
     )
-    cost_cap_usd = cost_cap_field("Optional: stop each batch cleanly once it has cost this much.")
+    cost_cap_usd = cost_cap_field(
+        "Stop each batch cleanly once it has cost this much; empty: the default cap (GENERATION_DEFAULT_COST_CAP_USD)."
+    )
 
 
 class BatchCostCapForm(forms.ModelForm):

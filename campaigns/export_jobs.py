@@ -19,8 +19,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns import selectors
-from campaigns.exports import write_zip
+from campaigns.exports import exportable_posts, write_zip
 from campaigns.models import Export, ExportStatus
 
 log = logging.getLogger(__name__)
@@ -45,7 +44,7 @@ def run_export(export_id: int) -> None:
         return  # gone with its campaign, or already taken
     export = Export.objects.select_related("campaign").get(pk=export_id)
     sweep_expired_exports()
-    posts = selectors.campaign_posts(export.campaign, **export.filters)
+    posts = exportable_posts(export.campaign, export.filters)
     last_report = 0.0
 
     def report(done: int, total: int) -> None:

@@ -17,7 +17,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from campaigns import selectors
+from campaigns import quotas, selectors
 from campaigns.access import check_allowed
 from campaigns.models import Campaign, Post, ReviewStatus
 from campaigns.roles import Action
@@ -38,14 +38,24 @@ CSV_COLUMNS = (
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def posts_to_export(*, campaign: Campaign, actor: User | None, filters: dict[str, Any]) -> QuerySet[Post]:
-    """The campaign's posts filtered as on its page, if `actor` may export them.
-
-    Where the workspace requires approval, only approved posts leave: an export is what goes out.
-    """
+def allow_export(*, campaign: Campaign, actor: User | None) -> None:
+    """Refuse unless `actor` may export the campaign's posts and their EXPORTS_PER_MINUTE has room
+    (campaigns.quotas: a ValidationError says when it will). Every export, CSV or ZIP, starts here."""
     check_allowed(actor, campaign.workspace, Action.EXPORT)
+    quotas.take_export(user=actor)
+
+
+def exportable_posts(campaign: Campaign, filters: dict[str, Any]) -> QuerySet[Post]:
+    """The campaign's posts filtered as on its page. Where the workspace requires approval, only
+    approved posts leave: an export is what goes out."""
     posts = selectors.campaign_posts(campaign, **filters)
     return posts.filter(review_status=ReviewStatus.APPROVED) if campaign.workspace.approval_required else posts
+
+
+def posts_to_export(*, campaign: Campaign, actor: User | None, filters: dict[str, Any]) -> QuerySet[Post]:
+    """The posts a CSV export streams, once allow_export lets it."""
+    allow_export(campaign=campaign, actor=actor)
+    return exportable_posts(campaign, filters)
 
 
 def neutralize(value: object) -> str:

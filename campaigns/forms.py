@@ -1,12 +1,14 @@
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from campaigns import services
+from campaigns import quotas, services
 from campaigns.models import MAX_BATCH_SIZE, BatchJob, Campaign, GenerationStatus, Post, ReviewStatus, Workspace
 from campaigns.platforms import Platform, normalize_hashtag, rules_for
 
@@ -156,19 +158,38 @@ class BatchForm(forms.Form):
         label="Number of posts", initial=10, widget=forms.NumberInput(attrs={"min": 1, "max": MAX_BATCH_SIZE})
     )
     platforms = PlatformsField()
+    # The rule is the service's (check_batch_cost_cap): lower than the default, never higher.
+    cost_cap_usd = forms.DecimalField(
+        label="Cost cap (USD)",
+        required=False,
+        widget=forms.NumberInput(attrs={"min": "0.01", "step": "0.01", "inputmode": "decimal"}),
+    )
 
-    def __init__(self, *args: Any, campaign: Campaign, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, campaign: Campaign, user: User, **kwargs: Any) -> None:
         self.campaign = campaign
+        self.user = user
         super().__init__(*args, **kwargs)
         cast(PlatformsField, self.fields["platforms"]).choices = [(p, Platform(p).label) for p in campaign.platforms]
         if not self.is_bound:
             self.initial.setdefault("platforms", list(campaign.platforms))
+        cap_field = self.fields["cost_cap_usd"]
+        default_cap = services.check_batch_cost_cap(None, user=user)
+        if default_cap is None:
+            cap_field.help_text = "The batch stops at this cost."
+        else:
+            cap_field.initial = default_cap
+            cap_field.help_text = f"The batch stops at this cost: ${default_cap:,.2f} unless lowered."
+            if quotas.applies_to(user):
+                cap_field.widget.attrs["max"] = str(default_cap)
 
     def clean_count(self) -> int:
         try:
             return services.check_count(self.cleaned_data["count"])
         except ValidationError as refusal:
             raise ValidationError(refusal.messages, code="out_of_range") from None
+
+    def clean_cost_cap_usd(self) -> Decimal | None:
+        return services.check_batch_cost_cap(self.cleaned_data["cost_cap_usd"], user=self.user)
 
 
 class PostEditForm(forms.ModelForm):

@@ -13,10 +13,20 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import BooleanField, Case, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, When
+from django.db.models import BooleanField, Case, Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from campaigns.models import BatchJob, Campaign, Export, GenerationStatus, Membership, Post, Workspace
+from campaigns.models import (
+    ACTIVE_BATCH_STATUSES,
+    BatchJob,
+    Campaign,
+    Export,
+    GenerationStatus,
+    Membership,
+    Post,
+    Workspace,
+)
 
 CAMPAIGN_SORTS = {
     "newest": "-created_at",
@@ -201,6 +211,40 @@ def batch_failure_reasons(batch: BatchJob, *, limit: int = 20) -> list[tuple[str
         .order_by("-n", "error_message")[:limit]
     )
     return [(reason or "unknown error", n) for reason, n in rows]
+
+
+def month_start() -> datetime:
+    """Midnight on the first of this month, in TIME_ZONE: where a workspace's monthly spend starts."""
+    return timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _spend_since(start: datetime, workspace: OuterRef) -> Subquery:
+    """The cost of a workspace's batches created since `start` (regenerations count toward their batch)."""
+    return Subquery(
+        BatchJob.objects.filter(campaign__workspace=workspace, created_at__gte=start)
+        .order_by()
+        .values("campaign__workspace")
+        .annotate(total=Sum("cost_usd"))
+        .values("total"),
+        output_field=DecimalField(max_digits=14, decimal_places=6),
+    )
+
+
+def workspace_spend_this_month(workspace: Workspace) -> Decimal:
+    spent = Workspace.objects.filter(pk=workspace.pk).values_list(
+        Coalesce(_spend_since(month_start(), OuterRef("pk")), Decimal("0")), flat=True
+    )
+    return spent.first() or Decimal("0")
+
+
+def with_spend_this_month(workspaces: QuerySet[Workspace]) -> QuerySet[Workspace]:
+    """`workspaces`, each with `spent_this_month` (USD): one subquery, for the admin's list."""
+    return workspaces.annotate(spent_this_month=Coalesce(_spend_since(month_start(), OuterRef("pk")), Decimal("0")))
+
+
+def workspace_running_batches(workspace: Workspace) -> list[BatchJob]:
+    """The workspace's batches still generating: what they may yet spend counts against its budget."""
+    return list(BatchJob.objects.filter(campaign__workspace=workspace, status__in=ACTIVE_BATCH_STATUSES))
 
 
 def campaign_batches(campaign: Campaign, *, limit: int = 20) -> list[BatchJob]:

@@ -20,9 +20,10 @@ import contextlib
 import hashlib
 import json
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage
@@ -30,9 +31,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from campaigns import export_jobs
+from campaigns import budgets, export_jobs, quotas
 from campaigns.access import check_allowed
 from campaigns.activity import record
+from campaigns.exports import allow_export
 from campaigns.models import (
     ACTIVE_BATCH_STATUSES,
     MAX_BATCH_SIZE,
@@ -91,6 +93,25 @@ def check_cost_cap(cost_cap_usd: object) -> Decimal | None:
     return cap
 
 
+def check_batch_cost_cap(cost_cap_usd: object, *, user: User | None) -> Decimal | None:
+    """The cap a new batch gets: the one asked for, else GENERATION_DEFAULT_COST_CAP_USD.
+
+    A marketer may lower the default, never raise it; staff and the shell (no user) may.
+    """
+    cap = check_cost_cap(cost_cap_usd)
+    default: Decimal | None = settings.GENERATION_DEFAULT_COST_CAP_USD
+    if cap is None:
+        return default
+    if default is not None and cap > default and quotas.applies_to(user):
+        raise ValidationError(f"The cost cap can be at most ${default:,.2f}; staff can start a batch with more.")
+    return cap
+
+
+def batch_estimate(*, count: int) -> Decimal:
+    """What a batch of `count` posts is expected to cost in USD, rounded up to the cent."""
+    return (dispatch.post_cost_estimate() * check_count(count)).quantize(Decimal("0.01"), rounding=ROUND_UP)
+
+
 def batch_start(
     *,
     campaign: Campaign,
@@ -107,14 +128,29 @@ def batch_start(
     Posts are spread over the platforms in turn. The batch is recorded as requested by
     `requested_by`, the actor by default. With enqueue=False nothing is put on the queue
     (generate_posts --sync runs the batch in-process instead).
+
+    What it may spend: the default cost cap unless a lower one is asked for (check_batch_cost_cap),
+    and never more than is left of the workspace's monthly budget; a batch expected to cost more
+    than that is refused (campaigns.budgets), as is one `requested_by`'s limits have no room for
+    (campaigns.quotas).
     """
     check_allowed(actor, campaign.workspace, Action.START_BATCH)
     requested_by = requested_by or actor
     count = check_count(count)
     platforms = _validate_platforms(campaign, platforms)
-    cost_cap_usd = check_cost_cap(cost_cap_usd)
+    cost_cap_usd = check_batch_cost_cap(cost_cap_usd, user=requested_by)
     provider, text_model, image_model = dispatch.engine_models()
+    post_cost, estimate = dispatch.post_cost_estimate(), batch_estimate(count=count)
     with transaction.atomic():
+        quotas.check_batch_limits(user=requested_by, count=count)
+        budget = budgets.check_budget(
+            workspace=campaign.workspace,
+            estimate=min(estimate, cost_cap_usd) if cost_cap_usd is not None else estimate,
+            post_cost=post_cost,
+        )
+        if budget is not None and budget.left >= Decimal("0.01"):
+            left = budget.left.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+            cost_cap_usd = min(cost_cap_usd, left) if cost_cap_usd is not None else left
         batch = BatchJob.objects.create(
             campaign=campaign,
             requested_by=requested_by,
@@ -353,7 +389,10 @@ def post_review(*, post: Post, decision: str, actor: User | None) -> Post:
 
 
 def post_regenerate(*, post: Post, part: str, actor: User | None) -> Post:
-    """Ask the engine to write the caption, the image, or both of one post again."""
+    """Ask the engine to write the caption, the image, or both of one post again.
+
+    Counts against the actor's REGENERATIONS_PER_MINUTE (campaigns.quotas).
+    """
     check_allowed(actor, post.campaign.workspace, Action.REGENERATE)
     scopes = {"caption": GenerationScope.CAPTION, "image": GenerationScope.IMAGE, "both": GenerationScope.BOTH}
     if part not in scopes:
@@ -375,6 +414,7 @@ def post_regenerate(*, post: Post, part: str, actor: User | None) -> Post:
         )
         if not updated:
             raise ValidationError("This post is already being generated.")
+        quotas.take_regeneration(user=actor)  # a refusal rolls the update back
         record(ActivityVerb.REGENERATED, actor=actor, post=post, detail=part)
         transaction.on_commit(lambda: dispatch.enqueue_post_work(post.pk), robust=True)
     post.refresh_from_db()
@@ -496,11 +536,10 @@ def export_zip_start(
 ) -> Export:
     """Record a ZIP export of the campaign's posts (filtered as on screen) and queue it for a worker.
 
-    `actor` is checked like every service's (None: staff in the admin); `requested_by` is recorded.
-    The per-user export limit (spend and limits, issue 14 item 3) belongs here, before anything
-    is queued, as it does before the CSV streams (campaigns.views.exports).
+    `actor` is checked like every service's (None: staff in the admin), and counted against their
+    export limit before anything is queued; `requested_by` is recorded.
     """
-    check_allowed(actor, campaign.workspace, Action.EXPORT)
+    allow_export(campaign=campaign, actor=actor)
     requested_by = requested_by or actor
     filters = filters or {}
     with transaction.atomic():

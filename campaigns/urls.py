@@ -25,6 +25,7 @@ urlpatterns = [
     path("exports/<int:pk>/download/", exports.export_download, name="export_download"),
     # Batches
     path("campaigns/<int:pk>/batches/", batches.batch_start, name="batch_start"),
+    path("campaigns/<int:pk>/batches/estimate/", batches.batch_estimate, name="batch_estimate"),
     path("batches/<int:pk>/", batches.batch_detail, name="batch_detail"),
     path("batches/<int:pk>/progress/", batches.batch_progress, name="batch_progress"),
     path("batches/<int:pk>/cancel/", batches.batch_cancel, name="batch_cancel"),

@@ -19,6 +19,7 @@ from config.env import (
     ConfigError,
     env_bool,
     env_choice,
+    env_decimal,
     env_float,
     env_int,
     env_json,
@@ -465,3 +466,15 @@ GENERATION_PRICES = env_json(
         "dall-e-3": {"per_image": "0.040"},
     },
 )
+
+# SPEND AND FAIRNESS
+# ------------------------------------------------------------------------------
+# Every batch gets this cost cap unless a smaller one is asked for; only staff and the shell may
+# ask for more. 0: no default cap.
+GENERATION_DEFAULT_COST_CAP_USD = env_decimal("GENERATION_DEFAULT_COST_CAP_USD", "50") or None
+# Per-user limits (staff and the shell are exempt). Batches and posts are counted in PostgreSQL,
+# exactly; regenerations and exports in the default cache (Redis), per minute.
+ACTIVE_BATCHES_PER_USER = env_int("ACTIVE_BATCHES_PER_USER", 3, minimum=1)
+POSTS_PER_DAY_PER_USER = env_int("POSTS_PER_DAY_PER_USER", 3000, minimum=1)
+REGENERATIONS_PER_MINUTE = env_int("REGENERATIONS_PER_MINUTE", 20, minimum=1)
+EXPORTS_PER_MINUTE = env_int("EXPORTS_PER_MINUTE", 10, minimum=1)

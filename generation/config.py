@@ -88,3 +88,15 @@ def text_cost(config: EngineConfig, prompt_tokens: int, completion_tokens: int) 
 def image_cost(config: EngineConfig, images: int) -> Decimal:
     price = config.prices.get(config.image_model, {}) if config.provider != "local" else {}
     return Decimal(str(price.get("per_image", "0"))) * images
+
+
+# What one post usually spends: a caption of ~700 prompt and ~300 completion tokens, one image.
+# Used before a batch starts (its estimate) and to tell when a running batch nears its cap.
+POST_PROMPT_TOKENS_ESTIMATE = 700
+POST_COMPLETION_TOKENS_ESTIMATE = 300
+
+
+def estimated_post_cost(config: EngineConfig) -> Decimal:
+    """What one post of a batch is expected to cost with the configured provider, models and prices."""
+    text = text_cost(config, POST_PROMPT_TOKENS_ESTIMATE, POST_COMPLETION_TOKENS_ESTIMATE)
+    return text + image_cost(config, 1)

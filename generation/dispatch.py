@@ -6,10 +6,11 @@ the engine stays behind it; the import-linter contracts in pyproject.toml hold b
 """
 
 from collections.abc import Callable
+from decimal import Decimal
 
 from campaigns.models import Campaign
 from generation import jobs, preview, queue
-from generation.config import engine_config
+from generation.config import engine_config, estimated_post_cost
 from generation.preview import CaptionPreview
 from generation.runner import RunStats
 
@@ -40,6 +41,12 @@ def engine_models() -> tuple[str, str, str]:
     """(provider, text model, image model): what a new batch records it was generated with."""
     config = engine_config()
     return (config.provider, *config.model_names)
+
+
+def post_cost_estimate() -> Decimal:
+    """What one post of a new batch is expected to cost in USD with today's provider, models and
+    GENERATION_PRICES (0 with the local provider, or with models missing from the prices)."""
+    return estimated_post_cost(engine_config())
 
 
 def preview_captions(*, campaign: Campaign, platforms: list[str], variant: int = 0) -> list[CaptionPreview]:

@@ -16,7 +16,7 @@ class InFlight:
     requests go out while that CPU work runs: posts that finish together no longer hold the
     provider idle. At most `concurrency` posts may have handed over at once, so that a provider
     faster than our CPU meets back-pressure instead of piling up claimed posts; a post of a
-    batch with a cost cap never hands over, as that batch must not start posts before the ones
+    batch near its cost cap never hands over, as that batch must not start posts before the ones
     it has paid for are counted.
 
     `wait` returns when a post ends, when one hands its place over, or when `wake_up` is called.
@@ -41,7 +41,7 @@ class InFlight:
 
     def requests_over(self, task: PostTask) -> None:
         """The post's provider requests are over: it hands its place to the next post, if it may."""
-        if not task.cost_capped and len(self._handed_over) < self.concurrency:
+        if not task.near_cost_cap and len(self._handed_over) < self.concurrency:
             self._handed_over.add(task.post_id)
             self._woken.set()
 

@@ -27,7 +27,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections, c
 from campaigns.platforms import TARGET_CAPTION_CHARS, fit_caption, full_length, rules_for
 from generation import store
 from generation.backoff import DATABASE, PROVIDER_REQUEST, keep_trying
-from generation.config import EngineConfig, image_cost, text_cost
+from generation.config import EngineConfig, estimated_post_cost, image_cost, text_cost
 from generation.images import fit_to_size, store_post_image
 from generation.in_flight import InFlight
 from generation.providers.base import (
@@ -124,6 +124,9 @@ class Runner:
         self._stop_claiming_at: float | None = None
         self._shutdown_deadline: float | None = None
         self._next_renewal = 0.0
+        # What a batch's posts in flight and not yet written could spend before its counters show
+        # it, on every chunk job of the batch: a batch this close to its cap is written post by post.
+        self.cap_margin_usd = estimated_post_cost(config) * (2 * config.concurrency + FLUSH_SIZE) * config.max_chunks
 
     def shut_down(self) -> None:
         """The process is asked to end (SIGTERM): claim nothing more, give the posts in flight
@@ -202,8 +205,8 @@ class Runner:
             len(self._unsaved) >= FLUSH_SIZE
             or not self._in_flight
             or self._now() - (self._unsaved_since or self._now()) >= FLUSH_SECONDS
-            # A batch with a cost cap learns its cost at once, so the cap stops it in time.
-            or any(outcome.task.cost_capped for outcome in self._unsaved)
+            # A batch near its cost cap learns its cost at once, so the cap stops it in time.
+            or any(outcome.task.near_cost_cap for outcome in self._unsaved)
         )
 
     async def _renew_leases_if_due(self) -> None:
@@ -261,7 +264,11 @@ class Runner:
         written = store.save_outcomes(owner=self.owner, outcomes=outcomes) if outcomes else []
         tasks = (
             store.claim_posts(
-                owner=self.owner, limit=claim, lease_seconds=self.config.lease_seconds, batch_id=self.batch_id
+                owner=self.owner,
+                limit=claim,
+                lease_seconds=self.config.lease_seconds,
+                batch_id=self.batch_id,
+                cap_margin_usd=self.cap_margin_usd,
             )
             if claim
             else []

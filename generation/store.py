@@ -11,14 +11,16 @@ The invariants they keep (see ARCHITECTURE.md):
   the batch's final status is set once, by the conditional UPDATE in finalize_batch.
 """
 
+import heapq
 import logging
-from collections import Counter, defaultdict
+import random
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import connections, models, transaction
-from django.db.models import Case, Count, F, Value, When
+from django.db.models import Case, Count, F, QuerySet, Value, When
 from django.utils import timezone
 
 from campaigns.models import (
@@ -52,6 +54,7 @@ _CLAIM_FIELDS = (
     "image",
     "thumbnail",
     "batch__cost_cap_usd",
+    "batch__cost_usd",
 )
 
 
@@ -72,7 +75,7 @@ class PostTask:
     image_prompt: str
     image_name: str
     thumbnail_name: str
-    cost_capped: bool = False  # its batch has a cost cap: write its result without delay
+    near_cost_cap: bool = False  # its batch is close to its cost cap: write its result without delay
 
     @property
     def needs_caption(self) -> bool:
@@ -117,11 +120,23 @@ def close_database_connections() -> None:
             connection.close_pool()  # type: ignore[attr-defined]  # Django 5.1's pool, not in django-stubs yet
 
 
-def claim_posts(*, owner: str, limit: int, lease_seconds: float, batch_id: int | None = None) -> list[PostTask]:
+def claim_posts(
+    *,
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    batch_id: int | None = None,
+    cap_margin_usd: Decimal = Decimal("0"),
+) -> list[PostTask]:
     """Take up to `limit` posts under a lease for `owner`.
 
+    A post of a batch whose cost is within `cap_margin_usd` of its cap (what the posts in flight
+    and not yet written could spend meanwhile) is marked near_cost_cap: the runner then writes
+    it at once, so the cap stops the batch in time.
+
     Order: regenerations asked for by a person first, then posts whose lease expired (their
-    worker died), then pending batch posts by position so that concurrent batches interleave.
+    worker died), then pending batch posts shared fairly between workspaces and, within one,
+    by position so that its concurrent batches interleave (_pending_batch_posts).
     SKIP LOCKED lets any number of workers claim at once without waiting on each other.
     """
     if limit <= 0:
@@ -131,7 +146,6 @@ def claim_posts(*, owner: str, limit: int, lease_seconds: float, batch_id: int |
     sources = (
         scope.filter(status=GenerationStatus.PENDING).exclude(scope=GenerationScope.BATCH).order_by("updated_at"),
         scope.filter(status=GenerationStatus.GENERATING, lease_expires_at__lt=now).order_by("lease_expires_at"),
-        scope.filter(status=GenerationStatus.PENDING, scope=GenerationScope.BATCH).order_by("sequence", "batch_id"),
     )
     with transaction.atomic():
         ids: list[int] = []
@@ -139,6 +153,8 @@ def claim_posts(*, owner: str, limit: int, lease_seconds: float, batch_id: int |
             if len(ids) >= limit:
                 break
             ids += source.select_for_update(skip_locked=True).values_list("id", flat=True)[: limit - len(ids)]
+        if len(ids) < limit:
+            ids += _pending_batch_posts(scope, limit - len(ids), one_batch=batch_id is not None)
         if not ids:
             return []
         Post.objects.filter(id__in=ids).update(
@@ -169,10 +185,65 @@ def claim_posts(*, owner: str, limit: int, lease_seconds: float, batch_id: int |
             image_prompt=row["image_prompt"],
             image_name=row["image"] or "",
             thumbnail_name=row["thumbnail"] or "",
-            cost_capped=row["batch__cost_cap_usd"] is not None,
+            near_cost_cap=row["batch__cost_cap_usd"] is not None
+            and row["batch__cost_usd"] + cap_margin_usd >= row["batch__cost_cap_usd"],
         )
         for row in rows
     ]
+
+
+def _pending_batch_posts(scope: QuerySet[Post], limit: int, *, one_batch: bool) -> list[int]:
+    """Up to `limit` pending batch posts, locked (SKIP LOCKED), shared fairly between workspaces.
+
+    Each post goes to the workspace with the fewest posts in flight, counting those picked so far
+    (ties in turn at random), so a workspace running ten batches gets no more of the workers than
+    one running a single batch; within a workspace, batches take turns by position. One workspace
+    with work (the usual case, and any one batch's run) costs one query, as before.
+    """
+    by_position = (
+        scope.filter(status=GenerationStatus.PENDING, scope=GenerationScope.BATCH)
+        .order_by("sequence", "batch_id")
+        .select_for_update(skip_locked=True, of=("self",))
+    )
+    workspaces = (
+        []
+        if one_batch
+        else list(
+            BatchJob.objects.filter(status__in=ACTIVE_BATCH_STATUSES)
+            .order_by()
+            .values_list("campaign__workspace_id", flat=True)
+            .distinct()
+        )
+    )
+    if len(workspaces) <= 1:
+        return list(by_position.values_list("id", flat=True)[:limit])
+    in_flight = Counter(
+        dict(
+            Post.objects.filter(status=GenerationStatus.GENERATING, scope=GenerationScope.BATCH)
+            .order_by()
+            .values_list("campaign__workspace_id")
+            .annotate(n=Count("id"))
+            .values_list("campaign__workspace_id", "n")
+        )
+    )
+    random.shuffle(workspaces)
+    # Only the `limit` least served can get a post this round.
+    workspaces = sorted(workspaces, key=lambda workspace: in_flight[workspace])[:limit]
+    waiting = {
+        workspace: deque(by_position.filter(campaign__workspace_id=workspace).values_list("id", flat=True)[:limit])
+        for workspace in workspaces
+    }
+    turns = [(in_flight[workspace], order, workspace) for order, workspace in enumerate(workspaces)]
+    heapq.heapify(turns)
+    picked: list[int] = []
+    while turns and len(picked) < limit:
+        load, order, workspace = heapq.heappop(turns)
+        if waiting[workspace]:
+            picked.append(waiting[workspace].popleft())
+            heapq.heappush(turns, (load + 1, order, workspace))
+    if len(picked) < limit:  # the workspaces asked had too little left: any others' posts
+        picked += by_position.exclude(id__in=picked).values_list("id", flat=True)[: limit - len(picked)]
+    return picked
 
 
 def load_briefs(campaign_ids: set[int]) -> dict[int, Brief]:

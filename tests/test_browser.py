@@ -8,6 +8,7 @@ import csv
 import io
 import os
 import re
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -542,6 +543,33 @@ def test_a_live_panel_polls_less_pauses_in_a_hidden_tab_and_stops_when_its_batch
     # The admin's pages link no favicon, so the browser asks for /favicon.ico: not an error of ours.
     errors = [error for error in page.console_errors if "/favicon.ico" not in error]
     assert errors == [], errors
+
+
+def test_the_batch_form_tells_the_estimated_cost_as_the_count_is_typed(page, live_server, settings):
+    """The estimate follows the count and the cap as they are typed (htmx, under the strict policy),
+    and the form fits a 360 px screen."""
+    from playwright.sync_api import expect
+
+    settings.GENERATION_PROVIDER = "openai"  # the estimate only: nothing is generated here
+    settings.OPENAI_API_KEY = "sk-not-used"
+    settings.GENERATION_DEFAULT_COST_CAP_USD = Decimal("5.00")
+    user = UserFactory(username="kim")
+    campaign = CampaignFactory(owner=user, name="Autumn Menu", platforms=["instagram", "x"])
+    sign_in(page, user)
+    page.goto(reverse("campaigns:detail", args=[campaign.pk]))
+    estimate = page.locator("#batch-estimate")
+    assert "$0.43 for 10 posts" in estimate.inner_text()
+    page.get_by_label("Number of posts").fill("500")
+    expect(estimate).to_contain_text("$21.15 for 500 posts")
+    expect(estimate).to_contain_text("The cap of $5.00 stops it after about 118 posts.")
+    page.get_by_label("Cost cap (USD)").fill("1")
+    expect(estimate).to_contain_text("The cap of $1.00 stops it after about 23 posts.")
+    screenshot(page, "batch-form-estimate")
+    page.set_viewport_size({"width": 360, "height": 800})
+    widest = "Math.max(...[...document.querySelectorAll('#batch-form *')].map(e => e.getBoundingClientRect().right))"
+    assert page.evaluate(widest) <= 360
+    page.locator("#batch-form").screenshot(path=str(SCREENSHOT_DIR / "batch-form-estimate-360.png"))
+    assert page.console_errors == []
 
 
 def test_a_reviewer_switches_workspace_approves_and_comments_at_360_px(browser, live_server):

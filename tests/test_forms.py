@@ -118,7 +118,7 @@ def test_campaign_form_refuses_a_duplicate_name_whatever_its_case_and_spacing(us
     ],
 )
 def test_batch_form_refuses_bad_counts(campaign, count, message):
-    form = BatchForm(data={"count": count, "platforms": ["instagram"]}, campaign=campaign)
+    form = BatchForm(data={"count": count, "platforms": ["instagram"]}, campaign=campaign, user=campaign.owner)
     assert errors_of(form) == {"count": [message]}
 
 
@@ -133,7 +133,7 @@ def test_batch_form_refuses_bad_counts(campaign, count, message):
 )
 def test_batch_form_refuses_platforms_outside_the_campaign(campaign, platforms, message):
     assert campaign.platforms == ["instagram", "x", "linkedin"]
-    form = BatchForm(data={"count": "5", "platforms": platforms}, campaign=campaign)
+    form = BatchForm(data={"count": "5", "platforms": platforms}, campaign=campaign, user=campaign.owner)
     assert errors_of(form) == {"platforms": [message]}
 
 

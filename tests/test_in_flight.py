@@ -10,7 +10,7 @@ from generation.store import PostOutcome, PostTask
 HANG_GUARD = 60
 
 
-def post(post_id: int, *, cost_capped: bool = False) -> PostTask:
+def post(post_id: int, *, near_cost_cap: bool = False) -> PostTask:
     return PostTask(
         post_id=post_id,
         batch_id=1,
@@ -25,7 +25,7 @@ def post(post_id: int, *, cost_capped: bool = False) -> PostTask:
         image_prompt="",
         image_name="",
         thumbnail_name="",
-        cost_capped=cost_capped,
+        near_cost_cap=near_cost_cap,
     )
 
 
@@ -33,7 +33,7 @@ def test_a_post_whose_requests_are_over_hands_its_place_to_the_next():
     async def scenario():
         in_flight = InFlight(2)
         release = asyncio.Event()
-        tasks = [post(1), post(2), post(3, cost_capped=True)]
+        tasks = [post(1), post(2), post(3, near_cost_cap=True)]
 
         async def generate(task: PostTask) -> PostOutcome:
             await release.wait()
@@ -46,7 +46,7 @@ def test_a_post_whose_requests_are_over_hands_its_place_to_the_next():
         rooms.append(in_flight.room)  # post 1 only fits and stores its image now
         woken = await asyncio.wait_for(in_flight.wait(timeout=None), HANG_GUARD)  # handing over woke the runner
         in_flight.start(generate(tasks[2]))
-        in_flight.requests_over(tasks[2])  # a cost-capped batch's post never hands over
+        in_flight.requests_over(tasks[2])  # a post of a batch near its cap never hands over
         rooms.append(in_flight.room)
         in_flight.requesting_again(tasks[0])  # post 1's image arrived broken: it asks again
         rooms.append(in_flight.room)

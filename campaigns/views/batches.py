@@ -17,7 +17,7 @@ from campaigns.forms import BatchForm
 from campaigns.models import BatchJob
 from campaigns.progress_panel import PROGRESS_PANEL, next_poll_seconds, seen_done_count
 from campaigns.views.access import AuthenticatedHttpRequest, allowed_on, login_required, owned_or_404
-from campaigns.views.campaigns import campaign_page_context
+from campaigns.views.campaigns import batch_estimate_context, campaign_page_context
 from campaigns.views.grid import post_grid_context
 
 
@@ -35,7 +35,7 @@ def _progress_context(batch: BatchJob, allowed: dict[str, bool], **extra: Any) -
 @require_POST
 def batch_start(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
-    form = BatchForm(request.POST, campaign=campaign)
+    form = BatchForm(request.POST, campaign=campaign, user=request.user)
     batch = None
     if form.is_valid():
         try:
@@ -43,6 +43,7 @@ def batch_start(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 campaign=campaign,
                 count=form.cleaned_data["count"],
                 platforms=form.cleaned_data["platforms"],
+                cost_cap_usd=form.cleaned_data["cost_cap_usd"],
                 actor=request.user,
             )
         except ValidationError as error:
@@ -54,13 +55,30 @@ def batch_start(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         context = campaign_page_context(request, campaign, batch_form=form)
         return render(request, "campaigns/campaign_detail.html", context)
     if batch is None:
-        context = {"campaign": campaign, "batch_form": form, "allowed": allowed_on(campaign)}
+        context = {
+            "campaign": campaign,
+            "batch_form": form,
+            "allowed": allowed_on(campaign),
+            **batch_estimate_context(form),
+        }
         return render(request, "campaigns/campaign_detail.html#batch-form", context)
     # A fresh form, and the new batch's live panel placed out of band at the top of the panels.
-    context = {"campaign": campaign, "batch_form": BatchForm(campaign=campaign), "started_batch": batch}
+    fresh = BatchForm(campaign=campaign, user=request.user)
+    context = {"campaign": campaign, "batch_form": fresh, "started_batch": batch, **batch_estimate_context(fresh)}
     context.update(_progress_context(batch, allowed_on(campaign)))
     response = render(request, "campaigns/campaign_detail.html#batch-form", context)
     return trigger_client_event(response, "batch-started", {"batch": batch.pk})
+
+
+@login_required
+@require_GET
+def batch_estimate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The batch form's estimate for the count and cap as typed (the form asks again as they change)."""
+    campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
+    form = BatchForm(request.GET, campaign=campaign, user=request.user)
+    return render(
+        request, "campaigns/campaign_detail.html#batch-estimate", {"campaign": campaign, **batch_estimate_context(form)}
+    )
 
 
 @login_required

@@ -19,8 +19,9 @@ from django_ratelimit.decorators import ratelimit
 
 from campaigns import selectors, services
 from campaigns.access import require
+from campaigns.budgets import monthly_budget
 from campaigns.forms import BatchForm, CampaignForm
-from campaigns.models import Campaign
+from campaigns.models import MAX_BATCH_SIZE, Campaign
 from campaigns.roles import Action
 from campaigns.views.access import AuthenticatedHttpRequest, allowed_on, login_required, owned_or_404
 from campaigns.views.grid import post_grid_context
@@ -143,16 +144,40 @@ def campaign_preview(request: RateLimitedHttpRequest) -> HttpResponse:
     return render(request, "campaigns/campaign_form.html#preview", context)
 
 
+def batch_estimate_context(form: BatchForm) -> dict[str, Any]:
+    """What the batch form tells before a batch starts: its estimated cost for the count and cap as typed."""
+    if form.is_bound:
+        form.is_valid()
+        count, cap = form.cleaned_data.get("count"), form.cleaned_data.get("cost_cap_usd")
+    else:
+        count, cap = form.fields["count"].initial, form.fields["cost_cap_usd"].initial
+    if count is None:
+        return {"estimate": None, "max_batch_size": MAX_BATCH_SIZE}
+    per_post = dispatch.post_cost_estimate()
+    total = services.batch_estimate(count=count)
+    # How many posts the cap pays for, when it stops the batch before its end.
+    within_cap = int(cap // per_post) if cap is not None and per_post and total > cap else None
+    budget = monthly_budget(form.campaign.workspace, post_cost=per_post)
+    over_budget = budget is not None and min(total, cap if cap is not None else total) > budget.left
+    return {
+        "estimate": {"count": count, "per_post": per_post, "total": total, "cap": cap, "within_cap": within_cap},
+        "budget": budget,
+        "over_budget": over_budget,
+    }
+
+
 def campaign_page_context(
     request: AuthenticatedHttpRequest, campaign: Campaign, *, batch_form: BatchForm | None = None
 ) -> dict[str, Any]:
     batches = selectors.campaign_batches(campaign)
+    batch_form = batch_form or BatchForm(campaign=campaign, user=request.user)
     return {
+        **batch_estimate_context(batch_form),
         "campaign": campaign,
         "allowed": allowed_on(campaign),
         "batches": batches,
         "active_batches": [batch for batch in batches if batch.is_active],
-        "batch_form": batch_form or BatchForm(campaign=campaign),
+        "batch_form": batch_form,
         "posts_url": reverse("campaigns:posts", args=[campaign.pk]),
         **post_grid_context(campaign, request.GET, batches=batches),
     }

@@ -3,6 +3,8 @@ CSV and the images made by a worker (campaigns.export_jobs), with its progress p
 
 from typing import Any
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseGone, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -31,12 +33,20 @@ def _export(request: AuthenticatedHttpRequest, pk: int) -> tuple[Campaign, dict[
     return campaign, filters, f"{name}-{timezone.localdate():%Y-%m-%d}"
 
 
+def _refused(request: AuthenticatedHttpRequest, pk: int, refusal: ValidationError) -> HttpResponseBase:
+    """An export the user's limit refused: back to the campaign page, which tells why there is no file."""
+    messages.error(request, refusal.messages[0])
+    return redirect("campaigns:detail", pk=pk)
+
+
 @login_required
 @require_GET
 def campaign_export_csv(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBase:
-    # The per-user export limit (spend and limits, issue 14 item 3) belongs here, as in services.export_zip_start.
     campaign, filters, name = _export(request, pk)
-    posts = posts_to_export(campaign=campaign, actor=request.user, filters=filters)
+    try:
+        posts = posts_to_export(campaign=campaign, actor=request.user, filters=filters)
+    except ValidationError as refusal:
+        return _refused(request, pk, refusal)
     response = StreamingHttpResponse(csv_lines(posts), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response
@@ -47,9 +57,12 @@ def campaign_export_csv(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
 def campaign_export_zip(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBase:
     """Start a ZIP export of the posts on screen; its page shows the progress, then the link."""
     campaign, filters, name = _export(request, pk)
-    export = services.export_zip_start(
-        campaign=campaign, actor=request.user, filters=filters, download_name=f"{name}.zip"
-    )
+    try:
+        export = services.export_zip_start(
+            campaign=campaign, actor=request.user, filters=filters, download_name=f"{name}.zip"
+        )
+    except ValidationError as refusal:
+        return _refused(request, pk, refusal)
     return redirect(export)
 
 

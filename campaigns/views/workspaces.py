@@ -1,5 +1,7 @@
 """The workspace switcher in the header, the members page (owners), and joining by invitation link."""
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -23,7 +25,15 @@ class WorkspaceSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Workspace
-        fields = ["name", "approval_required"]
+        fields = ["name", "approval_required", "monthly_budget_usd"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        spent = selectors.workspace_spend_this_month(self.instance)
+        self.fields["monthly_budget_usd"].help_text = (
+            f"Spent this month: ${spent:,.2f}. A batch that would take the workspace over it is refused; "
+            "empty for no budget."
+        )
 
 
 class InviteForm(forms.Form):

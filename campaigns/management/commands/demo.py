@@ -1,4 +1,5 @@
 import json
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -16,6 +17,7 @@ DEMO_MARKETER = ("demo", "demo-password-123")
 DEMO_STAFF = ("staff", "staff-password-123")
 DEMO_REVIEWER = ("reviewer", "reviewer-password-123")
 DEMO_TEAM = "Acme marketing team"
+DEMO_TEAM_BUDGET = Decimal("100.00")
 DEMO_TEAM_BATCH = 4
 DEMO_FIRST_BATCH = 12
 
@@ -97,7 +99,8 @@ class Command(BaseCommand):
         team = Workspace.objects.filter(name=DEMO_TEAM, personal_for__isnull=True).first()
         if team is None:
             team = workspace_create(name=DEMO_TEAM, owner=owner)
-            workspace_update(workspace=team, actor=owner, approval_required=True)
+            # A budget, so that the batch form shows this month's spend against it.
+            workspace_update(workspace=team, actor=owner, approval_required=True, monthly_budget_usd=DEMO_TEAM_BUDGET)
         Membership.objects.get_or_create(workspace=team, user=reviewer, defaults={"role": Role.REVIEWER})
         return team
 

@@ -66,7 +66,11 @@ class Command(OperatorCommand):
             choices=Platform.values,
             help="limit to this platform (repeat for several); default: the campaign's platforms",
         )
-        parser.add_argument("--cost-cap", type=dollars, help="stop a batch once it has cost this many USD")
+        parser.add_argument(
+            "--cost-cap",
+            type=dollars,
+            help="stop a batch once it has cost this many USD (default: GENERATION_DEFAULT_COST_CAP_USD)",
+        )
         parser.add_argument("--wait", action="store_true", help="show progress and wait until the batches end")
         parser.add_argument("--sync", action="store_true", help="generate in this process, without Redis")
         parser.add_argument("--json", action="store_true", dest="as_json", help="print a JSON summary last")

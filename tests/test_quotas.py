@@ -1,0 +1,135 @@
+"""Per-user limits (campaigns.quotas): active batches, posts a day, regenerations and exports a minute.
+
+Each limit refuses with its numbers, through the service, so pages, admin and shell say the same;
+what it refuses writes nothing. Staff and the shell (no user) are exempt.
+"""
+
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.urls import reverse
+
+from campaigns.models import BatchJob, BatchStatus, GenerationStatus, Post, ReviewStatus
+from campaigns.quotas import LimitReached
+from campaigns.services import batch_cancel, batch_start, post_regenerate
+from tests.factories import CampaignFactory, PostFactory
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def limits(settings):
+    settings.ACTIVE_BATCHES_PER_USER = 2
+    settings.POSTS_PER_DAY_PER_USER = 25
+    settings.REGENERATIONS_PER_MINUTE = 2
+    settings.EXPORTS_PER_MINUTE = 2
+    return settings
+
+
+def test_active_batches_per_user(limits, user, campaign):
+    first = batch_start(campaign=campaign, count=2, actor=user, enqueue=False)
+    batch_start(campaign=campaign, count=2, actor=user, enqueue=False)
+    with pytest.raises(LimitReached, match=r"You already have 2 batches running, and 2 may run at once"):
+        batch_start(campaign=campaign, count=2, actor=user, enqueue=False)
+    assert BatchJob.objects.count() == 2 and Post.objects.count() == 4
+    batch_cancel(batch=first, actor=user)  # one ends: room for one more
+    batch_start(campaign=campaign, count=2, actor=user, enqueue=False)
+    assert BatchJob.objects.filter(status=BatchStatus.QUEUED).count() == 2
+
+
+def test_posts_per_day_per_user(limits, user, campaign):
+    limits.ACTIVE_BATCHES_PER_USER = 10
+    batch_start(campaign=campaign, count=20, actor=user, enqueue=False)
+    with pytest.raises(LimitReached) as refusal:
+        batch_start(campaign=campaign, count=10, actor=user, enqueue=False)
+    assert refusal.value.messages == [
+        "You may ask for 25 posts a day and have asked for 20 in the last 24 hours: 5 more now."
+    ]
+    assert Post.objects.count() == 20
+    batch_start(campaign=campaign, count=5, actor=user, enqueue=False)
+    # Another user's day is their own, and the shell and staff are not counted against anyone.
+    other = CampaignFactory()
+    batch_start(campaign=other, count=25, actor=other.owner, enqueue=False)
+    batch_start(campaign=campaign, count=30, actor=None, enqueue=False)
+
+
+def test_staff_are_exempt(limits, staff_user, campaign):
+    for _ in range(3):
+        batch_start(campaign=campaign, count=10, actor=None, requested_by=staff_user, enqueue=False)
+    assert BatchJob.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_starts_in_the_same_instant_cannot_pass_the_limit(limits, user):
+    """Fifteen starts at once (the review's attack): the row lock lets exactly the limit through."""
+    campaign = CampaignFactory(owner=user)
+    barrier = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def start() -> None:
+        try:
+            barrier.wait()
+            batch_start(campaign=campaign, count=3, actor=user, enqueue=False)
+            outcomes.append("started")
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["refused"] * 4 + ["started"] * 2
+    assert BatchJob.objects.filter(requested_by=user).count() == 2
+
+
+def test_the_page_shows_a_limit_refusal_and_starts_nothing(limits, signed_in_client, user, campaign):
+    url = reverse("campaigns:batch_start", args=[campaign.pk])
+    data = {"count": "20", "platforms": campaign.platforms[:1]}
+    assert signed_in_client.post(url, data, headers=HTMX).status_code == 200
+    html = signed_in_client.post(url, data, headers=HTMX).content.decode()
+    assert "You may ask for 25 posts a day and have asked for 20 in the last 24 hours: 5 more now." in html
+    assert BatchJob.objects.count() == 1
+
+
+def test_regenerations_per_minute(limits, signed_in_client, campaign):
+    posts = [PostFactory(campaign=campaign, caption=f"Post {n}") for n in range(3)]
+    for post in posts[:2]:
+        response = signed_in_client.post(reverse("campaigns:post_regenerate", args=[post.pk]), {"part": "caption"})
+        assert response.status_code == 302
+    html = signed_in_client.post(
+        reverse("campaigns:post_regenerate", args=[posts[2].pk]), {"part": "caption"}, headers=HTMX
+    ).content.decode()
+    assert "You may make 2 regenerations a minute: try again in" in html
+    posts[2].refresh_from_db()
+    # Refused: the post is as it was, not waiting for the engine.
+    assert (posts[2].status, posts[2].review_status) == (GenerationStatus.SUCCEEDED, ReviewStatus.DRAFT)
+    assert Post.objects.filter(status=GenerationStatus.PENDING).count() == 2
+
+
+def test_regenerations_of_another_user_and_of_staff_are_not_counted(limits, user, campaign):
+    posts = [PostFactory(campaign=campaign, caption=f"Post {n}") for n in range(5)]
+    other = CampaignFactory()
+    for post in posts[:2]:
+        post_regenerate(post=post, part="image", actor=user)
+    post_regenerate(post=PostFactory(campaign=other, caption="Theirs"), part="image", actor=other.owner)
+    post_regenerate(post=posts[3], part="image", actor=None)  # the admin's actions and the shell
+    with pytest.raises(LimitReached):
+        post_regenerate(post=posts[4], part="image", actor=user)
+
+
+def test_exports_per_minute_cover_csv_and_zip(limits, signed_in_client, campaign):
+    PostFactory(campaign=campaign)
+    csv_url = reverse("campaigns:export_csv", args=[campaign.pk])
+    zip_url = reverse("campaigns:export_zip", args=[campaign.pk])
+    assert signed_in_client.get(csv_url).status_code == 200
+    assert signed_in_client.get(zip_url).status_code == 200
+    for url in (csv_url, zip_url):
+        refused = signed_in_client.get(url)
+        assert refused.status_code == 302 and refused["Location"] == campaign.get_absolute_url()
+    page = signed_in_client.get(campaign.get_absolute_url()).content.decode()
+    assert "You may make 2 exports a minute: try again in" in page
