@@ -145,6 +145,46 @@ def parse_caption_json(content: str | None) -> dict:
     }
 
 
+def caption_body(config: EngineConfig, request: CaptionRequest) -> dict[str, Any]:
+    """The body of a caption request: sent live, or as one line of an economy batch."""
+    return {
+        "model": config.text_model,
+        "messages": caption_messages(request),
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "social_post", "schema": CAPTION_SCHEMA, "strict": True},
+        },
+    }
+
+
+def image_body(config: EngineConfig, request: ImageRequest) -> dict[str, Any]:
+    """The body of an image request: sent live, or as one line of an economy batch."""
+    # As configured: the SDK's Literal types list OpenAI's values, a compatible server may take others.
+    body: dict[str, Any] = {"model": config.image_model, "prompt": image_prompt(request), "n": 1}
+    body["size"] = config.image_sizes.get(request.orientation) or config.image_sizes.get("square", "1024x1024")
+    if config.image_response_format:
+        body["response_format"] = config.image_response_format
+    if config.image_quality:
+        body["quality"] = config.image_quality
+    return body
+
+
+def caption_fields(completion: Any) -> dict:
+    """caption, hashtags, headline, image_prompt of a chat completion (the SDK's object or its JSON)."""
+    choices = _get(completion, "choices") or []
+    if not choices:
+        raise TransientProviderError("malformed response: no choices")
+    message = _get(choices[0], "message") or {}
+    refusal = _get(message, "refusal")
+    if refusal:
+        raise PermanentProviderError(f"the model refused: {redact_secrets(str(refusal))[:300]}")
+    return parse_caption_json(_get(message, "content"))
+
+
+def _get(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
 class OpenAIProvider:
     name = "openai"
     uses_network = True
@@ -165,23 +205,11 @@ class OpenAIProvider:
 
     async def caption(self, request: CaptionRequest) -> CaptionResult:
         try:
-            raw = await self.client.chat.completions.with_raw_response.create(
-                model=self.text_model,
-                messages=caption_messages(request),
-                response_format={
-                    "type": "json_schema",
-                    "json_schema": {"name": "social_post", "schema": CAPTION_SCHEMA, "strict": True},
-                },
-            )
+            raw = await self.client.chat.completions.with_raw_response.create(**caption_body(self.config, request))
             completion = raw.parse()
         except Exception as exc:
             raise provider_error(exc) from exc
-        if not completion.choices:
-            raise TransientProviderError("malformed response: no choices")
-        message = completion.choices[0].message
-        if message.refusal:
-            raise PermanentProviderError(f"the model refused: {redact_secrets(message.refusal)[:300]}")
-        fields = parse_caption_json(message.content)
+        fields = caption_fields(completion)
         usage = completion.usage
         return CaptionResult(
             **fields,
@@ -191,17 +219,8 @@ class OpenAIProvider:
         )
 
     async def image(self, request: ImageRequest) -> ImageResult:
-        # As configured: the SDK's Literal types list OpenAI's values, a compatible server may take others.
-        options: dict[str, Any] = {}
-        if self.config.image_response_format:
-            options["response_format"] = self.config.image_response_format
-        if self.config.image_quality:
-            options["quality"] = self.config.image_quality
-        size = self.config.image_sizes.get(request.orientation) or self.config.image_sizes.get("square", "1024x1024")
         try:
-            raw = await self.client.images.with_raw_response.generate(
-                model=self.image_model, prompt=image_prompt(request), size=size, n=1, **options
-            )
+            raw = await self.client.images.with_raw_response.generate(**image_body(self.config, request))
             response = raw.parse()
         except Exception as exc:
             raise provider_error(exc) from exc
