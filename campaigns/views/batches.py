@@ -42,12 +42,14 @@ def batch_start(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 count=form.cleaned_data["count"],
                 platforms=form.cleaned_data["platforms"],
                 requested_by=request.user,
+                mode=form.cleaned_data["mode"],
             )
         except ValidationError as error:
             form.add_error(None, error)
     if not request.htmx:
         if batch is not None:
-            messages.success(request, f"Batch #{batch.pk} started: {batch.requested_count} posts on their way.")
+            when = "ready within 24 hours" if batch.is_economy else "on their way"
+            messages.success(request, f"Batch #{batch.pk} started: {batch.requested_count} posts {when}.")
             return redirect(batch)
         context = campaign_page_context(request, campaign, batch_form=form)
         return render(request, "campaigns/campaign_detail.html", context)
