@@ -165,12 +165,18 @@ class Poller:
         assert self.api is not None
         if row.batch.status == BatchStatus.CANCELED:
             return self._cancel(row)
-        if not row.input_file_id:
-            if not self._upload(row):
-                self._finish(row)
-            return 0
         if not row.provider_batch_id:
-            self._create(row)
+            try:
+                if not row.input_file_id:
+                    if not self._upload(row):
+                        self._finish(row)
+                    return 0
+                self._create(row)
+            except openai.APIStatusError as exc:
+                if exc.status_code in (408, 409, 429) or exc.status_code >= 500:
+                    raise  # transient: tried again on the next visit
+                self._refused(row, exc)
+                return 0
             return self.config.economy_poll_seconds
         batch = self.api.retrieve(row.provider_batch_id)
         self._save_state(row, batch)
@@ -221,6 +227,29 @@ class Poller:
         economy_store.save_row(row, lease_seconds=self.lease_seconds, provider_batch_id=batch.id)
         self._save_state(row, batch)
         economy_store.mark_submitted(row)
+
+    def _refused(self, row: ProviderBatch, exc: openai.APIStatusError) -> None:
+        """The provider refused the input file or the batch for good (a 4xx): asking again changes nothing.
+
+        Image lines that a provider's Batch API does not take go through the normal path instead;
+        otherwise the row's posts fail with the provider's reason.
+        """
+        reason = f"the provider refused the batch (HTTP {exc.status_code}): {_message(exc)}"
+        context = {"batch_id": row.batch_id, "phase": row.phase}
+        if row.phase == BatchPhase.IMAGES:
+            log.warning(
+                "%s; the images go through the normal path (GENERATION_ECONOMY_BATCH_IMAGES=0 skips trying)",
+                reason,
+                extra=context,
+            )
+            released = economy_store.release_to_normal_path(row.batch_id, row.post_ids)
+            if released:
+                queue.enqueue_chunks(row.batch_id, released, config=self.config, reason="economy-images")
+        else:
+            log.warning("%s; its posts fail", reason, extra=context)
+            economy_store.fail_posts(row.batch_id, row.post_ids, reason)
+        economy_store.save_row(row, lease_seconds=self.lease_seconds, status=ProviderBatchStatus.FAILED)
+        self._finish(row)
 
     def _save_state(self, row: ProviderBatch, batch: openai.types.Batch) -> None:
         counts = batch.request_counts
@@ -346,6 +375,13 @@ class Poller:
         if step.released:
             # Images go the normal path: chunk jobs take these posts now.
             queue.enqueue_chunks(row.batch_id, step.released, config=self.config, reason="economy-images")
+
+
+def _message(exc: openai.APIStatusError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error")
+    message = (error if isinstance(error, dict) else body).get("message")
+    return redact_secrets(str(message or exc.message))[:300]
 
 
 def line_failure(status: object, body: dict) -> str:

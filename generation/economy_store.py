@@ -249,6 +249,18 @@ def fail_posts(batch_id: int, post_ids: list[int], reason: str) -> int:
     return write_results(batch_id, BatchPhase.IMAGES, failures)
 
 
+def release_to_normal_path(batch_id: int, post_ids: list[int]) -> int:
+    """Hand the batch's held posts among `post_ids` to the chunk jobs (pending); how many.
+
+    A post that has its caption gets only its image there (store.PostTask.needs_caption).
+    """
+    return (
+        held_posts(batch_id)
+        .filter(id__in=post_ids)
+        .update(status=GenerationStatus.PENDING, lease_owner="", lease_expires_at=None, updated_at=timezone.now())
+    )
+
+
 @dataclass(frozen=True)
 class NextStep:
     """What finishing a row led to: a new row to submit, posts handed to the normal path, or neither."""
@@ -283,10 +295,7 @@ def finish_row(row: ProviderBatch, *, batch_images: bool) -> NextStep:
             phase, round_ = BatchPhase.IMAGES, 0
             undone = list(held.filter(image="").values_list("id", flat=True))
             if undone and not batch_images:
-                released = held.filter(id__in=undone).update(
-                    status=GenerationStatus.PENDING, lease_owner="", lease_expires_at=None, updated_at=timezone.now()
-                )
-                return NextStep(released=released)
+                return NextStep(released=release_to_normal_path(batch.pk, undone))
         if not undone:
             return NextStep()
         if round_ >= MAX_ROUNDS:

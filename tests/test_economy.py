@@ -179,3 +179,16 @@ def test_economy_takes_no_cost_cap(economy_settings):
     with pytest.raises(ValidationError, match="takes no cost cap"):
         batch_start(campaign=CampaignFactory(), count=5, mode=BatchMode.ECONOMY, cost_cap_usd=Decimal("1"))
     assert not BatchJob.objects.exists()
+
+
+def test_images_a_batch_api_refuses_go_through_the_normal_path(economy_settings, fake_openai):
+    """A provider whose Batch API takes no image lines: the batch still ends, its images made live."""
+    fake_openai.update(refuse_images_in_batches=True)
+    batch = batch_start(campaign=CampaignFactory(), count=3, mode=BatchMode.ECONOMY)
+    poll_until(lambda: Post.objects.filter(batch=batch, status=GenerationStatus.PENDING).count() == 3, fake_openai)
+    images = ProviderBatch.objects.get(batch=batch, phase=BatchPhase.IMAGES)
+    assert (images.status, images.done, images.provider_batch_id) == ("failed", True, "")
+    dispatch.generate_batch_now(batch.pk)
+    batch.refresh_from_db()
+    assert (batch.status, batch.succeeded_count) == (BatchStatus.SUCCEEDED, 3)
+    assert fake_openai.stats()["counts"]["images:200"] == 3
