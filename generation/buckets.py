@@ -27,7 +27,7 @@ import redis.exceptions
 from redis.commands.core import AsyncScript
 
 from generation.backoff import RATE_LIMITER_REDIS, keep_trying
-from generation.providers.base import TransientProviderError
+from generation.providers.base import FailureReason, TransientProviderError
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,8 @@ class RedisBuckets:
             )
         except _REDIS_UNAVAILABLE:
             raise RateLimiterUnavailableError(
-                f"the shared rate limiter (Redis) did not answer for {RATE_LIMITER_REDIS.give_up_after:.0f} seconds"
+                f"the shared rate limiter (Redis) did not answer for {RATE_LIMITER_REDIS.give_up_after:.0f} seconds",
+                code=FailureReason.CONNECTION,
             ) from None
         if self._outage_since is not None:
             log.info("the rate limiter reaches Redis again after %.1fs", loop.time() - self._outage_since)

@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 
 from generation.buckets import SYSTEM_CLOCK, Buckets, Clock, Limit, LocalBuckets, RedisBuckets
 from generation.config import EngineConfig
-from generation.providers.base import RateLimitInfo, TransientProviderError
+from generation.providers.base import FailureReason, RateLimitInfo, TransientProviderError
 
 # After a pause, waiters come back spread over this many seconds rather than all at once.
 PAUSE_JITTER = 0.05
@@ -39,7 +39,7 @@ class RateLimiterBusyError(TransientProviderError):
     """The request would have had to wait longer than its caller accepts (acquire's max_wait)."""
 
     def __init__(self, wait: float) -> None:
-        super().__init__(f"the provider's rate limit has no room for {wait:.1f}s")
+        super().__init__(f"the provider's rate limit has no room for {wait:.1f}s", code=FailureReason.RATE_LIMITED)
         self.wait = wait
 
 

@@ -34,6 +34,7 @@ from generation.providers.base import (
     Brief,
     CaptionRequest,
     CaptionResult,
+    FailureReason,
     ImageRequest,
     ImageResult,
     PermanentProviderError,
@@ -303,8 +304,8 @@ class Runner:
                 await self._make_image(task, brief, outcome, deadline)
             outcome.succeeded = True
         except ProviderError as exc:
-            outcome.error = exc.reason
-            log.warning("post failed: %s", exc.reason, extra={**context, "reason": exc.reason})
+            outcome.error, outcome.failure_reason = exc.reason, exc.code
+            log.warning("post failed: %s", exc.reason, extra={**context, "reason": exc.code})
         except Exception as exc:
             outcome.error = f"internal error ({type(exc).__name__})"
             log.exception("post failed with an internal error", extra=context)
@@ -345,7 +346,9 @@ class Runner:
                 pass  # keep the first answer; fit_caption shortens it at a word boundary
         outcome.caption, outcome.hashtags = fit_caption(result.caption, hashtags, task.platform)
         if not outcome.caption:
-            raise TransientProviderError("the caption could not be fitted to the platform's limit")
+            raise TransientProviderError(
+                "the caption could not be fitted to the platform's limit", code=FailureReason.MALFORMED
+            )
         outcome.headline = result.headline or outcome.caption.split("\n")[0][:60]
         outcome.image_prompt = result.image_prompt or outcome.headline
 
@@ -431,7 +434,10 @@ class Runner:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 reason = last_error.reason if last_error else "no answer"
-                raise PermanentProviderError(f"gave up after the post's deadline: {reason}")
+                raise PermanentProviderError(
+                    f"gave up after the post's deadline: {reason}",
+                    code=last_error.code if last_error else FailureReason.TIMEOUT,
+                )
             if self.provider.uses_network:
                 await self.limiter.acquire(image=image, tokens=0 if image else tokens)
             started = time.monotonic()
@@ -455,12 +461,16 @@ class Runner:
                 last_error = exc
                 continue
             except (TransientProviderError, TimeoutError) as exc:
-                error = exc if isinstance(exc, ProviderError) else TransientProviderError("request timed out")
+                error = (
+                    exc
+                    if isinstance(exc, ProviderError)
+                    else TransientProviderError("request timed out", code=FailureReason.TIMEOUT)
+                )
                 latency = self._record(kind, started, "transient_error")
                 tries += 1
                 last_error = error
                 if tries >= self.config.max_tries:
-                    raise PermanentProviderError(f"{error.reason} (after {tries} tries)") from exc
+                    raise PermanentProviderError(f"{error.reason} (after {tries} tries)", code=error.code) from exc
                 log.info(
                     "retrying %s request: %s",
                     kind,

@@ -21,6 +21,7 @@ from generation.prompts import CAPTION_SCHEMA, caption_messages, image_prompt
 from generation.providers.base import (
     CaptionRequest,
     CaptionResult,
+    FailureReason,
     ImageRequest,
     ImageResult,
     PermanentProviderError,
@@ -30,6 +31,8 @@ from generation.providers.base import (
     TransientProviderError,
 )
 
+# The error codes OpenAI answers a refused prompt with (chat, DALL·E; gpt-image-*).
+CONTENT_POLICY_CODES = ("content_policy_violation", "moderation_blocked")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -99,12 +102,13 @@ def provider_error(exc: Exception) -> ProviderError:
     if isinstance(exc, ProviderError):
         return exc
     if isinstance(exc, openai.APITimeoutError):
-        return TransientProviderError("request timed out")
+        return TransientProviderError("request timed out", code=FailureReason.TIMEOUT)
     if isinstance(exc, openai.APIConnectionError):
-        return TransientProviderError("could not connect to the provider")
+        return TransientProviderError("could not connect to the provider", code=FailureReason.CONNECTION)
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         return PermanentProviderError(
             f"the provider refused the credentials (HTTP {exc.status_code}); check OPENAI_API_KEY",
+            code=FailureReason.AUTH,
             status=exc.status_code,
         )
     if isinstance(exc, openai.APIStatusError):
@@ -113,27 +117,43 @@ def provider_error(exc: Exception) -> ProviderError:
         message = _server_message(exc)
         if status == 429:
             if code == "insufficient_quota":
-                return PermanentProviderError(f"the provider's quota is used up: {message}", status=429)
+                return PermanentProviderError(
+                    f"the provider's quota is used up: {message}", code=FailureReason.QUOTA, status=429
+                )
             return RateLimitedError(
                 "rate limited by the provider (HTTP 429)",
                 status=429,
                 retry_after=retry_after_seconds(exc.response.headers),
             )
-        if status in (408, 409) or status >= 500:
-            return TransientProviderError(f"provider error (HTTP {status})", status=status)
-        if code == "content_policy_violation" or "safety" in message.lower():
-            return PermanentProviderError(f"refused by the provider's content policy: {message}", status=status)
-        return PermanentProviderError(f"provider rejected the request (HTTP {status}): {message}", status=status)
-    return TransientProviderError(f"malformed response from the provider ({type(exc).__name__})")
+        if status in (408, 504):
+            return TransientProviderError(
+                f"provider timed out (HTTP {status})", code=FailureReason.TIMEOUT, status=status
+            )
+        if status == 409 or status >= 500:
+            return TransientProviderError(
+                f"provider error (HTTP {status})", code=FailureReason.SERVER_ERROR, status=status
+            )
+        if code in CONTENT_POLICY_CODES:
+            return PermanentProviderError(
+                f"refused by the provider's content policy: {message}", code=FailureReason.CONTENT_POLICY, status=status
+            )
+        return PermanentProviderError(
+            f"provider rejected the request (HTTP {status}): {message}", code=FailureReason.BAD_REQUEST, status=status
+        )
+    return TransientProviderError(
+        f"malformed response from the provider ({type(exc).__name__})", code=FailureReason.MALFORMED
+    )
 
 
 def parse_caption_json(content: str | None) -> dict:
     try:
         data = json.loads(content or "")
     except json.JSONDecodeError:
-        raise TransientProviderError("malformed response: the caption was not valid JSON") from None
+        raise TransientProviderError(
+            "malformed response: the caption was not valid JSON", code=FailureReason.MALFORMED
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("caption"), str) or not data["caption"].strip():
-        raise TransientProviderError("malformed response: no caption in the answer")
+        raise TransientProviderError("malformed response: no caption in the answer", code=FailureReason.MALFORMED)
     hashtags = data.get("hashtags") or []
     if not isinstance(hashtags, list):
         hashtags = str(hashtags).split()
@@ -154,7 +174,7 @@ class OpenAIProvider:
         self.text_model = config.text_model
         self.image_model = config.image_model
         if not config.api_key and not config.base_url:
-            raise PermanentProviderError("OPENAI_API_KEY is not set")
+            raise PermanentProviderError("OPENAI_API_KEY is not set", code=FailureReason.AUTH)
         self.client = openai.AsyncOpenAI(
             # Compatible servers (Ollama, vLLM) often need no key, but the SDK wants one.
             api_key=config.api_key or "not-needed",
@@ -177,10 +197,12 @@ class OpenAIProvider:
         except Exception as exc:
             raise provider_error(exc) from exc
         if not completion.choices:
-            raise TransientProviderError("malformed response: no choices")
+            raise TransientProviderError("malformed response: no choices", code=FailureReason.MALFORMED)
         message = completion.choices[0].message
         if message.refusal:
-            raise PermanentProviderError(f"the model refused: {redact_secrets(message.refusal)[:300]}")
+            raise PermanentProviderError(
+                f"the model refused: {redact_secrets(message.refusal)[:300]}", code=FailureReason.CONTENT_POLICY
+            )
         fields = parse_caption_json(message.content)
         usage = completion.usage
         return CaptionResult(
@@ -206,16 +228,19 @@ class OpenAIProvider:
         except Exception as exc:
             raise provider_error(exc) from exc
         if not response.data:
-            raise TransientProviderError("malformed response: no image in the answer")
+            raise TransientProviderError("malformed response: no image in the answer", code=FailureReason.MALFORMED)
         item = response.data[0]
         if not item.b64_json:
             raise PermanentProviderError(
-                "the provider answered with an image URL; set OPENAI_IMAGE_RESPONSE_FORMAT=b64_json"
+                "the provider answered with an image URL; set OPENAI_IMAGE_RESPONSE_FORMAT=b64_json",
+                code=FailureReason.MALFORMED,
             )
         try:
             data = base64.b64decode(item.b64_json, validate=True)
         except (binascii.Error, ValueError):
-            raise TransientProviderError("malformed response: the image was not valid base64") from None
+            raise TransientProviderError(
+                "malformed response: the image was not valid base64", code=FailureReason.MALFORMED
+            ) from None
         return ImageResult(data=data, rate_limit=rate_limit_info(raw.headers))
 
     async def aclose(self) -> None:
