@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from config.logging import redact_secrets
 from generation.config import EngineConfig
-from generation.prompts import CAPTION_SCHEMA, caption_messages, image_prompt
+from generation.prompts import CAPTION_SCHEMA, bounded_description, caption_messages, image_prompt
 from generation.providers.base import (
     CaptionRequest,
     CaptionResult,
@@ -161,7 +161,7 @@ def parse_caption_json(content: str | None) -> dict:
         "caption": data["caption"].strip(),
         "hashtags": [str(tag) for tag in hashtags],
         "headline": str(data.get("headline") or "").strip()[:200],
-        "image_prompt": str(data.get("image_prompt") or "").strip(),
+        "image_prompt": bounded_description(str(data.get("image_prompt") or "")),
     }
 
 
