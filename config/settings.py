@@ -303,8 +303,12 @@ if GENERATION_PROVIDER == "openai" and not DEBUG and not OPENAI_API_KEY:
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "") or None
 OPENAI_TEXT_MODEL = env_str("OPENAI_TEXT_MODEL", "gpt-4o-mini")
 OPENAI_IMAGE_MODEL = env_str("OPENAI_IMAGE_MODEL", "gpt-image-1")
-# gpt-image-* always answer with base64; DALL-E models need response_format=b64_json.
+# Empty: chosen per model (b64_json for dall-e-*, nothing for gpt-image-* and others). An image
+# answered as a URL is downloaded (https, or http from OPENAI_BASE_URL's host), within a timeout
+# and a size cap.
 OPENAI_IMAGE_RESPONSE_FORMAT = env_str("OPENAI_IMAGE_RESPONSE_FORMAT", "")
+GENERATION_IMAGE_DOWNLOAD_TIMEOUT = env_float("GENERATION_IMAGE_DOWNLOAD_TIMEOUT", 30.0, minimum=0.1)
+GENERATION_IMAGE_MAX_BYTES = env_int("GENERATION_IMAGE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 OPENAI_IMAGE_QUALITY = env_str("OPENAI_IMAGE_QUALITY", "")
 OPENAI_IMAGE_SIZES = env_json(
     "OPENAI_IMAGE_SIZES",

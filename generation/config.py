@@ -22,6 +22,8 @@ class EngineConfig:
     image_response_format: str
     image_quality: str
     image_sizes: dict[str, str]
+    image_download_timeout: float
+    image_max_bytes: int
     concurrency: int
     rpm: int
     burst: int
@@ -55,6 +57,8 @@ def engine_config() -> EngineConfig:
         image_response_format=settings.OPENAI_IMAGE_RESPONSE_FORMAT,
         image_quality=settings.OPENAI_IMAGE_QUALITY,
         image_sizes=dict(settings.OPENAI_IMAGE_SIZES),
+        image_download_timeout=settings.GENERATION_IMAGE_DOWNLOAD_TIMEOUT,
+        image_max_bytes=settings.GENERATION_IMAGE_MAX_BYTES,
         concurrency=settings.GENERATION_CONCURRENCY,
         rpm=settings.GENERATION_RPM,
         burst=settings.GENERATION_BURST,

@@ -30,6 +30,7 @@ from generation.providers.base import (
     RateLimitInfo,
     TransientProviderError,
 )
+from generation.providers.image_download import ImageDownloader
 
 # The error codes OpenAI answers a refused prompt with (chat, DALL·E; gpt-image-*).
 CONTENT_POLICY_CODES = ("content_policy_violation", "moderation_blocked")
@@ -165,6 +166,19 @@ def parse_caption_json(content: str | None) -> dict:
     }
 
 
+def image_response_format(model: str, configured: str) -> str | None:
+    """The response_format to ask for: OPENAI_IMAGE_RESPONSE_FORMAT when set, else per model.
+
+    DALL·E models answer a URL unless asked for base64; gpt-image-* always answer base64 and
+    refuse the parameter; other servers' models get nothing, and a URL answer is downloaded.
+    """
+    if configured:
+        return configured
+    if model.startswith("dall-e"):
+        return "b64_json"
+    return None
+
+
 class OpenAIProvider:
     name = "openai"
     uses_network = True
@@ -181,6 +195,9 @@ class OpenAIProvider:
             base_url=config.base_url,
             max_retries=0,
             timeout=config.request_timeout,
+        )
+        self.downloader = ImageDownloader(
+            base_url=config.base_url, timeout=config.image_download_timeout, max_bytes=config.image_max_bytes
         )
 
     async def caption(self, request: CaptionRequest) -> CaptionResult:
@@ -215,8 +232,9 @@ class OpenAIProvider:
     async def image(self, request: ImageRequest) -> ImageResult:
         # As configured: the SDK's Literal types list OpenAI's values, a compatible server may take others.
         options: dict[str, Any] = {}
-        if self.config.image_response_format:
-            options["response_format"] = self.config.image_response_format
+        response_format = image_response_format(self.image_model, self.config.image_response_format)
+        if response_format:
+            options["response_format"] = response_format
         if self.config.image_quality:
             options["quality"] = self.config.image_quality
         size = self.config.image_sizes.get(request.orientation) or self.config.image_sizes.get("square", "1024x1024")
@@ -230,18 +248,21 @@ class OpenAIProvider:
         if not response.data:
             raise TransientProviderError("malformed response: no image in the answer", code=FailureReason.MALFORMED)
         item = response.data[0]
-        if not item.b64_json:
-            raise PermanentProviderError(
-                "the provider answered with an image URL; set OPENAI_IMAGE_RESPONSE_FORMAT=b64_json",
-                code=FailureReason.MALFORMED,
-            )
-        try:
-            data = base64.b64decode(item.b64_json, validate=True)
-        except (binascii.Error, ValueError):
+        if item.b64_json:
+            try:
+                data = base64.b64decode(item.b64_json, validate=True)
+            except (binascii.Error, ValueError):
+                raise TransientProviderError(
+                    "malformed response: the image was not valid base64", code=FailureReason.MALFORMED
+                ) from None
+        elif item.url:
+            data = await self.downloader.fetch(item.url)
+        else:
             raise TransientProviderError(
-                "malformed response: the image was not valid base64", code=FailureReason.MALFORMED
-            ) from None
+                "malformed response: neither image data nor a URL", code=FailureReason.MALFORMED
+            )
         return ImageResult(data=data, rate_limit=rate_limit_info(raw.headers))
 
     async def aclose(self) -> None:
         await self.client.close()
+        await self.downloader.aclose()
