@@ -83,6 +83,10 @@ class Buckets(Protocol):
 
     async def pause_left(self) -> float: ...
 
+    async def drain(self, levels: list[tuple[Limit, int]]) -> None:
+        """Leave each limit's bucket holding at most `remaining` units (what the provider says it has left)."""
+        ...
+
 
 # The store scripts. ARGV[1] is the time to use (negative: Redis's own clock, the one every
 # worker shares; tests pass a fake clock's).
@@ -152,6 +156,25 @@ return tostring(until_ - now)
 """
 )
 
+# KEYS: one bucket key per limit. ARGV[2...]: for each, interval, burst and the units the provider
+# says remain. A bucket holding more than that is emptied down to it; one holding less is left be.
+_DRAIN = (
+    _NOW
+    + """
+for i = 1, #KEYS do
+  local interval = tonumber(ARGV[(i - 1) * 3 + 2])
+  local burst = tonumber(ARGV[(i - 1) * 3 + 3])
+  local remaining = tonumber(ARGV[(i - 1) * 3 + 4])
+  local at_most = now + (burst - remaining) * interval
+  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if at_most > tat then
+    redis.call('SET', KEYS[i], tostring(at_most), 'PX', math.ceil((at_most - now + 60) * 1000))
+  end
+end
+return 'ok'
+"""
+)
+
 # KEYS: the pause key. Returns the seconds the pause has left.
 _PAUSE_LEFT = (
     _NOW
@@ -170,6 +193,7 @@ class RedisBuckets:
         self._reserve = client.register_script(_RESERVE)
         self._pause = client.register_script(_PAUSE)
         self._pause_left = client.register_script(_PAUSE_LEFT)
+        self._drain = client.register_script(_DRAIN)
         self._outage_since: float | None = None
 
     def key(self, name: str) -> str:
@@ -197,6 +221,12 @@ class RedisBuckets:
 
     async def pause_left(self) -> float:
         return float(await self._run(self._pause_left, keys=[self.pause_key], args=[self._now()]))
+
+    async def drain(self, levels: list[tuple[Limit, int]]) -> None:
+        args: list[float] = [self._now()]
+        for limit, remaining in levels:
+            args += [limit.interval, limit.burst, min(max(remaining, 0), limit.burst)]
+        await self._run(self._drain, keys=[self.key(limit.name) for limit, _ in levels], args=args)
 
     async def _run(self, script: AsyncScript, *, keys: list[str], args: list[float]) -> str:
         """Run one of the scripts, waiting for Redis while it is away (see the module docstring).
@@ -259,3 +289,9 @@ class LocalBuckets:
 
     async def pause_left(self) -> float:
         return max(self.pause_until - self.clock.now(), 0.0)
+
+    async def drain(self, levels: list[tuple[Limit, int]]) -> None:
+        now = self.clock.now()
+        for limit, remaining in levels:
+            at_most = now + (limit.burst - min(max(remaining, 0), limit.burst)) * limit.interval
+            self.tat[limit.name] = max(self.tat.get(limit.name, 0.0), at_most)

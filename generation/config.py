@@ -31,6 +31,7 @@ class EngineConfig:
     tpm: int
     request_timeout: float
     max_tries: int
+    retry_after_cap: float
     post_deadline: float
     lease_seconds: float
     recovery_interval: float
@@ -66,6 +67,7 @@ def engine_config() -> EngineConfig:
         tpm=settings.GENERATION_TPM,
         request_timeout=settings.GENERATION_REQUEST_TIMEOUT,
         max_tries=settings.GENERATION_MAX_TRIES,
+        retry_after_cap=settings.GENERATION_RETRY_AFTER_CAP,
         post_deadline=settings.GENERATION_POST_DEADLINE,
         lease_seconds=settings.GENERATION_LEASE_SECONDS,
         recovery_interval=settings.GENERATION_RECOVERY_INTERVAL,

@@ -451,13 +451,15 @@ class Runner:
             except RateLimitedError as exc:
                 self.stats.rate_limited += 1
                 latency = self._record(kind, started, "rate_limited")
+                hinted = self._hinted_wait(exc)
+                pause = hinted if hinted is not None else 1.0
                 log.info(
                     "%s request rate limited; every worker pauses %.1fs",
                     kind,
-                    exc.retry_after if exc.retry_after is not None else 1.0,
+                    pause,
                     extra={**self._log_context(task), "latency_ms": round(latency * 1000)},
                 )
-                await self.limiter.pause(exc.retry_after if exc.retry_after is not None else 1.0)
+                await self.limiter.pause(pause)
                 last_error = exc
                 continue
             except (TransientProviderError, TimeoutError) as exc:
@@ -471,13 +473,23 @@ class Runner:
                 last_error = error
                 if tries >= self.config.max_tries:
                     raise PermanentProviderError(f"{error.reason} (after {tries} tries)", code=error.code) from exc
+                delay = PROVIDER_REQUEST.delay(tries)
+                hinted = self._hinted_wait(error)
+                if hinted is not None:
+                    # The server said when to come back: this post waits at least that long, and so
+                    # does every other request to it (the shared limiter pauses).
+                    delay = max(delay, hinted)
+                    if self.provider.uses_network:
+                        await self.limiter.pause(hinted)
                 log.info(
-                    "retrying %s request: %s",
+                    "retrying %s request in %.2fs: %s",
                     kind,
+                    delay,
                     error.reason,
                     extra={**self._log_context(task), "try": tries, "latency_ms": round(latency * 1000)},
                 )
-                await asyncio.sleep(min(PROVIDER_REQUEST.delay(tries), max(deadline - loop.time(), 0)))
+                # Past the deadline no retry is made at all, never one earlier than the server asked.
+                await asyncio.sleep(min(delay, max(deadline - loop.time(), 0)))
                 continue
             except PermanentProviderError:
                 self._record(kind, started, "permanent_error")
@@ -490,6 +502,12 @@ class Runner:
                 extra={**self._log_context(task), "latency_ms": round(latency * 1000)},
             )
             return result
+
+    def _hinted_wait(self, error: ProviderError) -> float | None:
+        """The wait the server asked for with this error (Retry-After), capped by GENERATION_RETRY_AFTER_CAP."""
+        if error.retry_after is None:
+            return None
+        return min(error.retry_after, self.config.retry_after_cap)
 
     def _log_context(self, task: PostTask) -> dict[str, object]:
         return {

@@ -71,22 +71,29 @@ def rate_limit_info(headers: Mapping[str, str]) -> RateLimitInfo:
     )
 
 
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+def retry_hint(headers: Mapping[str, str]) -> float | None:
+    """The wait a server asks for: retry-after-ms, else Retry-After in seconds or as an HTTP date."""
     if "retry-after-ms" in headers:
         try:
-            return float(headers["retry-after-ms"]) / 1000
+            return max(float(headers["retry-after-ms"]) / 1000, 0.0)
         except ValueError:
             pass
     value = headers.get("retry-after")
     if value:
         try:
-            return float(value)
+            return max(float(value), 0.0)
         except ValueError:
             try:
                 return max((parsedate_to_datetime(value) - timezone.now()).total_seconds(), 0.0)
             except (TypeError, ValueError):
                 pass
-    return parse_duration(headers.get("x-ratelimit-reset-requests"))
+    return None
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """A 429's wait: its retry hint, else the time until the provider's request quota resets."""
+    hint = retry_hint(headers)
+    return hint if hint is not None else parse_duration(headers.get("x-ratelimit-reset-requests"))
 
 
 def _server_message(exc: openai.APIStatusError) -> str:
@@ -126,13 +133,13 @@ def provider_error(exc: Exception) -> ProviderError:
                 status=429,
                 retry_after=retry_after_seconds(exc.response.headers),
             )
-        if status in (408, 504):
+        if status in (408, 409) or status >= 500:
+            # Each carries the server's retry hint, if any: the next try waits at least that long.
             return TransientProviderError(
-                f"provider timed out (HTTP {status})", code=FailureReason.TIMEOUT, status=status
-            )
-        if status == 409 or status >= 500:
-            return TransientProviderError(
-                f"provider error (HTTP {status})", code=FailureReason.SERVER_ERROR, status=status
+                f"provider error (HTTP {status})",
+                code=FailureReason.TIMEOUT if status in (408, 504) else FailureReason.SERVER_ERROR,
+                status=status,
+                retry_after=retry_hint(exc.response.headers),
             )
         if code in CONTENT_POLICY_CODES:
             return PermanentProviderError(
