@@ -385,14 +385,28 @@ class PostAdmin(ServiceBackedAdmin):
         "created_at",
     )
     list_display_links = ("thumbnail_preview", "__str__")
-    list_filter = ("status", "review_status", "platform", "scope", CampaignIdFilter, BatchIdFilter)
+    list_filter = ("status", "failure_reason", "review_status", "platform", "scope", CampaignIdFilter, BatchIdFilter)
     search_fields = ("=id", "caption", "campaign__name")
     list_select_related = ("campaign",)
     # The primary key's index answers "newest first" for 100,000s of posts; created_at has none alone.
     ordering = ("-id",)
     form = PostChangeForm
     fieldsets = (
-        (None, {"fields": ("campaign", "batch", "sequence", "platform", "status", "scope", "error_message")}),
+        (
+            None,
+            {
+                "fields": (
+                    "campaign",
+                    "batch",
+                    "sequence",
+                    "platform",
+                    "status",
+                    "scope",
+                    "failure_reason",
+                    "error_message",
+                )
+            },
+        ),
         (
             "Content",
             {"fields": ("caption", "hashtags", "headline", "thumbnail_preview", "image", "thumbnail", "image_prompt")},

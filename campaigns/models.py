@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.failure_reasons import FAILURE_REASON_CHOICES, FailureReason, failure_sentence
 from campaigns.platforms import Platform
 
 PLATFORM_VALUES = tuple(Platform.values)
@@ -409,7 +410,14 @@ class Post(models.Model):
         upload_to=post_image_path, blank=True, max_length=255, help_text="Small copy of the image for lists."
     )
     image_prompt = models.TextField(blank=True)
+    # The provider's own words (redacted): for staff, in the admin. Marketers read failure_reason's sentence.
     error_message = models.TextField(blank=True)
+    failure_reason = models.CharField(
+        max_length=20,
+        choices=FAILURE_REASON_CHOICES,
+        blank=True,
+        help_text="Why the last generation failed (blank: it did not, or an internal error).",
+    )
     attempts = models.PositiveIntegerField(default=0, help_text="How many times a worker took this post.")
     lease_owner = models.CharField(max_length=120, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
@@ -430,6 +438,10 @@ class Post(models.Model):
             _choices_check("review_status", ReviewStatus),
             _choices_check("scope", GenerationScope),
             _choices_check("platform", Platform),
+            models.CheckConstraint(
+                condition=Q(failure_reason__in=["", *(reason.value for reason in FailureReason)]),
+                name="post_failure_reason_valid",
+            ),
             models.CheckConstraint(
                 condition=Q(attempts__gte=0, prompt_tokens__gte=0, completion_tokens__gte=0, cost_usd__gte=0),
                 name="post_counters_non_negative",
@@ -472,6 +484,17 @@ class Post(models.Model):
     @property
     def is_busy(self) -> bool:
         return self.status in (GenerationStatus.PENDING, GenerationStatus.GENERATING)
+
+    @property
+    def error_for_marketers(self) -> str:
+        """What the post's owner is told of a failure: a plain sentence, never the provider's text."""
+        if self.status == GenerationStatus.FAILED:
+            return failure_sentence(self.failure_reason)
+        if self.status == GenerationStatus.SUCCEEDED and self.error_message:
+            return f"Regeneration failed: {failure_sentence(self.failure_reason)}"
+        if self.status == GenerationStatus.CANCELED:
+            return self.error_message  # ours: "Canceled.", or the cost cap that stopped its batch
+        return ""
 
     @property
     def hashtag_text(self) -> str:

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from campaigns.failure_reasons import failure_label
 from campaigns.models import BatchJob, Campaign, GenerationStatus, Post
 
 CAMPAIGN_SORTS = {
@@ -114,15 +115,25 @@ def batch_progress_for_staff(*, user: User | AnonymousUser, pk: int) -> BatchJob
     return BatchJob.objects.only(*PROGRESS_FIELDS).get(pk=pk)
 
 
-def batch_failure_reasons(batch: BatchJob, *, limit: int = 20) -> list[tuple[str, int]]:
-    """A batch's failed posts grouped by reason, most frequent first: one grouped query on (batch, status)."""
+@dataclass(frozen=True)
+class FailureGroup:
+    """A batch's failed posts that share a reason code; `example` is one provider message (staff only)."""
+
+    code: str  # a FailureReason, or "" for an internal error
+    label: str
+    count: int
+    example: str
+
+
+def batch_failure_reasons(batch: BatchJob) -> list[FailureGroup]:
+    """A batch's failed posts grouped by reason code, most frequent first: one grouped query on (batch, status)."""
     rows = (
         Post.objects.filter(batch=batch, status=GenerationStatus.FAILED)
-        .values_list("error_message")
-        .annotate(n=Count("id"))
-        .order_by("-n", "error_message")[:limit]
+        .values_list("failure_reason")
+        .annotate(n=Count("id"), example=Max("error_message"))
+        .order_by("-n", "failure_reason")
     )
-    return [(reason or "unknown error", n) for reason, n in rows]
+    return [FailureGroup(code, failure_label(code), n, example or "") for code, n, example in rows]
 
 
 def campaign_batches(campaign: Campaign, *, limit: int = 20) -> list[BatchJob]:

@@ -303,8 +303,12 @@ if GENERATION_PROVIDER == "openai" and not DEBUG and not OPENAI_API_KEY:
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "") or None
 OPENAI_TEXT_MODEL = env_str("OPENAI_TEXT_MODEL", "gpt-4o-mini")
 OPENAI_IMAGE_MODEL = env_str("OPENAI_IMAGE_MODEL", "gpt-image-1")
-# gpt-image-* always answer with base64; DALL-E models need response_format=b64_json.
+# Empty: chosen per model (b64_json for dall-e-*, nothing for gpt-image-* and others). An image
+# answered as a URL is downloaded (https, or http from OPENAI_BASE_URL's host), within a timeout
+# and a size cap.
 OPENAI_IMAGE_RESPONSE_FORMAT = env_str("OPENAI_IMAGE_RESPONSE_FORMAT", "")
+GENERATION_IMAGE_DOWNLOAD_TIMEOUT = env_float("GENERATION_IMAGE_DOWNLOAD_TIMEOUT", 30.0, minimum=0.1)
+GENERATION_IMAGE_MAX_BYTES = env_int("GENERATION_IMAGE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 OPENAI_IMAGE_QUALITY = env_str("OPENAI_IMAGE_QUALITY", "")
 OPENAI_IMAGE_SIZES = env_json(
     "OPENAI_IMAGE_SIZES",
@@ -318,6 +322,8 @@ GENERATION_IMAGES_PER_MINUTE = env_int("GENERATION_IMAGES_PER_MINUTE", 0, minimu
 GENERATION_TPM = env_int("GENERATION_TPM", 0, minimum=0)
 GENERATION_REQUEST_TIMEOUT = env_float("GENERATION_REQUEST_TIMEOUT", 90.0, minimum=0.1)
 GENERATION_MAX_TRIES = env_int("GENERATION_MAX_TRIES", 5, minimum=1)
+# A server's Retry-After / retry-after-ms (on 408, 409, 429, 5xx) is honoured up to this many seconds.
+GENERATION_RETRY_AFTER_CAP = env_float("GENERATION_RETRY_AFTER_CAP", 60.0, minimum=0.0)
 GENERATION_POST_DEADLINE = env_float("GENERATION_POST_DEADLINE", 600.0, minimum=1.0)
 GENERATION_LEASE_SECONDS = env_float("GENERATION_LEASE_SECONDS", 60.0, minimum=1.0)
 GENERATION_RECOVERY_INTERVAL = env_float("GENERATION_RECOVERY_INTERVAL", 5.0, minimum=0.5)

@@ -22,6 +22,8 @@ class EngineConfig:
     image_response_format: str
     image_quality: str
     image_sizes: dict[str, str]
+    image_download_timeout: float
+    image_max_bytes: int
     concurrency: int
     rpm: int
     burst: int
@@ -29,6 +31,7 @@ class EngineConfig:
     tpm: int
     request_timeout: float
     max_tries: int
+    retry_after_cap: float
     post_deadline: float
     lease_seconds: float
     recovery_interval: float
@@ -57,6 +60,8 @@ def engine_config() -> EngineConfig:
         image_response_format=settings.OPENAI_IMAGE_RESPONSE_FORMAT,
         image_quality=settings.OPENAI_IMAGE_QUALITY,
         image_sizes=dict(settings.OPENAI_IMAGE_SIZES),
+        image_download_timeout=settings.GENERATION_IMAGE_DOWNLOAD_TIMEOUT,
+        image_max_bytes=settings.GENERATION_IMAGE_MAX_BYTES,
         concurrency=settings.GENERATION_CONCURRENCY,
         rpm=settings.GENERATION_RPM,
         burst=settings.GENERATION_BURST,
@@ -64,6 +69,7 @@ def engine_config() -> EngineConfig:
         tpm=settings.GENERATION_TPM,
         request_timeout=settings.GENERATION_REQUEST_TIMEOUT,
         max_tries=settings.GENERATION_MAX_TRIES,
+        retry_after_cap=settings.GENERATION_RETRY_AFTER_CAP,
         post_deadline=settings.GENERATION_POST_DEADLINE,
         lease_seconds=settings.GENERATION_LEASE_SECONDS,
         recovery_interval=settings.GENERATION_RECOVERY_INTERVAL,

@@ -18,6 +18,7 @@ listing the provider's batches instead of creating another. A canceled BatchJob'
 batches are canceled on the next visit.
 """
 
+import asyncio
 import base64
 import binascii
 import json
@@ -44,8 +45,9 @@ from generation.config import EngineConfig, economy_unavailable_reason, image_co
 from generation.economy_store import LeaseLost, LinePost, LineResult
 from generation.images import fit_to_size, store_post_image
 from generation.post_requests import caption_request, image_request
-from generation.providers.base import Brief, ProviderError
-from generation.providers.openai_api import caption_body, caption_fields, image_body
+from generation.providers.base import Brief, FailureReason, PermanentProviderError, ProviderError
+from generation.providers.image_download import ImageDownloader
+from generation.providers.openai_api import caption_body, caption_fields, image_body, provider_error, status_error
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +236,8 @@ class Poller:
         Image lines that a provider's Batch API does not take go through the normal path instead;
         otherwise the row's posts fail with the provider's reason.
         """
-        reason = f"the provider refused the batch (HTTP {exc.status_code}): {_message(exc)}"
+        failure = provider_error(exc)
+        reason = f"the provider refused the batch: {failure.reason}"
         context = {"batch_id": row.batch_id, "phase": row.phase}
         if row.phase == BatchPhase.IMAGES:
             log.warning(
@@ -247,7 +250,7 @@ class Poller:
                 queue.enqueue_chunks(row.batch_id, released, config=self.config, reason="economy-images")
         else:
             log.warning("%s; its posts fail", reason, extra=context)
-            economy_store.fail_posts(row.batch_id, row.post_ids, reason)
+            economy_store.fail_posts(row.batch_id, row.post_ids, reason, failure.code)
         economy_store.save_row(row, lease_seconds=self.lease_seconds, status=ProviderBatchStatus.FAILED)
         self._finish(row)
 
@@ -290,7 +293,9 @@ class Poller:
         if row.status == ProviderBatchStatus.FAILED:
             errors = [error.message or error.code or "" for error in ((batch.errors and batch.errors.data) or [])]
             reason = "the provider refused the batch's input: " + ("; ".join(errors[:3]) or "no reason given")
-            economy_store.fail_posts(row.batch_id, row.post_ids, redact_secrets(reason)[:500])
+            economy_store.fail_posts(
+                row.batch_id, row.post_ids, redact_secrets(reason)[:500], FailureReason.BAD_REQUEST
+            )
             return
         images_live = not self.config.economy_batch_images
         held, briefs = economy_store.line_posts(row)
@@ -321,14 +326,16 @@ class Poller:
             error = line.get("error") or {}
             if error.get("code") == "batch_expired":
                 return None
-            return LineResult(post_id, succeeded=False, error=redact_secrets(str(error.get("message")))[:300])
+            message = redact_secrets(str(error.get("message")))[:300]
+            return LineResult(post_id, succeeded=False, error=message, failure_reason=FailureReason.SERVER_ERROR)
         status, body = response.get("status_code"), response.get("body") or {}
         if status != 200:
-            return LineResult(post_id, succeeded=False, error=line_failure(status, body))
+            failure = line_error(status, body)
+            return LineResult(post_id, succeeded=False, error=failure.reason, failure_reason=failure.code)
         try:
             return self._caption(post, brief, body) if phase == BatchPhase.CAPTIONS else self._image(post, body)
         except ProviderError as exc:
-            return LineResult(post_id, succeeded=False, error=exc.reason)
+            return LineResult(post_id, succeeded=False, error=exc.reason, failure_reason=exc.code)
 
     def _caption(self, post: LinePost, brief: Brief, body: dict) -> LineResult:
         post_id = post.post_id
@@ -345,7 +352,8 @@ class Poller:
         hashtags = list(brief.hashtags) + [tag for tag in fields["hashtags"] if tag not in brief.hashtags]
         result.caption, result.hashtags = fit_caption(fields["caption"], hashtags, post.platform)
         if not result.caption:
-            return LineResult(post_id, succeeded=False, error="the caption could not be fitted to the platform's limit")
+            reason = "the caption could not be fitted to the platform's limit"
+            return LineResult(post_id, succeeded=False, error=reason, failure_reason=FailureReason.MALFORMED)
         result.headline = fields["headline"] or result.caption.split("\n")[0][:60]
         result.image_prompt = fields["image_prompt"] or result.headline
         return result
@@ -353,15 +361,18 @@ class Poller:
     def _image(self, post: LinePost, body: dict) -> LineResult:
         post_id = post.post_id
         cost = image_cost(self.config, 1, batch=True)
-        failed = LineResult(post_id, succeeded=False, images=1, cost_usd=cost)
+        failed = LineResult(post_id, succeeded=False, images=1, cost_usd=cost, failure_reason=FailureReason.MALFORMED)
         item = (body.get("data") or [{}])[0]
-        if not item.get("b64_json"):
-            failed.error = "the provider answered with an image URL; set OPENAI_IMAGE_RESPONSE_FORMAT=b64_json"
-            return failed
-        try:
-            data = base64.b64decode(item["b64_json"], validate=True)
-        except (binascii.Error, ValueError):
-            failed.error = "malformed response: the image was not valid base64"
+        if item.get("b64_json"):
+            try:
+                data = base64.b64decode(item["b64_json"], validate=True)
+            except (binascii.Error, ValueError):
+                failed.error = "malformed response: the image was not valid base64"
+                return failed
+        elif item.get("url"):
+            data = asyncio.run(self._download(str(item["url"])))  # a ProviderError fails only this post
+        else:
+            failed.error = "malformed response: neither image data nor a URL"
             return failed
         rules = rules_for(post.platform)
         fitted = fit_to_size(data, rules.image_width, rules.image_height)
@@ -370,6 +381,18 @@ class Poller:
             post_id, succeeded=True, images=1, cost_usd=cost, image_name=image_name, thumbnail_name=thumbnail_name
         )
 
+    async def _download(self, url: str) -> bytes:
+        """An image answered as a URL, fetched as the live path fetches one (checked, capped, never kept)."""
+        downloader = ImageDownloader(
+            base_url=self.config.base_url,
+            timeout=self.config.image_download_timeout,
+            max_bytes=self.config.image_max_bytes,
+        )
+        try:
+            return await downloader.fetch(url)
+        finally:
+            await downloader.aclose()
+
     def _finish(self, row: ProviderBatch) -> None:
         step = economy_store.finish_row(row, batch_images=self.config.economy_batch_images)
         if step.released:
@@ -377,31 +400,15 @@ class Poller:
             queue.enqueue_chunks(row.batch_id, step.released, config=self.config, reason="economy-images")
 
 
-def _message(exc: openai.APIStatusError) -> str:
-    body = exc.body if isinstance(exc.body, dict) else {}
-    error = body.get("error")
-    message = (error if isinstance(error, dict) else body).get("message")
-    return redact_secrets(str(message or exc.message))[:300]
-
-
-def line_failure(status: object, body: dict) -> str:
-    """Why a line failed, from its status and error body, in the words the live path uses."""
+def line_error(status: object, body: dict) -> ProviderError:
+    """What a batch line's error answer stands for, by the rules of a live request's (status_error)."""
     error = body.get("error")
     if not isinstance(error, dict):
         error = {}
     message = redact_secrets(str(error.get("message") or ""))[:300]
-    code = error.get("code")
-    if code == "content_policy_violation":
-        return f"refused by the provider's content policy: {message}"
-    if status in (401, 403):
-        return f"the provider refused the credentials (HTTP {status}); check OPENAI_API_KEY"
-    if code == "insufficient_quota":
-        return f"the provider's quota is used up: {message}"
-    if status == 429:
-        return "rate limited by the provider (HTTP 429)"
-    if isinstance(status, int) and (status in (408, 409) or status >= 500):
-        return f"provider error (HTTP {status})"
-    return f"provider rejected the request (HTTP {status}): {message}"
+    if not isinstance(status, int):
+        return PermanentProviderError(f"malformed line: {message}", code=FailureReason.MALFORMED)
+    return status_error(status, code=error.get("code"), message=message)
 
 
 def poll(*, config: EngineConfig, owner: str) -> int:

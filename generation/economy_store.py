@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from campaigns.failure_reasons import FailureReason
 from campaigns.models import (
     ECONOMY_LEASE,
     BatchJob,
@@ -62,7 +63,8 @@ class LineResult:
 
     post_id: int
     succeeded: bool
-    error: str = ""
+    error: str = ""  # the provider's words (redacted), for staff
+    failure_reason: str = ""  # a FailureReason, for metrics and the marketer's sentence
     caption: str = ""
     hashtags: list[str] = field(default_factory=list)
     headline: str = ""
@@ -193,7 +195,12 @@ def write_results(batch_id: int, phase: str, results: list[LineResult], *, image
             }
             finished = {"lease_owner": "", "lease_expires_at": None, "scope": GenerationScope.BATCH}
             if not result.succeeded:
-                fields.update(finished, status=GenerationStatus.FAILED, error_message=result.error)
+                fields.update(
+                    finished,
+                    status=GenerationStatus.FAILED,
+                    error_message=result.error,
+                    failure_reason=result.failure_reason,
+                )
             elif phase == BatchPhase.CAPTIONS:
                 fields.update(
                     caption=result.caption,
@@ -208,6 +215,7 @@ def write_results(batch_id: int, phase: str, results: list[LineResult], *, image
                     finished,
                     status=GenerationStatus.SUCCEEDED,
                     error_message="",
+                    failure_reason="",
                     generated_at=now,
                     image=result.image_name,
                     thumbnail=result.thumbnail_name,
@@ -243,9 +251,9 @@ def _delete_files(names: list[str]) -> None:
             log.warning("could not delete the dropped image %s", name)
 
 
-def fail_posts(batch_id: int, post_ids: list[int], reason: str) -> int:
-    """Fail the batch's held posts among `post_ids` with `reason` (their phase can not be done)."""
-    failures = [LineResult(post_id=post_id, succeeded=False, error=reason) for post_id in post_ids]
+def fail_posts(batch_id: int, post_ids: list[int], reason: str, code: str) -> int:
+    """Fail the batch's held posts among `post_ids` with `reason` and its FailureReason `code`."""
+    failures = [LineResult(post_id=post_id, succeeded=False, error=reason, failure_reason=code) for post_id in post_ids]
     return write_results(batch_id, BatchPhase.IMAGES, failures)
 
 
@@ -300,7 +308,7 @@ def finish_row(row: ProviderBatch, *, batch_images: bool) -> NextStep:
             return NextStep()
         if round_ >= MAX_ROUNDS:
             reason = f"the provider's batch expired {MAX_ROUNDS} times before doing this post"
-            return NextStep(failed=fail_posts(batch.pk, undone, reason))
+            return NextStep(failed=fail_posts(batch.pk, undone, reason, FailureReason.TIMEOUT))
         next_row = ProviderBatch.objects.create(
             batch=batch, phase=phase, round=round_, post_ids=sorted(undone), submission_key=uuid.uuid4().hex
         )

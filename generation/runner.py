@@ -34,6 +34,7 @@ from generation.post_requests import caption_request, image_request
 from generation.providers.base import (
     Brief,
     CaptionResult,
+    FailureReason,
     ImageResult,
     PermanentProviderError,
     Provider,
@@ -302,8 +303,8 @@ class Runner:
                 await self._make_image(task, brief, outcome, deadline)
             outcome.succeeded = True
         except ProviderError as exc:
-            outcome.error = exc.reason
-            log.warning("post failed: %s", exc.reason, extra={**context, "reason": exc.reason})
+            outcome.error, outcome.failure_reason = exc.reason, exc.code
+            log.warning("post failed: %s", exc.reason, extra={**context, "reason": exc.code})
         except Exception as exc:
             outcome.error = f"internal error ({type(exc).__name__})"
             log.exception("post failed with an internal error", extra=context)
@@ -336,7 +337,9 @@ class Runner:
                 pass  # keep the first answer; fit_caption shortens it at a word boundary
         outcome.caption, outcome.hashtags = fit_caption(result.caption, hashtags, task.platform)
         if not outcome.caption:
-            raise TransientProviderError("the caption could not be fitted to the platform's limit")
+            raise TransientProviderError(
+                "the caption could not be fitted to the platform's limit", code=FailureReason.MALFORMED
+            )
         outcome.headline = result.headline or outcome.caption.split("\n")[0][:60]
         outcome.image_prompt = result.image_prompt or outcome.headline
 
@@ -419,7 +422,10 @@ class Runner:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 reason = last_error.reason if last_error else "no answer"
-                raise PermanentProviderError(f"gave up after the post's deadline: {reason}")
+                raise PermanentProviderError(
+                    f"gave up after the post's deadline: {reason}",
+                    code=last_error.code if last_error else FailureReason.TIMEOUT,
+                )
             if self.provider.uses_network:
                 await self.limiter.acquire(image=image, tokens=0 if image else tokens)
             started = time.monotonic()
@@ -433,29 +439,45 @@ class Runner:
             except RateLimitedError as exc:
                 self.stats.rate_limited += 1
                 latency = self._record(kind, started, "rate_limited")
+                hinted = self._hinted_wait(exc)
+                pause = hinted if hinted is not None else 1.0
                 log.info(
                     "%s request rate limited; every worker pauses %.1fs",
                     kind,
-                    exc.retry_after if exc.retry_after is not None else 1.0,
+                    pause,
                     extra={**self._log_context(task), "latency_ms": round(latency * 1000)},
                 )
-                await self.limiter.pause(exc.retry_after if exc.retry_after is not None else 1.0)
+                await self.limiter.pause(pause)
                 last_error = exc
                 continue
             except (TransientProviderError, TimeoutError) as exc:
-                error = exc if isinstance(exc, ProviderError) else TransientProviderError("request timed out")
+                error = (
+                    exc
+                    if isinstance(exc, ProviderError)
+                    else TransientProviderError("request timed out", code=FailureReason.TIMEOUT)
+                )
                 latency = self._record(kind, started, "transient_error")
                 tries += 1
                 last_error = error
                 if tries >= self.config.max_tries:
-                    raise PermanentProviderError(f"{error.reason} (after {tries} tries)") from exc
+                    raise PermanentProviderError(f"{error.reason} (after {tries} tries)", code=error.code) from exc
+                delay = PROVIDER_REQUEST.delay(tries)
+                hinted = self._hinted_wait(error)
+                if hinted is not None:
+                    # The server said when to come back: this post waits at least that long, and so
+                    # does every other request to it (the shared limiter pauses).
+                    delay = max(delay, hinted)
+                    if self.provider.uses_network:
+                        await self.limiter.pause(hinted)
                 log.info(
-                    "retrying %s request: %s",
+                    "retrying %s request in %.2fs: %s",
                     kind,
+                    delay,
                     error.reason,
                     extra={**self._log_context(task), "try": tries, "latency_ms": round(latency * 1000)},
                 )
-                await asyncio.sleep(min(PROVIDER_REQUEST.delay(tries), max(deadline - loop.time(), 0)))
+                # Past the deadline no retry is made at all, never one earlier than the server asked.
+                await asyncio.sleep(min(delay, max(deadline - loop.time(), 0)))
                 continue
             except PermanentProviderError:
                 self._record(kind, started, "permanent_error")
@@ -468,6 +490,12 @@ class Runner:
                 extra={**self._log_context(task), "latency_ms": round(latency * 1000)},
             )
             return result
+
+    def _hinted_wait(self, error: ProviderError) -> float | None:
+        """The wait the server asked for with this error (Retry-After), capped by GENERATION_RETRY_AFTER_CAP."""
+        if error.retry_after is None:
+            return None
+        return min(error.retry_after, self.config.retry_after_cap)
 
     def _log_context(self, task: PostTask) -> dict[str, object]:
         return {

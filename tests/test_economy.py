@@ -98,7 +98,7 @@ def test_a_failed_line_fails_its_post_and_expired_lines_go_again(economy_setting
     poll_until(lambda: ended(batch), fake_openai)
     assert (batch.status, batch.succeeded_count, batch.failed_count) == (BatchStatus.PARTIALLY_FAILED, 9, 1)
     failed = Post.objects.get(pk=refused)
-    assert failed.status == GenerationStatus.FAILED
+    assert (failed.status, failed.failure_reason) == (GenerationStatus.FAILED, "content_policy")
     assert "content policy" in failed.error_message
     rounds = list(ProviderBatch.objects.filter(batch=batch).values_list("phase", "round", "status"))
     assert rounds == [
@@ -192,3 +192,16 @@ def test_images_a_batch_api_refuses_go_through_the_normal_path(economy_settings,
     batch.refresh_from_db()
     assert (batch.status, batch.succeeded_count) == (BatchStatus.SUCCEEDED, 3)
     assert fake_openai.stats()["counts"]["images:200"] == 3
+
+
+def test_image_lines_answered_with_urls_are_downloaded_and_failures_carry_their_code(economy_settings, fake_openai):
+    fake_openai.update(image_response="url")
+    batch = batch_start(campaign=CampaignFactory(), count=4, mode=BatchMode.ECONOMY)
+    refused = min(Post.objects.filter(batch=batch).values_list("id", flat=True))
+    fake_openai.update(batch_fail_custom_ids=[f"post-{refused}"], batch_fail_kinds=["quota"])
+    poll_until(lambda: ended(batch), fake_openai)
+    assert (batch.succeeded_count, batch.failed_count) == (3, 1)
+    failed = Post.objects.get(pk=refused)
+    assert (failed.status, failed.failure_reason) == (GenerationStatus.FAILED, "quota")
+    assert all(post.image for post in Post.objects.filter(batch=batch, status=GenerationStatus.SUCCEEDED))
+    assert len(fake_openai.stats()["downloads"]) == 3
