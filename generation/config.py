@@ -34,6 +34,7 @@ class EngineConfig:
     retry_after_cap: float
     post_deadline: float
     lease_seconds: float
+    lease_renewal_seconds: float
     recovery_interval: float
     chunk_seconds: float
     shutdown_seconds: float
@@ -72,6 +73,8 @@ def engine_config() -> EngineConfig:
         retry_after_cap=settings.GENERATION_RETRY_AFTER_CAP,
         post_deadline=settings.GENERATION_POST_DEADLINE,
         lease_seconds=settings.GENERATION_LEASE_SECONDS,
+        # Renewed at least three times a lease: one late renewal never costs a live worker its posts.
+        lease_renewal_seconds=min(settings.GENERATION_LEASE_RENEWAL_SECONDS, settings.GENERATION_LEASE_SECONDS / 3),
         recovery_interval=settings.GENERATION_RECOVERY_INTERVAL,
         chunk_seconds=settings.GENERATION_CHUNK_SECONDS,
         shutdown_seconds=settings.GENERATION_SHUTDOWN_SECONDS,

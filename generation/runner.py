@@ -139,7 +139,7 @@ class Runner:
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(max_workers=IMAGE_THREADS, thread_name_prefix="generation-image"))
         self._stop_claiming_at = self._now() + max_seconds if max_seconds else None
-        self._next_renewal = self._now() + self.config.lease_seconds / 3
+        self._next_renewal = self._now() + self.config.lease_renewal_seconds
         try:
             while True:
                 await self._watch_the_clock()
@@ -207,19 +207,19 @@ class Runner:
         )
 
     async def _renew_leases_if_due(self) -> None:
-        """Every third of a lease, extend the leases on the posts this runner holds."""
+        """Every config.lease_renewal_seconds, extend the leases on the posts this runner holds."""
         if self._now() < self._next_renewal:
             return
         await self._in_db(
             store.renew_leases, owner=self.owner, lease_seconds=self.config.lease_seconds, post_ids=sorted(self.held)
         )
-        self._next_renewal = self._now() + self.config.lease_seconds / 3
+        self._next_renewal = self._now() + self.config.lease_renewal_seconds
 
     async def _wait_for_posts(self) -> None:
         """Until a post ends or hands its place over, or the next flush, renewal or shutdown deadline."""
         if not self._in_flight:
             return
-        timeout = FLUSH_SECONDS if self._unsaved else min(self.config.lease_seconds / 3, 5.0)
+        timeout = FLUSH_SECONDS if self._unsaved else max(min(self._next_renewal - self._now(), 5.0), 0.0)
         if self._shutdown_deadline is not None:
             timeout = max(0.0, min(timeout, self._shutdown_deadline - self._now()))
         outcomes = await self._in_flight.wait(timeout)
