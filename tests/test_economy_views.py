@@ -40,6 +40,7 @@ def test_the_panel_shows_the_providers_state_and_counts(signed_in_client, user, 
     url = reverse("campaigns:batch_progress", args=[batch.pk])
     panel = signed_in_client.get(url, headers=HTMX).content.decode()
     assert "Captions at the provider: in progress, 40 of 100 done, 2 failed." in panel
+    assert "within 24 h" in panel  # no ETA worked out from a pace the provider does not keep
     assert "hx-trigger" in panel  # still polling
 
 
