@@ -33,8 +33,9 @@ def campaign_list(*, user: User, search: str = "", sort: str = "newest") -> Quer
     One query: counts are conditional aggregates, the last batch comes from subqueries.
     """
     last_batch = BatchJob.objects.filter(campaign=OuterRef("pk")).order_by("-created_at")
+    # Canceled posts were never written: they are not posts, so no count includes them.
     campaigns = campaigns_for(user).annotate(
-        posts_total=Count("posts"),
+        posts_total=Count("posts", filter=~Q(posts__status=GenerationStatus.CANCELED)),
         posts_ready=Count("posts", filter=Q(posts__status=GenerationStatus.SUCCEEDED)),
         posts_failed=Count("posts", filter=Q(posts__status=GenerationStatus.FAILED)),
         posts_in_progress=Count(
@@ -139,11 +140,18 @@ def campaign_posts(
     platform: str = "",
     batch_id: int | None = None,
     scheduled_only: bool = False,
+    include_canceled: bool = False,
 ) -> QuerySet[Post]:
-    """A campaign's posts, filtered as on the campaign page (and as exported)."""
+    """A campaign's posts, filtered as on the campaign page (and as exported).
+
+    Canceled posts (a canceled batch's never-written ones) are left out unless `status` or
+    `include_canceled` asks for them.
+    """
     posts = Post.objects.filter(campaign=campaign)
     if status:
         posts = posts.filter(status=status)
+    elif not include_canceled:
+        posts = posts.exclude(status=GenerationStatus.CANCELED)
     if review:
         posts = posts.filter(review_status=review)
     if platform:

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from campaigns.models import (
     ACTIVE_BATCH_STATUSES,
+    BRIEF_FIELDS,
     MAX_BATCH_SIZE,
     PLATFORM_VALUES,
     BatchJob,
@@ -313,6 +314,26 @@ def campaign_update(*, campaign: Campaign, **fields: Any) -> Campaign:
     campaign.full_clean()
     campaign.save()
     return campaign
+
+
+# What a copy of a campaign takes over: its brief and settings, never its batches or posts.
+DUPLICATED_FIELDS = (*BRIEF_FIELDS, "platforms", "start_date", "end_date")
+
+
+def campaign_duplicate(*, campaign: Campaign, owner: User) -> Campaign:
+    """A new campaign with `campaign`'s brief and no posts, named "<name> (copy)" (or "(copy 2)", …)."""
+    base = f"{campaign.name[:110]} (copy"
+    taken = {
+        name.lower()
+        for name in Campaign.objects.filter(owner=owner, name__istartswith=base).values_list("name", flat=True)
+    }
+    number = 1
+    name = f"{base})"
+    while name.lower() in taken:
+        number += 1
+        name = f"{base} {number})"
+    fields = {field: getattr(campaign, field) for field in DUPLICATED_FIELDS if field != "name"}
+    return campaign_create(owner=owner, name=name, **fields)
 
 
 def campaign_delete(*, campaign: Campaign) -> None:

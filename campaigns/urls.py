@@ -12,6 +12,7 @@ urlpatterns = [
     path("campaigns/<int:pk>/", campaigns.campaign_detail, name="detail"),
     path("campaigns/<int:pk>/edit/", campaigns.campaign_update, name="update"),
     path("campaigns/<int:pk>/delete/", campaigns.campaign_delete, name="delete"),
+    path("campaigns/<int:pk>/duplicate/", campaigns.campaign_duplicate, name="duplicate"),
     path("campaigns/<int:pk>/posts/", campaigns.campaign_posts, name="posts"),
     path("campaigns/<int:pk>/batch-history/", campaigns.campaign_batch_history, name="batch_history"),
     path("campaigns/<int:pk>/calendar/", campaigns.campaign_calendar, name="calendar"),

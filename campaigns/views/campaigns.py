@@ -99,6 +99,16 @@ def campaign_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return render(request, "campaigns/campaign_confirm_delete.html", {"campaign": campaign, "error": error})
 
 
+@login_required
+@require_POST
+def campaign_duplicate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """A copy of the brief, no posts: opened in its edit page to rename or adjust it."""
+    campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
+    copy = services.campaign_duplicate(campaign=campaign, owner=request.user)
+    messages.success(request, f"“{copy.name}” created from the brief of “{campaign.name}”, without its posts.")
+    return redirect("campaigns:update", pk=copy.pk)
+
+
 def _previews_per_minute(group: str, request: HttpRequest) -> str:
     return f"{settings.PREVIEWS_PER_MINUTE}/m"
 

@@ -88,6 +88,19 @@
     });
   });
 
+  // ---- Back and Forward: htmx restores a page from a snapshot of its HTML, and HTML keeps a
+  // form control's value as first rendered, not as chosen since. Write the chosen values into the
+  // markup before each snapshot, so the restored filters say what the restored grid shows.
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    document.querySelectorAll("select").forEach(function (select) {
+      Array.prototype.forEach.call(select.options, function (option) { option.defaultSelected = option.selected; });
+    });
+    document.querySelectorAll("input, textarea").forEach(function (input) {
+      if (input.type === "checkbox" || input.type === "radio") input.defaultChecked = input.checked;
+      else if (input.type !== "file" && input.type !== "password") input.defaultValue = input.value;
+    });
+  });
+
   // ---- Close an open <details> menu when clicking elsewhere or pressing Escape.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {
