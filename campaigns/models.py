@@ -1,5 +1,7 @@
+import zoneinfo
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -374,3 +376,27 @@ class Post(models.Model):
     @property
     def hashtag_text(self) -> str:
         return " ".join(self.hashtags)
+
+
+@lru_cache(maxsize=1)
+def time_zone_names() -> frozenset[str]:
+    """Every IANA zone name this machine knows (from the system or the tzdata package)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_time_zone(value: str) -> None:
+    if value and value not in time_zone_names():
+        raise ValidationError(
+            "Unknown time zone %(value)s; pick one from the list, e.g. Europe/Madrid.", params={"value": value}
+        )
+
+
+class Profile(models.Model):
+    """A person's own settings. Made on first need (services.profile_for); no row means the defaults."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    # Empty until the browser says at the first sign-in (or the person picks one): settings.TIME_ZONE meanwhile.
+    time_zone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
+
+    def __str__(self) -> str:
+        return f"Settings of {self.user}"

@@ -33,7 +33,9 @@ from campaigns.models import (
     GenerationScope,
     GenerationStatus,
     Post,
+    Profile,
     ReviewStatus,
+    validate_time_zone,
 )
 from campaigns.platforms import full_length, normalize_hashtags, rules_for
 from generation import dispatch
@@ -290,10 +292,10 @@ def post_delete(*, post: Post) -> None:
     storage = post.image.storage
     post.delete()
     if files:
-        transaction.on_commit(lambda: _delete_files(storage, files))
+        transaction.on_commit(lambda: delete_files(storage, files))
 
 
-def _delete_files(storage: Storage, names: list[str]) -> None:
+def delete_files(storage: Storage, names: list[str]) -> None:
     for name in names:
         # A file that is already gone is what we wanted.
         with contextlib.suppress(OSError):
@@ -353,7 +355,7 @@ def _delete_with_image_files(row: Campaign | BatchJob, posts: QuerySet[Post]) ->
     storage = Post._meta.get_field("image").storage
     row.delete()
     if files:
-        transaction.on_commit(lambda: _delete_files(storage, files))
+        transaction.on_commit(lambda: delete_files(storage, files))
 
 
 @transaction.atomic
@@ -363,3 +365,30 @@ def campaigns_import(*, owner: User, campaigns: list[dict[str, Any]]) -> list[Ca
     for campaign in created:
         campaign.full_clean(validate_unique=False, validate_constraints=False)
     return Campaign.objects.bulk_create(created)
+
+
+def profile_set_time_zone(*, user: User, time_zone: str) -> Profile:
+    """The person's time zone, which pages, scheduling and the calendar use (empty: the site's default)."""
+    time_zone = time_zone.strip()
+    validate_time_zone(time_zone)
+    profile, _created = Profile.objects.update_or_create(user=user, defaults={"time_zone": time_zone})
+    return profile
+
+
+def profile_adopt_browser_time_zone(*, user: User, time_zone: str) -> bool:
+    """At sign-in: take the zone the browser reported if the person has none yet. Returns whether it did.
+
+    A zone the person chose is never overwritten, and a value that is no known zone is ignored
+    (it comes from the browser, not from a form anyone sees).
+    """
+    time_zone = time_zone.strip()
+    try:
+        validate_time_zone(time_zone)
+    except ValidationError:
+        return False
+    if not time_zone:
+        return False
+    profile, created = Profile.objects.get_or_create(user=user, defaults={"time_zone": time_zone})
+    if created:
+        return True
+    return bool(Profile.objects.filter(pk=profile.pk, time_zone="").update(time_zone=time_zone))
