@@ -96,16 +96,25 @@
     });
   });
 
-  // ---- Back and Forward: htmx restores a page from a snapshot of its HTML, and HTML keeps a
-  // form control's value as first rendered, not as chosen since. Write the chosen values into the
-  // markup before each snapshot, so the restored filters say what the restored grid shows.
-  document.addEventListener("htmx:beforeHistorySave", function () {
-    document.querySelectorAll("select").forEach(function (select) {
-      Array.prototype.forEach.call(select.options, function (option) { option.defaultSelected = option.selected; });
-    });
-    document.querySelectorAll("input, textarea").forEach(function (input) {
-      if (input.type === "checkbox" || input.type === "radio") input.defaultChecked = input.checked;
-      else if (input.type !== "file" && input.type !== "password") input.defaultValue = input.value;
+  // ---- Back and Forward: htmx restores a page from a snapshot of its HTML taken as the next
+  // request left it, when the filter just changed already showed the new value. So after a restore,
+  // a filter form ([data-filters-from-url]) takes its values from the restored address, which is
+  // what the restored grid shows.
+  document.addEventListener("htmx:historyRestore", function () {
+    var query = new URLSearchParams(window.location.search);
+    document.querySelectorAll("form[data-filters-from-url]").forEach(function (form) {
+      Array.prototype.forEach.call(form.elements, function (field) {
+        if (!field.name || field.type === "hidden" || field.type === "submit") return;
+        var value = query.get(field.name) || "";
+        if (field.tagName === "SELECT") {
+          var known = Array.prototype.some.call(field.options, function (option) { return option.value === value; });
+          field.value = known ? value : (field.options.length ? field.options[0].value : "");
+        } else if (field.type === "checkbox" || field.type === "radio") {
+          field.checked = query.getAll(field.name).indexOf(field.value) !== -1;
+        } else {
+          field.value = value;
+        }
+      });
     });
   });
 
