@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from campaigns import services
 from campaigns.bulk import BULK_ACTIONS, check_spread_plan
@@ -243,7 +244,11 @@ class PostFilterForm(forms.Form):
     def __init__(self, *args: Any, batches: Sequence[BatchJob] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["batch"].widget.choices = [("", "All batches")] + [
-            (batch.pk, f"#{batch.pk} · {batch.requested_count} posts · {timezone.localtime(batch.created_at):%b %d}")
+            (
+                batch.pk,
+                f"#{batch.pk} · {batch.requested_count} {ngettext('post', 'posts', batch.requested_count)}"
+                f" · {timezone.localtime(batch.created_at):%b %d}",
+            )
             for batch in batches
         ]
 

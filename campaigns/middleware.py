@@ -1,10 +1,12 @@
 """Each request runs in the signed-in person's time zone: pages, forms (scheduling) and the calendar
 read and write times in it (Django's timezone.activate). The zone's name is kept in the session, so
-a request reads no extra row; the sign-in and settings views refresh it."""
+a request reads no extra row: it is put there at sign-in (remember_time_zone, connected to
+user_logged_in in campaigns.apps), and the settings view refreshes it."""
 
 import zoneinfo
 from collections.abc import Callable
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -36,3 +38,9 @@ class UserTimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+def remember_time_zone(sender: object, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: object) -> None:
+    """At sign-in, keep the person's zone in their session, so that no request has to read it."""
+    if request is not None and hasattr(request, "session"):
+        request.session[TIME_ZONE_SESSION_KEY] = selectors.time_zone_of(user)  # type: ignore[arg-type]

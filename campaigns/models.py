@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from campaigns.platforms import Platform
 
@@ -201,7 +202,8 @@ class BatchJob(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Batch #{self.pk} · {self.requested_count} posts for {self.campaign}"
+        posts = ngettext("post", "posts", self.requested_count)
+        return f"Batch #{self.pk} · {self.requested_count} {posts} for {self.campaign}"
 
     def get_absolute_url(self) -> str:
         return reverse("campaigns:batch_detail", args=[self.pk])

@@ -20,8 +20,9 @@ class SignInView(LoginView):
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
-        services.profile_adopt_browser_time_zone(user=form.get_user(), time_zone=self.request.POST.get("time_zone", ""))
-        self.request.session.pop(TIME_ZONE_SESSION_KEY, None)  # the middleware reads it afresh
+        user = form.get_user()
+        if services.profile_adopt_browser_time_zone(user=user, time_zone=self.request.POST.get("time_zone", "")):
+            self.request.session[TIME_ZONE_SESSION_KEY] = selectors.time_zone_of(user)
         return response
 
 
