@@ -24,6 +24,7 @@ from typing import Any, Protocol, TypeVar, overload
 
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
+from campaigns.models import GenerationScope
 from campaigns.platforms import TARGET_CAPTION_CHARS, fit_caption, full_length, rules_for
 from generation import store
 from generation.backoff import DATABASE, PROVIDER_REQUEST, keep_trying
@@ -324,6 +325,9 @@ class Runner:
             target_chars=TARGET_CAPTION_CHARS[task.platform],
             limit_chars=rules.caption_limit,
             max_hashtags=rules.max_hashtags,
+            # A regeneration: the provider is told which caption to replace, and which attempt this is.
+            attempt=0 if task.scope == GenerationScope.BATCH else task.attempt,
+            avoid_caption="" if task.scope == GenerationScope.BATCH else task.caption,
         )
         result: CaptionResult = await self._call(
             "caption", lambda: self.provider.caption(request), task, deadline, tokens=CAPTION_TOKEN_ESTIMATE

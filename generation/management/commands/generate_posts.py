@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import ngettext
 from rich.console import Console
 
 from campaigns.management.arguments import campaign_argument
@@ -93,7 +94,8 @@ class Command(OperatorCommand):
             except ValidationError as exc:
                 raise CommandError(f"{campaign.name}: {' '.join(exc.messages)}") from None
             batches.append(batch)
-            console.print(f"Batch #{batch.pk}: {batch.requested_count} posts for {campaign.name!r}")
+            posts = ngettext("post", "posts", batch.requested_count)
+            console.print(f"Batch #{batch.pk}: {batch.requested_count} {posts} for {campaign.name!r}")
 
         if options["sync"]:
             # The engine logs every request at INFO; below -v 2 that would scroll the bars away.
