@@ -164,6 +164,7 @@ def batch_retry_failed(*, batch: BatchJob) -> int:
         retried = Post.objects.filter(batch=locked, status=GenerationStatus.FAILED, scope=GenerationScope.BATCH).update(
             status=GenerationStatus.PENDING,
             error_message="",
+            failure_reason="",
             lease_owner="",
             lease_expires_at=None,
             updated_at=timezone.now(),
@@ -250,6 +251,7 @@ def post_regenerate(*, post: Post, part: str) -> Post:
                 scope=scopes[part] if post.caption else GenerationScope.BOTH,
                 review_status=ReviewStatus.DRAFT,
                 error_message="",
+                failure_reason="",
                 updated_at=timezone.now(),
             )
         )
