@@ -46,7 +46,7 @@ from campaigns.admin_forms import (
     StartBatchForm,
 )
 from campaigns.exports import csv_lines, write_zip
-from campaigns.models import BatchJob, Campaign, GenerationStatus, Post, ReviewStatus
+from campaigns.models import BatchJob, Campaign, GenerationStatus, Post, ProviderBatch, ReviewStatus
 from campaigns.paginators import BoundedCountPaginator
 from campaigns.platforms import platform_names
 from campaigns.progress_panel import PROGRESS_PANEL, next_poll_seconds
@@ -151,6 +151,7 @@ class CampaignAdmin(ServiceBackedAdmin):
                     platforms=data["platforms"] or None,
                     requested_by=cast(User, request.user),  # the admin site lets only staff in
                     cost_cap_usd=data["cost_cap_usd"],
+                    mode=data["mode"],
                 )
             except ValidationError as exc:
                 self.message_user(request, f"{campaign.name}: {' '.join(exc.messages)}", messages.ERROR)
@@ -202,6 +203,7 @@ class BatchJobAdmin(ServiceBackedAdmin):
         "id",
         "campaign",
         "status",
+        "mode",
         "progress",
         "succeeded_count",
         "failed_count",
@@ -211,7 +213,7 @@ class BatchJobAdmin(ServiceBackedAdmin):
         "created_at",
         "finished_at",
     )
-    list_filter = ("status", "provider", "created_at", CampaignIdFilter)
+    list_filter = ("status", "mode", "provider", "created_at", CampaignIdFilter)
     search_fields = ("=id", "campaign__name", "campaign__owner__username")
     list_select_related = ("campaign",)
     paginator = BoundedCountPaginator
@@ -221,7 +223,7 @@ class BatchJobAdmin(ServiceBackedAdmin):
     actions = ("delete_selected", "cancel_batches", "retry_failed_posts")
     max_per_action = 50  # a deleted batch takes up to 1,000 posts and their files with it
     fieldsets = (
-        (None, {"fields": ("campaign", "requested_by", "requested_count", "platform_list", "status")}),
+        (None, {"fields": ("campaign", "requested_by", "requested_count", "platform_list", "status", "mode")}),
         ("Progress", {"fields": ("succeeded_count", "failed_count", "canceled_count", "error_summary")}),
         (
             "Cost",
@@ -240,6 +242,46 @@ class BatchJobAdmin(ServiceBackedAdmin):
         ),
         ("Times", {"fields": ("created_at", "started_at", "finished_at")}),
     )
+    economy_fieldset = ("Economy: batches at the provider", {"fields": ("provider_batches",)})
+
+    def get_fieldsets(self, request: HttpRequest, obj: BatchJob | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        return (*fieldsets, self.economy_fieldset) if obj is not None and obj.is_economy else fieldsets
+
+    @admin.display(description="batches at the provider")
+    def provider_batches(self, batch: BatchJob) -> str:
+        """Each phase and round at the provider, with the ids and counts the workers last saw."""
+        rows = ProviderBatch.objects.filter(batch=batch).order_by("created_at", "id")
+        if not rows:
+            return "None yet."
+        cells = format_html_join(
+            "",
+            "<tr><td>{} {}</td><td>{}</td><td>{}</td><td>{} / {} / {}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    row.get_phase_display(),
+                    row.round,
+                    row.get_status_display(),
+                    row.provider_batch_id or "–",
+                    row.completed_count,
+                    row.failed_count,
+                    row.total_count,
+                    row.input_file_id or "–",
+                    " ".join(filter(None, (row.output_file_id, row.error_file_id))) or "–",
+                )
+                for row in rows
+            ),
+        )
+        head = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            "phase, round",
+            "status",
+            "provider batch",
+            "completed / failed / total",
+            "input file",
+            "output, error files",
+        )
+        return format_html('<table class="provider-batches"><thead>{}</thead><tbody>{}</tbody></table>', head, cells)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Batches start from the campaign pages or the "start a batch" action: they need their posts.
@@ -248,7 +290,7 @@ class BatchJobAdmin(ServiceBackedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: BatchJob | None = None) -> list[str]:
         # A batch's posts exist from its start (invariant 1): only its cost cap may still change.
         fields = [name for name in (f.name for f in BatchJob._meta.fields) if name not in ("id", "cost_cap_usd")]
-        return [*fields, "platform_list"]
+        return [*fields, "platform_list", "provider_batches"]
 
     @admin.display(description="platforms")
     def platform_list(self, batch: BatchJob) -> str:

@@ -14,6 +14,7 @@ from campaigns.bulk import BULK_ACTIONS, check_spread_plan
 from campaigns.models import (
     MAX_BATCH_SIZE,
     BatchJob,
+    BatchMode,
     Campaign,
     GenerationStatus,
     Post,
@@ -165,12 +166,26 @@ class CampaignForm(forms.ModelForm):
         return super().save(commit=commit)
 
 
+# How each mode reads on the page and in the admin's start-a-batch form.
+BATCH_MODE_CHOICES = [
+    (BatchMode.STANDARD.value, "Standard: posts arrive in minutes"),
+    (BatchMode.ECONOMY.value, "Economy: about half the cost, ready within 24 hours"),
+]
+
+
 class BatchForm(forms.Form):
     # The bounds are the service's rule (check_count); the widget's min/max let the browser say it first.
     count = forms.IntegerField(
         label="Number of posts", initial=10, widget=forms.NumberInput(attrs={"min": 1, "max": MAX_BATCH_SIZE})
     )
     platforms = PlatformsField()
+    mode = forms.ChoiceField(
+        label="Speed",
+        choices=BATCH_MODE_CHOICES,
+        initial=BatchMode.STANDARD,
+        required=False,
+        widget=forms.RadioSelect,
+    )
 
     def __init__(self, *args: Any, campaign: Campaign, **kwargs: Any) -> None:
         self.campaign = campaign
@@ -184,6 +199,10 @@ class BatchForm(forms.Form):
             return services.check_count(self.cleaned_data["count"])
         except ValidationError as refusal:
             raise ValidationError(refusal.messages, code="out_of_range") from None
+
+    def clean_mode(self) -> str:
+        # The service's rule: economy needs a provider with a Batch API.
+        return services.check_mode(self.cleaned_data["mode"] or BatchMode.STANDARD)
 
 
 class PostEditForm(forms.ModelForm):

@@ -1,5 +1,5 @@
 import zoneinfo
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
@@ -142,6 +142,23 @@ class BatchStatus(models.TextChoices):
 ACTIVE_BATCH_STATUSES = (BatchStatus.QUEUED, BatchStatus.RUNNING)
 
 
+class BatchMode(models.TextChoices):
+    """How a batch's posts are generated: request by request, or through the provider's Batch API."""
+
+    STANDARD = "standard", "Standard"
+    ECONOMY = "economy", "Economy"
+
+
+# An economy batch's posts are leased to the batch itself while the provider works on them: no
+# chunk job claims them, and its poller writes their results under this lease (invariant 2). The
+# lease outlives the provider's 24-hour completion window, then lets the standard path take over.
+ECONOMY_LEASE = timedelta(hours=26)
+
+
+def economy_lease_owner(batch_id: int) -> str:
+    return f"economy:{batch_id}"
+
+
 class BatchJob(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="batches")
     requested_by = models.ForeignKey(
@@ -150,6 +167,16 @@ class BatchJob(models.Model):
     requested_count = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(MAX_BATCH_SIZE)])
     platforms = models.JSONField(default=list, validators=[validate_platform_list])
     status = models.CharField(max_length=20, choices=BatchStatus.choices, default=BatchStatus.QUEUED, db_index=True)
+    mode = models.CharField(
+        max_length=10,
+        choices=BatchMode.choices,
+        default=BatchMode.STANDARD,
+        help_text="Economy: through the provider's Batch API, about half the cost, done within 24 hours.",
+    )
+    # An economy batch's current provider batch as the progress panel shows it (phase, status,
+    # total, completed, failed, provider_batches), copied by the poller from its ProviderBatch rows
+    # so that the panel still reads this one row.
+    provider_progress = models.JSONField(default=dict, blank=True)
     succeeded_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     canceled_count = models.PositiveIntegerField(default=0)
@@ -173,6 +200,7 @@ class BatchJob(models.Model):
         verbose_name_plural = "batches"
         constraints = [
             _choices_check("status", BatchStatus),
+            _choices_check("mode", BatchMode),
             models.CheckConstraint(
                 condition=Q(requested_count__gte=1) & Q(requested_count__lte=MAX_BATCH_SIZE),
                 name="batch_requested_count_in_range",
@@ -214,6 +242,10 @@ class BatchJob(models.Model):
         return self.status in ACTIVE_BATCH_STATUSES
 
     @property
+    def is_economy(self) -> bool:
+        return self.mode == BatchMode.ECONOMY
+
+    @property
     def done_count(self) -> int:
         return self.succeeded_count + self.failed_count + self.canceled_count
 
@@ -252,6 +284,86 @@ class BatchJob(models.Model):
         if not rate or not self.is_active:
             return None
         return (self.requested_count - self.done_count) * 60 / rate
+
+
+class BatchPhase(models.TextChoices):
+    CAPTIONS = "captions", "Captions"
+    IMAGES = "images", "Images"
+
+
+class ProviderBatchStatus(models.TextChoices):
+    """OpenAI's batch statuses, and ours before the provider has the batch."""
+
+    PREPARING = "preparing", "Preparing"
+    VALIDATING = "validating", "Validating"
+    IN_PROGRESS = "in_progress", "In progress"
+    FINALIZING = "finalizing", "Finalizing"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"
+    CANCELLING = "cancelling", "Cancelling"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+PROVIDER_BATCH_ENDED = (
+    ProviderBatchStatus.COMPLETED,
+    ProviderBatchStatus.FAILED,
+    ProviderBatchStatus.EXPIRED,
+    ProviderBatchStatus.CANCELLED,
+)
+
+
+class ProviderBatch(models.Model):
+    """One batch at the provider (OpenAI's Batch API) for an economy BatchJob: one phase, one round.
+
+    Round 0 of a phase holds all the posts it is for; a later round holds the lines the one before
+    did not get done (expired). Every id the provider gave is stored as soon as it is known, and
+    `submission_key` goes with the batch as metadata, so a poller that died between creating the
+    batch and saving its id finds it again instead of submitting the phase twice. A poller works on
+    a row only under its lease (poll_owner, poll_expires_at), taken with one conditional UPDATE.
+    """
+
+    batch = models.ForeignKey(BatchJob, on_delete=models.CASCADE, related_name="provider_batches")
+    phase = models.CharField(max_length=10, choices=BatchPhase.choices)
+    round = models.PositiveSmallIntegerField(default=0)
+    post_ids = models.JSONField(default=list, help_text="The posts whose lines this batch carries.")
+    submission_key = models.CharField(max_length=64)
+    input_file_id = models.CharField(max_length=100, blank=True)
+    create_sent_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a create request was sent: the batch may exist without our knowing its id.",
+    )
+    provider_batch_id = models.CharField(max_length=100, blank=True)
+    output_file_id = models.CharField(max_length=100, blank=True)
+    error_file_id = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=12, choices=ProviderBatchStatus.choices, default=ProviderBatchStatus.PREPARING)
+    total_count = models.PositiveIntegerField(default=0)
+    completed_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    cancel_sent = models.BooleanField(default=False)
+    done = models.BooleanField(default=False, help_text="Its results are written: nothing more to do with it.")
+    poll_owner = models.CharField(max_length=120, blank=True)
+    poll_expires_at = models.DateTimeField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["batch", "created_at", "id"]
+        constraints = [
+            _choices_check("phase", BatchPhase),
+            _choices_check("status", ProviderBatchStatus),
+            # A phase's round is submitted once, whatever restarts in between.
+            models.UniqueConstraint(fields=["batch", "phase", "round"], name="provider_batch_unique_round"),
+        ]
+        indexes = [
+            # The pollers' claim: unfinished rows that are due.
+            models.Index(fields=["next_poll_at"], name="provider_batch_due", condition=Q(done=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_phase_display()} round {self.round} of batch #{self.batch_id}"
 
 
 class GenerationStatus(models.TextChoices):

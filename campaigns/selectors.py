@@ -93,6 +93,8 @@ PROGRESS_FIELDS = (
     "campaign_id",
     "requested_count",
     "status",
+    "mode",
+    "provider_progress",
     "succeeded_count",
     "failed_count",
     "canceled_count",

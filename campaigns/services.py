@@ -11,6 +11,7 @@ recovery enqueues it once Redis is back.
 """
 
 import contextlib
+import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,22 +20,27 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from campaigns.models import (
     ACTIVE_BATCH_STATUSES,
     BRIEF_FIELDS,
+    ECONOMY_LEASE,
     MAX_BATCH_SIZE,
     PLATFORM_VALUES,
     BatchJob,
+    BatchMode,
+    BatchPhase,
     BatchStatus,
     Campaign,
     GenerationScope,
     GenerationStatus,
     Post,
     Profile,
+    ProviderBatch,
     ReviewStatus,
+    economy_lease_owner,
     validate_time_zone,
 )
 from campaigns.platforms import full_length, normalize_hashtags, rules_for
@@ -78,6 +84,21 @@ def check_cost_cap(cost_cap_usd: object) -> Decimal | None:
     return cap
 
 
+def check_mode(mode: object, *, cost_cap_usd: Decimal | None = None) -> str:
+    """A batch mode the configured provider can run; economy refuses a cost cap, which it could not keep."""
+    if mode not in BatchMode.values:
+        raise ValidationError(f"Choose the mode: {' or '.join(BatchMode.values)}.")
+    if mode == BatchMode.ECONOMY:
+        refusal = dispatch.economy_refusal()
+        if refusal:
+            raise ValidationError(refusal)
+        if cost_cap_usd is not None:
+            raise ValidationError(
+                "An economy batch takes no cost cap: its cost is known only when the provider's batch ends."
+            )
+    return str(mode)
+
+
 def batch_start(
     *,
     campaign: Campaign,
@@ -85,16 +106,22 @@ def batch_start(
     platforms: list[str] | None = None,
     requested_by: User | None = None,
     cost_cap_usd: Decimal | None = None,
+    mode: str = BatchMode.STANDARD,
     enqueue: bool = True,
 ) -> BatchJob:
-    """Create a batch and its `count` pending posts in one transaction; enqueue the work on commit.
+    """Create a batch and its `count` posts in one transaction; enqueue the work on commit.
 
     Posts are spread over the platforms in turn. With enqueue=False nothing is put on the
     queue (generate_posts --sync runs the batch in-process instead).
+
+    A standard batch's posts are pending, for the chunk jobs. An economy batch's posts are leased
+    to the batch itself (the chunk jobs leave them alone) along with the first of its provider
+    batches, for captions; the workers' recovery loop submits it (generation.economy).
     """
     count = check_count(count)
     platforms = _validate_platforms(campaign, platforms)
     cost_cap_usd = check_cost_cap(cost_cap_usd)
+    mode = check_mode(mode, cost_cap_usd=cost_cap_usd)
     provider, text_model, image_model = dispatch.engine_models()
     with transaction.atomic():
         batch = BatchJob.objects.create(
@@ -102,21 +129,42 @@ def batch_start(
             requested_by=requested_by,
             requested_count=count,
             platforms=platforms,
+            mode=mode,
             provider=provider,
             text_model=text_model,
             image_model=image_model,
             cost_cap_usd=cost_cap_usd,
         )
+        economy = mode == BatchMode.ECONOMY
+        held = {
+            "status": GenerationStatus.GENERATING,
+            "lease_owner": economy_lease_owner(batch.pk),
+            "lease_expires_at": timezone.now() + ECONOMY_LEASE,
+            "attempts": 1,
+        }
         # Inserted last position first: pages list posts newest first, so the batch reads in
         # position order, the order the engine generates them in, and arrivals fill from the top.
         Post.objects.bulk_create(
             [
-                Post(campaign=campaign, batch=batch, sequence=index, platform=platforms[index % len(platforms)])
+                Post(
+                    campaign=campaign,
+                    batch=batch,
+                    sequence=index,
+                    platform=platforms[index % len(platforms)],
+                    **(held if economy else {}),
+                )
                 for index in reversed(range(count))
             ],
             batch_size=500,
         )
-        if enqueue:
+        if economy:
+            ProviderBatch.objects.create(
+                batch=batch,
+                phase=BatchPhase.CAPTIONS,
+                post_ids=sorted(Post.objects.filter(batch=batch).values_list("id", flat=True)),
+                submission_key=uuid.uuid4().hex,
+            )
+        elif enqueue:
             transaction.on_commit(lambda: dispatch.enqueue_batch(batch.pk, count), robust=True)
     return batch
 
@@ -136,16 +184,25 @@ def batch_set_cost_cap(*, batch: BatchJob, cost_cap_usd: Decimal | None) -> Batc
 def batch_cancel(*, batch: BatchJob) -> int:
     """Cancel a running or queued batch: its pending posts are canceled, posts in flight finish.
 
-    Returns the number of posts canceled.
+    An economy batch's posts still at the provider are canceled too, and the workers' next
+    poll cancels its provider batch (generation.economy). Returns the number of posts canceled.
     """
     with transaction.atomic():
         locked = BatchJob.objects.select_for_update().get(pk=batch.pk)
         if locked.status not in ACTIVE_BATCH_STATUSES:
             raise ValidationError(f"Batch #{batch.pk} has already ended ({locked.get_status_display().lower()}).")
         now = timezone.now()
-        canceled = Post.objects.filter(
-            batch=locked, status=GenerationStatus.PENDING, scope=GenerationScope.BATCH
-        ).update(status=GenerationStatus.CANCELED, error_message="Canceled.", updated_at=now)
+        cancelable = Q(status=GenerationStatus.PENDING)
+        if locked.is_economy:
+            cancelable |= Q(status=GenerationStatus.GENERATING, lease_owner=economy_lease_owner(locked.pk))
+            ProviderBatch.objects.filter(batch=locked, done=False).update(next_poll_at=now)
+        canceled = Post.objects.filter(cancelable, batch=locked, scope=GenerationScope.BATCH).update(
+            status=GenerationStatus.CANCELED,
+            error_message="Canceled.",
+            lease_owner="",
+            lease_expires_at=None,
+            updated_at=now,
+        )
         BatchJob.objects.filter(pk=locked.pk).update(
             status=BatchStatus.CANCELED,
             canceled_count=F("canceled_count") + canceled,

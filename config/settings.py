@@ -344,6 +344,8 @@ GENERATION_MAX_CHUNKS = env_int("GENERATION_MAX_CHUNKS", 8, minimum=1)
 # system check does not know Django's RedisCache, which is shared and increments atomically).
 PREVIEWS_PER_MINUTE = env_int("PREVIEWS_PER_MINUTE", 30, minimum=1)
 # USD prices per model: text per million tokens, images per image. Override with JSON.
+# "batch" holds the Batch API's prices (economy batches) in the same shape; a model missing
+# there is reckoned at its standard price, so a cost is never under-reported.
 GENERATION_PRICES = env_json(
     "GENERATION_PRICES",
     {
@@ -353,5 +355,18 @@ GENERATION_PRICES = env_json(
         "gpt-image-1": {"per_image": "0.042"},
         "gpt-image-1-mini": {"per_image": "0.011"},
         "dall-e-3": {"per_image": "0.040"},
+        "batch": {
+            "gpt-4o-mini": {"input_per_million": "0.075", "output_per_million": "0.30"},
+            "gpt-4o": {"input_per_million": "1.25", "output_per_million": "5.00"},
+            "gpt-4.1-mini": {"input_per_million": "0.20", "output_per_million": "0.80"},
+            "gpt-image-1": {"per_image": "0.021"},
+            "gpt-image-1-mini": {"per_image": "0.0055"},
+            "dall-e-3": {"per_image": "0.020"},
+        },
     },
 )
+# Economy batches (OpenAI's Batch API): how often a provider batch is asked about, and whether
+# image lines go through it (0 sends images through the normal path, for providers whose Batch
+# API takes no image lines).
+GENERATION_ECONOMY_POLL_SECONDS = env_float("GENERATION_ECONOMY_POLL_SECONDS", 30.0, minimum=0.1)
+GENERATION_ECONOMY_BATCH_IMAGES = env_bool("GENERATION_ECONOMY_BATCH_IMAGES", True)

@@ -41,6 +41,8 @@ class EngineConfig:
     max_chunks: int
     redis_url: str = ""
     prices: dict = field(default_factory=dict)
+    economy_poll_seconds: float = 30.0
+    economy_batch_images: bool = True
 
     @property
     def model_names(self) -> tuple[str, str]:
@@ -79,6 +81,8 @@ def engine_config() -> EngineConfig:
         max_chunks=settings.GENERATION_MAX_CHUNKS,
         redis_url=settings.REDIS_URL,
         prices=dict(settings.GENERATION_PRICES),
+        economy_poll_seconds=settings.GENERATION_ECONOMY_POLL_SECONDS,
+        economy_batch_images=settings.GENERATION_ECONOMY_BATCH_IMAGES,
     )
 
 
@@ -87,13 +91,32 @@ def redis_client(config: EngineConfig) -> aioredis.Redis:
     return aioredis.from_url(config.redis_url, health_check_interval=30)
 
 
-def text_cost(config: EngineConfig, prompt_tokens: int, completion_tokens: int) -> Decimal:
-    price = config.prices.get(config.text_model, {}) if config.provider != "local" else {}
+def _price(config: EngineConfig, model: str, *, batch: bool) -> dict:
+    """A model's prices; with batch=True its Batch API prices (GENERATION_PRICES["batch"]), or the
+    standard ones when the table has none for it."""
+    if config.provider == "local":
+        return {}
+    standard = config.prices.get(model, {})
+    return config.prices.get("batch", {}).get(model, standard) if batch else standard
+
+
+def text_cost(config: EngineConfig, prompt_tokens: int, completion_tokens: int, *, batch: bool = False) -> Decimal:
+    price = _price(config, config.text_model, batch=batch)
     per_in = Decimal(str(price.get("input_per_million", "0")))
     per_out = Decimal(str(price.get("output_per_million", "0")))
     return (per_in * prompt_tokens + per_out * completion_tokens) / Decimal(1_000_000)
 
 
-def image_cost(config: EngineConfig, images: int) -> Decimal:
-    price = config.prices.get(config.image_model, {}) if config.provider != "local" else {}
+def image_cost(config: EngineConfig, images: int, *, batch: bool = False) -> Decimal:
+    price = _price(config, config.image_model, batch=batch)
     return Decimal(str(price.get("per_image", "0"))) * images
+
+
+def economy_unavailable_reason(config: EngineConfig) -> str | None:
+    """Why economy batches (OpenAI's Batch API) can not run with this configuration; None when they can."""
+    if config.provider != "openai":
+        return (
+            "Economy mode needs a provider with a Batch API (GENERATION_PROVIDER=openai); "
+            f"the {config.provider} provider has none."
+        )
+    return None

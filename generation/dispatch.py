@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from campaigns.models import Campaign
 from generation import jobs, preview, queue
-from generation.config import engine_config
+from generation.config import economy_unavailable_reason, engine_config
 from generation.preview import CaptionPreview
 from generation.runner import RunStats
 
@@ -34,6 +34,11 @@ def job_statuses(job_ids: list[str]) -> list[dict] | None:
 def generate_batch_now(batch_id: int, *, on_flush: Callable | None = None) -> RunStats:
     """Generate a batch in this process, without Redis or a worker (generate_posts --sync)."""
     return jobs.run_batch_inline(batch_id, on_flush=on_flush)
+
+
+def economy_refusal() -> str | None:
+    """Why an economy batch can not be started with the configured provider; None when it can."""
+    return economy_unavailable_reason(engine_config())
 
 
 def engine_models() -> tuple[str, str, str]:

@@ -25,18 +25,17 @@ from typing import Any, Protocol, TypeVar, overload
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
 from campaigns.models import GenerationScope
-from campaigns.platforms import TARGET_CAPTION_CHARS, fit_caption, full_length, rules_for
+from campaigns.platforms import fit_caption, full_length, rules_for
 from generation import store
 from generation.backoff import DATABASE, PROVIDER_REQUEST, keep_trying
 from generation.config import EngineConfig, image_cost, text_cost
 from generation.images import fit_to_size, store_post_image
 from generation.in_flight import InFlight
+from generation.post_requests import caption_request, image_request
 from generation.providers.base import (
     Brief,
-    CaptionRequest,
     CaptionResult,
     FailureReason,
-    ImageRequest,
     ImageResult,
     PermanentProviderError,
     Provider,
@@ -317,17 +316,15 @@ class Runner:
 
     async def _write_caption(self, task: PostTask, brief: Brief, outcome: PostOutcome, deadline: float) -> None:
         rules = rules_for(task.platform)
-        request = CaptionRequest(
+        regeneration = task.scope != GenerationScope.BATCH
+        # A regeneration: the provider is told which caption to replace, and which attempt this is.
+        request = caption_request(
             brief=brief,
             platform=task.platform,
-            variant=task.sequence,
-            seed=task.post_id,
-            target_chars=TARGET_CAPTION_CHARS[task.platform],
-            limit_chars=rules.caption_limit,
-            max_hashtags=rules.max_hashtags,
-            # A regeneration: the provider is told which caption to replace, and which attempt this is.
-            attempt=0 if task.scope == GenerationScope.BATCH else task.attempt,
-            avoid_caption="" if task.scope == GenerationScope.BATCH else task.caption,
+            sequence=task.sequence,
+            post_id=task.post_id,
+            attempt=task.attempt if regeneration else 0,
+            avoid_caption=task.caption if regeneration else "",
         )
         result: CaptionResult = await self._call(
             "caption", lambda: self.provider.caption(request), task, deadline, tokens=CAPTION_TOKEN_ESTIMATE
@@ -358,16 +355,13 @@ class Runner:
 
     async def _make_image(self, task: PostTask, brief: Brief, outcome: PostOutcome, deadline: float) -> None:
         rules = rules_for(task.platform)
-        request = ImageRequest(
+        request = image_request(
             brief=brief,
             platform=task.platform,
-            variant=task.sequence,
-            seed=task.post_id,
+            sequence=task.sequence,
+            post_id=task.post_id,
             prompt=outcome.image_prompt or task.image_prompt or outcome.caption[:300],
-            headline=outcome.headline or task.headline or brief.name,
-            width=rules.image_width,
-            height=rules.image_height,
-            orientation=rules.orientation,
+            headline=outcome.headline or task.headline,
         )
 
         async def fit(result: ImageResult) -> bytes:

@@ -76,7 +76,11 @@ class PostTask:
 
     @property
     def needs_caption(self) -> bool:
-        return self.scope in (GenerationScope.BATCH, GenerationScope.CAPTION, GenerationScope.BOTH)
+        # A batch post that has its caption already (written by an economy batch, whose images go
+        # through the normal path; or kept when only its image failed) needs only its image.
+        if self.scope == GenerationScope.BATCH:
+            return not self.caption
+        return self.scope in (GenerationScope.CAPTION, GenerationScope.BOTH)
 
     @property
     def needs_image(self) -> bool:

@@ -43,21 +43,27 @@ def batch_start(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 count=form.cleaned_data["count"],
                 platforms=form.cleaned_data["platforms"],
                 requested_by=request.user,
+                mode=form.cleaned_data["mode"],
             )
         except ValidationError as error:
             form.add_error(None, error)
     if not request.htmx:
         if batch is not None:
             count = batch.requested_count
-            messages.success(
-                request,
+            message = (
                 ngettext(
+                    "Batch #%(pk)d started: %(n)d post ready within 24 hours.",
+                    "Batch #%(pk)d started: %(n)d posts ready within 24 hours.",
+                    count,
+                )
+                if batch.is_economy
+                else ngettext(
                     "Batch #%(pk)d started: %(n)d post on its way.",
                     "Batch #%(pk)d started: %(n)d posts on their way.",
                     count,
                 )
-                % {"pk": batch.pk, "n": count},
             )
+            messages.success(request, message % {"pk": batch.pk, "n": count})
             return redirect(batch)
         context = campaign_page_context(request, campaign, batch_form=form)
         return render(request, "campaigns/campaign_detail.html", context)

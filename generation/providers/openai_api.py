@@ -105,6 +105,47 @@ def _server_message(exc: openai.APIStatusError) -> str:
     return f"HTTP {exc.status_code}"
 
 
+def status_error(
+    status: int, *, code: str | None, message: str, headers: Mapping[str, str] | None = None
+) -> ProviderError:
+    """The provider error an HTTP error answer stands for: a live request's, or a batch line's.
+
+    `message` is the server's own (redacted) words; `headers` carry its retry hints, if any.
+    """
+    headers = headers or {}
+    if status in (401, 403):
+        return PermanentProviderError(
+            f"the provider refused the credentials (HTTP {status}); check OPENAI_API_KEY",
+            code=FailureReason.AUTH,
+            status=status,
+        )
+    if status == 429:
+        if code == "insufficient_quota":
+            return PermanentProviderError(
+                f"the provider's quota is used up: {message}", code=FailureReason.QUOTA, status=429
+            )
+        return RateLimitedError(
+            "rate limited by the provider (HTTP 429)",
+            status=429,
+            retry_after=retry_after_seconds(headers),
+        )
+    if status in (408, 409) or status >= 500:
+        # Each carries the server's retry hint, if any: the next try waits at least that long.
+        return TransientProviderError(
+            f"provider error (HTTP {status})",
+            code=FailureReason.TIMEOUT if status in (408, 504) else FailureReason.SERVER_ERROR,
+            status=status,
+            retry_after=retry_hint(headers),
+        )
+    if code in CONTENT_POLICY_CODES:
+        return PermanentProviderError(
+            f"refused by the provider's content policy: {message}", code=FailureReason.CONTENT_POLICY, status=status
+        )
+    return PermanentProviderError(
+        f"provider rejected the request (HTTP {status}): {message}", code=FailureReason.BAD_REQUEST, status=status
+    )
+
+
 def provider_error(exc: Exception) -> ProviderError:
     """Map an SDK exception to a transient or permanent provider error with a readable reason."""
     if isinstance(exc, ProviderError):
@@ -113,40 +154,12 @@ def provider_error(exc: Exception) -> ProviderError:
         return TransientProviderError("request timed out", code=FailureReason.TIMEOUT)
     if isinstance(exc, openai.APIConnectionError):
         return TransientProviderError("could not connect to the provider", code=FailureReason.CONNECTION)
-    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        return PermanentProviderError(
-            f"the provider refused the credentials (HTTP {exc.status_code}); check OPENAI_API_KEY",
-            code=FailureReason.AUTH,
-            status=exc.status_code,
-        )
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        code = getattr(exc, "code", None)
-        message = _server_message(exc)
-        if status == 429:
-            if code == "insufficient_quota":
-                return PermanentProviderError(
-                    f"the provider's quota is used up: {message}", code=FailureReason.QUOTA, status=429
-                )
-            return RateLimitedError(
-                "rate limited by the provider (HTTP 429)",
-                status=429,
-                retry_after=retry_after_seconds(exc.response.headers),
-            )
-        if status in (408, 409) or status >= 500:
-            # Each carries the server's retry hint, if any: the next try waits at least that long.
-            return TransientProviderError(
-                f"provider error (HTTP {status})",
-                code=FailureReason.TIMEOUT if status in (408, 504) else FailureReason.SERVER_ERROR,
-                status=status,
-                retry_after=retry_hint(exc.response.headers),
-            )
-        if code in CONTENT_POLICY_CODES:
-            return PermanentProviderError(
-                f"refused by the provider's content policy: {message}", code=FailureReason.CONTENT_POLICY, status=status
-            )
-        return PermanentProviderError(
-            f"provider rejected the request (HTTP {status}): {message}", code=FailureReason.BAD_REQUEST, status=status
+        return status_error(
+            exc.status_code,
+            code=getattr(exc, "code", None),
+            message=_server_message(exc),
+            headers=exc.response.headers,
         )
     return TransientProviderError(
         f"malformed response from the provider ({type(exc).__name__})", code=FailureReason.MALFORMED
@@ -186,6 +199,49 @@ def image_response_format(model: str, configured: str) -> str | None:
     return None
 
 
+def caption_body(config: EngineConfig, request: CaptionRequest) -> dict[str, Any]:
+    """The body of a caption request: sent live, or as one line of an economy batch."""
+    return {
+        "model": config.text_model,
+        "messages": caption_messages(request),
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "social_post", "schema": CAPTION_SCHEMA, "strict": True},
+        },
+    }
+
+
+def image_body(config: EngineConfig, request: ImageRequest) -> dict[str, Any]:
+    """The body of an image request: sent live, or as one line of an economy batch."""
+    # As configured: the SDK's Literal types list OpenAI's values, a compatible server may take others.
+    body: dict[str, Any] = {"model": config.image_model, "prompt": image_prompt(request), "n": 1}
+    body["size"] = config.image_sizes.get(request.orientation) or config.image_sizes.get("square", "1024x1024")
+    response_format = image_response_format(config.image_model, config.image_response_format)
+    if response_format:
+        body["response_format"] = response_format
+    if config.image_quality:
+        body["quality"] = config.image_quality
+    return body
+
+
+def caption_fields(completion: Any) -> dict:
+    """caption, hashtags, headline, image_prompt of a chat completion (the SDK's object or its JSON)."""
+    choices = _get(completion, "choices") or []
+    if not choices:
+        raise TransientProviderError("malformed response: no choices", code=FailureReason.MALFORMED)
+    message = _get(choices[0], "message") or {}
+    refusal = _get(message, "refusal")
+    if refusal:
+        raise PermanentProviderError(
+            f"the model refused: {redact_secrets(str(refusal))[:300]}", code=FailureReason.CONTENT_POLICY
+        )
+    return parse_caption_json(_get(message, "content"))
+
+
+def _get(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
 class OpenAIProvider:
     name = "openai"
     uses_network = True
@@ -209,25 +265,11 @@ class OpenAIProvider:
 
     async def caption(self, request: CaptionRequest) -> CaptionResult:
         try:
-            raw = await self.client.chat.completions.with_raw_response.create(
-                model=self.text_model,
-                messages=caption_messages(request),
-                response_format={
-                    "type": "json_schema",
-                    "json_schema": {"name": "social_post", "schema": CAPTION_SCHEMA, "strict": True},
-                },
-            )
+            raw = await self.client.chat.completions.with_raw_response.create(**caption_body(self.config, request))
             completion = raw.parse()
         except Exception as exc:
             raise provider_error(exc) from exc
-        if not completion.choices:
-            raise TransientProviderError("malformed response: no choices", code=FailureReason.MALFORMED)
-        message = completion.choices[0].message
-        if message.refusal:
-            raise PermanentProviderError(
-                f"the model refused: {redact_secrets(message.refusal)[:300]}", code=FailureReason.CONTENT_POLICY
-            )
-        fields = parse_caption_json(message.content)
+        fields = caption_fields(completion)
         usage = completion.usage
         return CaptionResult(
             **fields,
@@ -237,18 +279,8 @@ class OpenAIProvider:
         )
 
     async def image(self, request: ImageRequest) -> ImageResult:
-        # As configured: the SDK's Literal types list OpenAI's values, a compatible server may take others.
-        options: dict[str, Any] = {}
-        response_format = image_response_format(self.image_model, self.config.image_response_format)
-        if response_format:
-            options["response_format"] = response_format
-        if self.config.image_quality:
-            options["quality"] = self.config.image_quality
-        size = self.config.image_sizes.get(request.orientation) or self.config.image_sizes.get("square", "1024x1024")
         try:
-            raw = await self.client.images.with_raw_response.generate(
-                model=self.image_model, prompt=image_prompt(request), size=size, n=1, **options
-            )
+            raw = await self.client.images.with_raw_response.generate(**image_body(self.config, request))
             response = raw.parse()
         except Exception as exc:
             raise provider_error(exc) from exc
