@@ -32,6 +32,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import ngettext
 from django_rq.settings import get_queues_map
 
 from campaigns import services
@@ -47,6 +48,7 @@ from campaigns.admin_forms import (
 from campaigns.exports import csv_lines, write_zip
 from campaigns.models import BatchJob, Campaign, GenerationStatus, Post, ProviderBatch, ReviewStatus
 from campaigns.paginators import BoundedCountPaginator
+from campaigns.platforms import platform_names
 from campaigns.progress_panel import PROGRESS_PANEL, next_poll_seconds
 from campaigns.selectors import batch_failure_reasons, batch_progress_for_staff
 from generation import dispatch
@@ -101,7 +103,7 @@ class CampaignAdmin(ServiceBackedAdmin):
 
     @admin.display(description="platforms")
     def platform_list(self, campaign: Campaign) -> str:
-        return ", ".join(campaign.platforms)
+        return platform_names(campaign.platforms)
 
     @admin.display(description="")
     def links(self, campaign: Campaign) -> str:
@@ -130,7 +132,7 @@ class CampaignAdmin(ServiceBackedAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": "Start a batch",
-            "subtitle": f"for {len(campaigns)} campaign{'s' if len(campaigns) != 1 else ''}",
+            "subtitle": ngettext("for %(n)d campaign", "for %(n)d campaigns", len(campaigns)) % {"n": len(campaigns)},
             "opts": self.opts,
             "form": form,
             "campaigns": campaigns,
@@ -163,12 +165,22 @@ class CampaignAdmin(ServiceBackedAdmin):
             )
             self.message_user(
                 request,
-                format_html("Started {} batches of {} posts: {}.", len(started), data["count"], links),
+                format_html(
+                    ngettext("Started {} batch of {} {}: {}.", "Started {} batches of {} {}: {}.", len(started)),
+                    len(started),
+                    data["count"],
+                    ngettext("post", "posts", data["count"]),
+                    links,
+                ),
                 messages.SUCCESS,
             )
 
     def _campaign_posts(self, queryset: QuerySet[Campaign]) -> QuerySet[Post]:
-        return Post.objects.filter(campaign__in=queryset).order_by("campaign_id", "-created_at", "-id")
+        return (
+            Post.objects.filter(campaign__in=queryset)
+            .exclude(status=GenerationStatus.CANCELED)
+            .order_by("campaign_id", "-created_at", "-id")
+        )
 
     @admin.action(description="Export posts of the selected campaigns (CSV)", permissions=["view"])
     def export_posts_csv(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> HttpResponseBase:
@@ -211,7 +223,7 @@ class BatchJobAdmin(ServiceBackedAdmin):
     actions = ("delete_selected", "cancel_batches", "retry_failed_posts")
     max_per_action = 50  # a deleted batch takes up to 1,000 posts and their files with it
     fieldsets = (
-        (None, {"fields": ("campaign", "requested_by", "requested_count", "platforms", "status", "mode")}),
+        (None, {"fields": ("campaign", "requested_by", "requested_count", "platform_list", "status", "mode")}),
         ("Progress", {"fields": ("succeeded_count", "failed_count", "canceled_count", "error_summary")}),
         (
             "Cost",
@@ -278,7 +290,11 @@ class BatchJobAdmin(ServiceBackedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: BatchJob | None = None) -> list[str]:
         # A batch's posts exist from its start (invariant 1): only its cost cap may still change.
         fields = [name for name in (f.name for f in BatchJob._meta.fields) if name not in ("id", "cost_cap_usd")]
-        return [*fields, "provider_batches"]
+        return [*fields, "platform_list", "provider_batches"]
+
+    @admin.display(description="platforms")
+    def platform_list(self, batch: BatchJob) -> str:
+        return platform_names(batch.platforms)
 
     def save_model(self, request: HttpRequest, batch: BatchJob, form: BatchCostCapForm, change: bool) -> None:
         if "cost_cap_usd" in form.changed_data:

@@ -5,6 +5,7 @@ ownership matters, so "a marketer sees only their own" is decided here, once.
 """
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -13,7 +14,7 @@ from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from campaigns.failure_reasons import failure_label
-from campaigns.models import BatchJob, Campaign, GenerationStatus, Post
+from campaigns.models import BatchJob, Campaign, GenerationStatus, Post, Profile
 
 CAMPAIGN_SORTS = {
     "newest": "-created_at",
@@ -22,6 +23,11 @@ CAMPAIGN_SORTS = {
     "-name": "-name",
     "updated": "-updated_at",
 }
+
+
+def time_zone_of(user: User) -> str:
+    """The person's time zone name, or "" for the site's default (settings.TIME_ZONE)."""
+    return Profile.objects.filter(user=user).values_list("time_zone", flat=True).first() or ""
 
 
 def campaigns_for(user: User) -> QuerySet[Campaign]:
@@ -34,8 +40,9 @@ def campaign_list(*, user: User, search: str = "", sort: str = "newest") -> Quer
     One query: counts are conditional aggregates, the last batch comes from subqueries.
     """
     last_batch = BatchJob.objects.filter(campaign=OuterRef("pk")).order_by("-created_at")
+    # Canceled posts were never written: they are not posts, so no count includes them.
     campaigns = campaigns_for(user).annotate(
-        posts_total=Count("posts"),
+        posts_total=Count("posts", filter=~Q(posts__status=GenerationStatus.CANCELED)),
         posts_ready=Count("posts", filter=Q(posts__status=GenerationStatus.SUCCEEDED)),
         posts_failed=Count("posts", filter=Q(posts__status=GenerationStatus.FAILED)),
         posts_in_progress=Count(
@@ -152,11 +159,18 @@ def campaign_posts(
     platform: str = "",
     batch_id: int | None = None,
     scheduled_only: bool = False,
+    include_canceled: bool = False,
 ) -> QuerySet[Post]:
-    """A campaign's posts, filtered as on the campaign page (and as exported)."""
+    """A campaign's posts, filtered as on the campaign page (and as exported).
+
+    Canceled posts (a canceled batch's never-written ones) are left out unless `status` or
+    `include_canceled` asks for them.
+    """
     posts = Post.objects.filter(campaign=campaign)
     if status:
         posts = posts.filter(status=status)
+    elif not include_canceled:
+        posts = posts.exclude(status=GenerationStatus.CANCELED)
     if review:
         posts = posts.filter(review_status=review)
     if platform:
@@ -172,6 +186,15 @@ def scheduled_posts(campaign: Campaign, *, start: datetime, end: datetime) -> Qu
     """Posts scheduled in [start, end), for the calendar."""
     return Post.objects.filter(campaign=campaign, scheduled_at__gte=start, scheduled_at__lt=end).order_by(
         "scheduled_at", "id"
+    )
+
+
+def scheduled_posts_for(*, user: User, start: datetime, end: datetime) -> QuerySet[Post]:
+    """Posts scheduled in [start, end) in every campaign the user can see, for the calendar of all campaigns."""
+    return (
+        Post.objects.filter(campaign__in=campaigns_for(user), scheduled_at__gte=start, scheduled_at__lt=end)
+        .select_related("campaign")
+        .order_by("scheduled_at", "id")
     )
 
 
@@ -192,24 +215,46 @@ class CalendarMonth:
     post_count: int
 
     @property
+    def days_with_posts(self) -> list[CalendarDay]:
+        return [day for week in self.weeks for day in week if day.in_month and day.posts]
+
+    @property
     def weekday_names(self) -> list[str]:
         return [calendar.day_abbr[(calendar.MONDAY + offset) % 7] for offset in range(7)]
 
 
-def calendar_month(campaign: Campaign, *, year: int, month: int) -> CalendarMonth:
-    """The month grid (weeks from Monday) with the campaign's posts scheduled on each day.
+CALENDAR_POST_FIELDS = ("id", "platform", "caption", "review_status", "status", "scheduled_at", "campaign_id")
 
-    Days are the current time zone's; one query reads the posts of the weeks shown.
-    """
+
+def calendar_month(campaign: Campaign, *, year: int, month: int) -> CalendarMonth:
+    """The month grid (weeks from Monday) with the campaign's posts scheduled on each day."""
+    return _month_grid(
+        lambda start, end: scheduled_posts(campaign, start=start, end=end).only(*CALENDAR_POST_FIELDS),
+        year=year,
+        month=month,
+    )
+
+
+def calendar_month_for(*, user: User, year: int, month: int) -> CalendarMonth:
+    """The month grid with the posts of every campaign the user can see (each knows its campaign's name)."""
+    return _month_grid(
+        lambda start, end: scheduled_posts_for(user=user, start=start, end=end).only(
+            *CALENDAR_POST_FIELDS, "campaign__name"
+        ),
+        year=year,
+        month=month,
+    )
+
+
+def _month_grid(
+    posts_between: Callable[[datetime, datetime], QuerySet[Post]], *, year: int, month: int
+) -> CalendarMonth:
+    """Days are the current time zone's; one query reads the posts of the weeks shown."""
     first_day = date(year, month, 1)
     weeks_of_dates = calendar.Calendar(firstweekday=calendar.MONDAY).monthdatescalendar(year, month)
     start, end = weeks_of_dates[0][0], weeks_of_dates[-1][-1] + timedelta(days=1)
     zone = timezone.get_current_timezone()
-    posts = scheduled_posts(
-        campaign,
-        start=datetime.combine(start, time.min, tzinfo=zone),
-        end=datetime.combine(end, time.min, tzinfo=zone),
-    ).only("id", "platform", "caption", "review_status", "status", "scheduled_at", "campaign_id")
+    posts = posts_between(datetime.combine(start, time.min, tzinfo=zone), datetime.combine(end, time.min, tzinfo=zone))
     by_day: dict[date, list[Post]] = {}
     for post in posts:
         by_day.setdefault(timezone.localtime(post.scheduled_at).date(), []).append(post)
@@ -221,6 +266,7 @@ def calendar_month(campaign: Campaign, *, year: int, month: int) -> CalendarMont
     previous_month = (first_day - timedelta(days=1)).replace(day=1)
     next_month = (first_day + timedelta(days=32)).replace(day=1)
     in_month = sum(len(day.posts) for week in weeks for day in week if day.in_month)
+    # (The list view shows the days of the month that have posts: CalendarMonth.days_with_posts.)
     return CalendarMonth(
         first_day=first_day, weeks=weeks, previous_month=previous_month, next_month=next_month, post_count=in_month
     )

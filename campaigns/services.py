@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from campaigns.models import (
     ACTIVE_BATCH_STATUSES,
+    BRIEF_FIELDS,
     ECONOMY_LEASE,
     MAX_BATCH_SIZE,
     PLATFORM_VALUES,
@@ -36,9 +37,11 @@ from campaigns.models import (
     GenerationScope,
     GenerationStatus,
     Post,
+    Profile,
     ProviderBatch,
     ReviewStatus,
     economy_lease_owner,
+    validate_time_zone,
 )
 from campaigns.platforms import full_length, normalize_hashtags, rules_for
 from generation import dispatch
@@ -348,10 +351,10 @@ def post_delete(*, post: Post) -> None:
     storage = post.image.storage
     post.delete()
     if files:
-        transaction.on_commit(lambda: _delete_files(storage, files))
+        transaction.on_commit(lambda: delete_files(storage, files))
 
 
-def _delete_files(storage: Storage, names: list[str]) -> None:
+def delete_files(storage: Storage, names: list[str]) -> None:
     for name in names:
         # A file that is already gone is what we wanted.
         with contextlib.suppress(OSError):
@@ -374,6 +377,26 @@ def campaign_update(*, campaign: Campaign, **fields: Any) -> Campaign:
     return campaign
 
 
+# What a copy of a campaign takes over: its brief and settings, never its batches or posts.
+DUPLICATED_FIELDS = (*BRIEF_FIELDS, "platforms", "start_date", "end_date")
+
+
+def campaign_duplicate(*, campaign: Campaign, owner: User) -> Campaign:
+    """A new campaign with `campaign`'s brief and no posts, named "<name> (copy)" (or "(copy 2)", …)."""
+    base = f"{campaign.name[:110]} (copy"
+    taken = {
+        name.lower()
+        for name in Campaign.objects.filter(owner=owner, name__istartswith=base).values_list("name", flat=True)
+    }
+    number = 1
+    name = f"{base})"
+    while name.lower() in taken:
+        number += 1
+        name = f"{base} {number})"
+    fields = {field: getattr(campaign, field) for field in DUPLICATED_FIELDS if field != "name"}
+    return campaign_create(owner=owner, name=name, **fields)
+
+
 def campaign_delete(*, campaign: Campaign) -> None:
     """Delete a campaign with its batches, posts and their image files.
 
@@ -391,7 +414,7 @@ def _delete_with_image_files(row: Campaign | BatchJob, posts: QuerySet[Post]) ->
     storage = Post._meta.get_field("image").storage
     row.delete()
     if files:
-        transaction.on_commit(lambda: _delete_files(storage, files))
+        transaction.on_commit(lambda: delete_files(storage, files))
 
 
 @transaction.atomic
@@ -401,3 +424,30 @@ def campaigns_import(*, owner: User, campaigns: list[dict[str, Any]]) -> list[Ca
     for campaign in created:
         campaign.full_clean(validate_unique=False, validate_constraints=False)
     return Campaign.objects.bulk_create(created)
+
+
+def profile_set_time_zone(*, user: User, time_zone: str) -> Profile:
+    """The person's time zone, which pages, scheduling and the calendar use (empty: the site's default)."""
+    time_zone = time_zone.strip()
+    validate_time_zone(time_zone)
+    profile, _created = Profile.objects.update_or_create(user=user, defaults={"time_zone": time_zone})
+    return profile
+
+
+def profile_adopt_browser_time_zone(*, user: User, time_zone: str) -> bool:
+    """At sign-in: take the zone the browser reported if the person has none yet. Returns whether it did.
+
+    A zone the person chose is never overwritten, and a value that is no known zone is ignored
+    (it comes from the browser, not from a form anyone sees).
+    """
+    time_zone = time_zone.strip()
+    try:
+        validate_time_zone(time_zone)
+    except ValidationError:
+        return False
+    if not time_zone:
+        return False
+    profile, created = Profile.objects.get_or_create(user=user, defaults={"time_zone": time_zone})
+    if created:
+        return True
+    return bool(Profile.objects.filter(pk=profile.pk, time_zone="").update(time_zone=time_zone))

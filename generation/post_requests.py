@@ -5,7 +5,9 @@ from campaigns.platforms import TARGET_CAPTION_CHARS, rules_for
 from generation.providers.base import Brief, CaptionRequest, ImageRequest
 
 
-def caption_request(*, brief: Brief, platform: str, sequence: int, post_id: int) -> CaptionRequest:
+def caption_request(
+    *, brief: Brief, platform: str, sequence: int, post_id: int, attempt: int = 0, avoid_caption: str = ""
+) -> CaptionRequest:
     rules = rules_for(platform)
     return CaptionRequest(
         brief=brief,
@@ -15,6 +17,8 @@ def caption_request(*, brief: Brief, platform: str, sequence: int, post_id: int)
         target_chars=TARGET_CAPTION_CHARS[platform],
         limit_chars=rules.caption_limit,
         max_hashtags=rules.max_hashtags,
+        attempt=attempt,
+        avoid_caption=avoid_caption,
     )
 
 

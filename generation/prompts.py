@@ -106,12 +106,21 @@ def caption_messages(request: CaptionRequest) -> list["ChatCompletionMessagePara
             f"Your previous caption was {request.shorter_than} characters, over the limit. "
             f"Write one under {request.target_chars} characters"
         )
+    avoid = ""
+    if request.avoid_caption:
+        # The old caption is generated text that may quote the brief: data, escaped like the brief.
+        old = json.dumps(request.avoid_caption, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
+        avoid = (
+            f" This post already has the caption below (as JSON data) and it is being regenerated: write a "
+            f"different one, with a new opening and new wording; do not repeat it or paraphrase it closely.\n"
+            f"Caption to replace: {old}"
+        )
     task = (
         f"Write post number {request.variant + 1} of the campaign for {rules.platform.label} "
         f"({rules.style}). Angle: {angle_for(request.variant)}. {language_instruction(request.brief.language)} "
         f"{length}; the whole post including hashtags must stay under {request.limit_chars} characters. "
         f"Use at most {request.max_hashtags} hashtags, including the campaign's own. "
-        "End with the call to action when there is one."
+        "End with the call to action when there is one." + avoid
     )
     return [
         {"role": "system", "content": SYSTEM_PROMPT},

@@ -24,6 +24,7 @@ from typing import Any, Protocol, TypeVar, overload
 
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
+from campaigns.models import GenerationScope
 from campaigns.platforms import fit_caption, full_length, rules_for
 from generation import store
 from generation.backoff import DATABASE, PROVIDER_REQUEST, keep_trying
@@ -315,7 +316,16 @@ class Runner:
 
     async def _write_caption(self, task: PostTask, brief: Brief, outcome: PostOutcome, deadline: float) -> None:
         rules = rules_for(task.platform)
-        request = caption_request(brief=brief, platform=task.platform, sequence=task.sequence, post_id=task.post_id)
+        regeneration = task.scope != GenerationScope.BATCH
+        # A regeneration: the provider is told which caption to replace, and which attempt this is.
+        request = caption_request(
+            brief=brief,
+            platform=task.platform,
+            sequence=task.sequence,
+            post_id=task.post_id,
+            attempt=task.attempt if regeneration else 0,
+            avoid_caption=task.caption if regeneration else "",
+        )
         result: CaptionResult = await self._call(
             "caption", lambda: self.provider.caption(request), task, deadline, tokens=CAPTION_TOKEN_ESTIMATE
         )

@@ -322,7 +322,8 @@ def test_the_batch_table_is_asked_for_again_when_a_batch_starts_or_ends(signed_i
     page = signed_in_client.get(campaign.get_absolute_url()).content.decode()
     # No batch yet: an empty placeholder, listening all the same.
     assert re.search(
-        rf'<div id="batch-history" hx-get="{url}"\s+hx-trigger="batch-started from:body, batch-finished from:body"'
+        rf'<div id="batch-history" hx-get="{url}"\s+hx-trigger="batch-started from:body, '
+        r'batch-status-changed from:body, batch-finished from:body"'
         r' hx-swap="outerHTML"></div>',
         page,
     )

@@ -1,7 +1,6 @@
 """Campaign pages: the list, create/edit with a live caption preview, the campaign page, the calendar."""
 
 import secrets
-from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -11,7 +10,6 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
@@ -21,6 +19,7 @@ from campaigns import selectors, services
 from campaigns.forms import BatchForm, CampaignForm
 from campaigns.models import Campaign
 from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
+from campaigns.views.calendar import month_from
 from campaigns.views.grid import post_grid_context
 from generation import dispatch
 
@@ -97,6 +96,16 @@ def campaign_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Campaign “{campaign.name}” deleted.")
             return redirect("campaigns:list")
     return render(request, "campaigns/campaign_confirm_delete.html", {"campaign": campaign, "error": error})
+
+
+@login_required
+@require_POST
+def campaign_duplicate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """A copy of the brief, no posts: opened in its edit page to rename or adjust it."""
+    campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
+    copy = services.campaign_duplicate(campaign=campaign, owner=request.user)
+    messages.success(request, f"“{copy.name}” created from the brief of “{campaign.name}”, without its posts.")
+    return redirect("campaigns:update", pk=copy.pk)
 
 
 def _previews_per_minute(group: str, request: HttpRequest) -> str:
@@ -191,21 +200,10 @@ def campaign_posts(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def _month_from(value: str) -> date:
-    """'2025-06' -> date(2025, 6, 1); anything else (or far from today) -> this month."""
-    try:
-        year, month = (int(part) for part in value.split("-", 1))
-        if 1900 <= year <= 2999:
-            return date(year, month, 1)
-    except ValueError:
-        pass
-    return timezone.localdate().replace(day=1)
-
-
 @login_required
 @require_GET
 def campaign_calendar(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
-    first_day = _month_from(request.GET.get("month", ""))
+    first_day = month_from(request.GET.get("month", ""))
     month = selectors.calendar_month(campaign, year=first_day.year, month=first_day.month)
     return render(request, "campaigns/campaign_calendar.html", {"campaign": campaign, "month": month})

@@ -48,6 +48,8 @@ class CaptionRequest:
     limit_chars: int
     max_hashtags: int
     shorter_than: int | None = None  # set when a first answer was too long
+    attempt: int = 0  # how many times the post was taken before: a regeneration asks for a new caption
+    avoid_caption: str = ""  # the caption being replaced, which the new one must not repeat
 
 
 @dataclass(frozen=True)

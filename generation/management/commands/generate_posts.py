@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import ngettext
 from rich.console import Console
 
 from campaigns.management.arguments import campaign_argument
@@ -103,8 +104,9 @@ class Command(OperatorCommand):
             except ValidationError as exc:
                 raise CommandError(f"{campaign.name}: {' '.join(exc.messages)}") from None
             batches.append(batch)
+            posts = ngettext("post", "posts", batch.requested_count)
             console.print(
-                f"Batch #{batch.pk}: {batch.requested_count} posts for {campaign.name!r}"
+                f"Batch #{batch.pk}: {batch.requested_count} {posts} for {campaign.name!r}"
                 + (" (economy: within 24 hours)" if batch.is_economy else "")
             )
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0002_post_failure_reason'),
+        ('campaigns', '0003_profile_time_zone'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
