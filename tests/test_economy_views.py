@@ -59,7 +59,7 @@ def test_the_admin_action_starts_economy_batches_and_the_batch_page_lists_them(s
     refused = staff_client.post(url, {**data, "mode": "economy", "cost_cap_usd": "5"})
     assert "takes no cost cap" in refused.content.decode()
     response = staff_client.post(url, {**data, "mode": "economy"}, follow=True)
-    assert any("Started 1 batches" in str(m) for m in get_messages(response.wsgi_request))
+    assert any(str(m).startswith("Started 1 batch") for m in get_messages(response.wsgi_request))
     batch = BatchJob.objects.get(campaign=campaign)
     assert batch.mode == BatchMode.ECONOMY
     ProviderBatch.objects.filter(batch=batch).update(provider_batch_id="batch_abc123", status="validating")
