@@ -32,6 +32,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
+from django.utils.translation import ngettext
 from django_rq.settings import get_queues_map
 
 from campaigns import admin_exports, services
@@ -54,10 +55,12 @@ from campaigns.models import (
     GenerationStatus,
     Membership,
     Post,
+    ProviderBatch,
     ReviewStatus,
     Workspace,
 )
 from campaigns.paginators import BoundedCountPaginator
+from campaigns.platforms import platform_names
 from campaigns.progress_panel import PROGRESS_PANEL, next_poll_seconds
 from campaigns.selectors import batch_failure_reasons, batch_progress_for_staff, with_spend_this_month
 from generation import dispatch
@@ -194,7 +197,7 @@ class CampaignAdmin(ServiceBackedAdmin):
 
     @admin.display(description="platforms")
     def platform_list(self, campaign: Campaign) -> str:
-        return ", ".join(campaign.platforms)
+        return platform_names(campaign.platforms)
 
     @admin.display(description="")
     def links(self, campaign: Campaign) -> str:
@@ -223,7 +226,7 @@ class CampaignAdmin(ServiceBackedAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": "Start a batch",
-            "subtitle": f"for {len(campaigns)} campaign{'s' if len(campaigns) != 1 else ''}",
+            "subtitle": ngettext("for %(n)d campaign", "for %(n)d campaigns", len(campaigns)) % {"n": len(campaigns)},
             "opts": self.opts,
             "form": form,
             "campaigns": campaigns,
@@ -243,6 +246,7 @@ class CampaignAdmin(ServiceBackedAdmin):
                     actor=None,  # staff, with the admin's permissions
                     requested_by=cast(User, request.user),  # the admin site lets only staff in
                     cost_cap_usd=data["cost_cap_usd"],
+                    mode=data["mode"],
                 )
             except ValidationError as exc:
                 self.message_user(request, f"{campaign.name}: {' '.join(exc.messages)}", messages.ERROR)
@@ -256,12 +260,22 @@ class CampaignAdmin(ServiceBackedAdmin):
             )
             self.message_user(
                 request,
-                format_html("Started {} batches of {} posts: {}.", len(started), data["count"], links),
+                format_html(
+                    ngettext("Started {} batch of {} {}: {}.", "Started {} batches of {} {}: {}.", len(started)),
+                    len(started),
+                    data["count"],
+                    ngettext("post", "posts", data["count"]),
+                    links,
+                ),
                 messages.SUCCESS,
             )
 
     def _campaign_posts(self, queryset: QuerySet[Campaign]) -> QuerySet[Post]:
-        return Post.objects.filter(campaign__in=queryset).order_by("campaign_id", "-created_at", "-id")
+        return (
+            Post.objects.filter(campaign__in=queryset)
+            .exclude(status=GenerationStatus.CANCELED)
+            .order_by("campaign_id", "-created_at", "-id")
+        )
 
     @admin.action(description="Export posts of the selected campaigns (CSV)", permissions=["view"])
     def export_posts_csv(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> HttpResponseBase:
@@ -300,6 +314,7 @@ class BatchJobAdmin(ServiceBackedAdmin):
         "id",
         "campaign",
         "status",
+        "mode",
         "progress",
         "succeeded_count",
         "failed_count",
@@ -309,7 +324,7 @@ class BatchJobAdmin(ServiceBackedAdmin):
         "created_at",
         "finished_at",
     )
-    list_filter = ("status", "provider", "created_at", CampaignIdFilter)
+    list_filter = ("status", "mode", "provider", "created_at", CampaignIdFilter)
     search_fields = ("=id", "campaign__name", "campaign__owner__username")
     list_select_related = ("campaign",)
     paginator = BoundedCountPaginator
@@ -319,7 +334,7 @@ class BatchJobAdmin(ServiceBackedAdmin):
     actions = ("delete_selected", "cancel_batches", "retry_failed_posts")
     max_per_action = 50  # a deleted batch takes up to 1,000 posts and their files with it
     fieldsets = (
-        (None, {"fields": ("campaign", "requested_by", "requested_count", "platforms", "status")}),
+        (None, {"fields": ("campaign", "requested_by", "requested_count", "platform_list", "status", "mode")}),
         ("Progress", {"fields": ("succeeded_count", "failed_count", "canceled_count", "error_summary")}),
         (
             "Cost",
@@ -338,6 +353,46 @@ class BatchJobAdmin(ServiceBackedAdmin):
         ),
         ("Times", {"fields": ("created_at", "started_at", "finished_at")}),
     )
+    economy_fieldset = ("Economy: batches at the provider", {"fields": ("provider_batches",)})
+
+    def get_fieldsets(self, request: HttpRequest, obj: BatchJob | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        return (*fieldsets, self.economy_fieldset) if obj is not None and obj.is_economy else fieldsets
+
+    @admin.display(description="batches at the provider")
+    def provider_batches(self, batch: BatchJob) -> str:
+        """Each phase and round at the provider, with the ids and counts the workers last saw."""
+        rows = ProviderBatch.objects.filter(batch=batch).order_by("created_at", "id")
+        if not rows:
+            return "None yet."
+        cells = format_html_join(
+            "",
+            "<tr><td>{} {}</td><td>{}</td><td>{}</td><td>{} / {} / {}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    row.get_phase_display(),
+                    row.round,
+                    row.get_status_display(),
+                    row.provider_batch_id or "–",
+                    row.completed_count,
+                    row.failed_count,
+                    row.total_count,
+                    row.input_file_id or "–",
+                    " ".join(filter(None, (row.output_file_id, row.error_file_id))) or "–",
+                )
+                for row in rows
+            ),
+        )
+        head = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            "phase, round",
+            "status",
+            "provider batch",
+            "completed / failed / total",
+            "input file",
+            "output, error files",
+        )
+        return format_html('<table class="provider-batches"><thead>{}</thead><tbody>{}</tbody></table>', head, cells)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Batches start from the campaign pages or the "start a batch" action: they need their posts.
@@ -345,7 +400,12 @@ class BatchJobAdmin(ServiceBackedAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: BatchJob | None = None) -> list[str]:
         # A batch's posts exist from its start (invariant 1): only its cost cap may still change.
-        return [name for name in (f.name for f in BatchJob._meta.fields) if name not in ("id", "cost_cap_usd")]
+        fields = [name for name in (f.name for f in BatchJob._meta.fields) if name not in ("id", "cost_cap_usd")]
+        return [*fields, "platform_list", "provider_batches"]
+
+    @admin.display(description="platforms")
+    def platform_list(self, batch: BatchJob) -> str:
+        return platform_names(batch.platforms)
 
     def save_model(self, request: HttpRequest, batch: BatchJob, form: BatchCostCapForm, change: bool) -> None:
         if "cost_cap_usd" in form.changed_data:
@@ -456,14 +516,28 @@ class PostAdmin(ServiceBackedAdmin):
         "created_at",
     )
     list_display_links = ("thumbnail_preview", "__str__")
-    list_filter = ("status", "review_status", "platform", "scope", CampaignIdFilter, BatchIdFilter)
+    list_filter = ("status", "failure_reason", "review_status", "platform", "scope", CampaignIdFilter, BatchIdFilter)
     search_fields = ("=id", "caption", "campaign__name")
     list_select_related = ("campaign",)
     # The primary key's index answers "newest first" for 100,000s of posts; created_at has none alone.
     ordering = ("-id",)
     form = PostChangeForm
     fieldsets = (
-        (None, {"fields": ("campaign", "batch", "sequence", "platform", "status", "scope", "error_message")}),
+        (
+            None,
+            {
+                "fields": (
+                    "campaign",
+                    "batch",
+                    "sequence",
+                    "platform",
+                    "status",
+                    "scope",
+                    "failure_reason",
+                    "error_message",
+                )
+            },
+        ),
         (
             "Content",
             {"fields": ("caption", "hashtags", "headline", "thumbnail_preview", "image", "thumbnail", "image_prompt")},

@@ -11,8 +11,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from campaigns import services
-from campaigns.forms import CampaignForm, HashtagsField
-from campaigns.models import MAX_BATCH_SIZE, PLATFORM_VALUES, BatchJob, Post, Workspace
+from campaigns.forms import BATCH_MODE_CHOICES, CampaignForm, HashtagsField
+from campaigns.models import MAX_BATCH_SIZE, PLATFORM_VALUES, BatchJob, BatchMode, Post, Workspace
 from campaigns.platforms import Platform
 
 # One action starts one batch per campaign in the request; past this, use generate_posts.
@@ -49,6 +49,24 @@ class StartBatchForm(forms.Form):
     cost_cap_usd = cost_cap_field(
         "Stop each batch cleanly once it has cost this much; empty: the default cap (GENERATION_DEFAULT_COST_CAP_USD)."
     )
+    mode = forms.ChoiceField(
+        label="Speed",
+        choices=BATCH_MODE_CHOICES,
+        initial=BatchMode.STANDARD,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="Economy goes through the provider's Batch API: about half the cost, done within 24 hours.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        cleaned["mode"] = cleaned.get("mode") or BatchMode.STANDARD
+        if "cost_cap_usd" in cleaned:
+            try:
+                services.check_mode(cleaned["mode"], cost_cap_usd=cleaned["cost_cap_usd"])
+            except ValidationError as refusal:
+                self.add_error("mode", refusal)
+        return cleaned
 
 
 class BatchCostCapForm(forms.ModelForm):

@@ -1,15 +1,28 @@
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from campaigns import quotas, services
-from campaigns.models import MAX_BATCH_SIZE, BatchJob, Campaign, GenerationStatus, Post, ReviewStatus, Workspace
+from campaigns.bulk import BULK_ACTIONS, check_spread_plan
+from campaigns.models import (
+    MAX_BATCH_SIZE,
+    BatchJob,
+    BatchMode,
+    Campaign,
+    GenerationStatus,
+    Post,
+    ReviewStatus,
+    Workspace,
+    time_zone_names,
+)
 from campaigns.platforms import Platform, normalize_hashtag, rules_for
 
 
@@ -152,6 +165,13 @@ class CampaignForm(forms.ModelForm):
         return brief
 
 
+# How each mode reads on the page and in the admin's start-a-batch form.
+BATCH_MODE_CHOICES = [
+    (BatchMode.STANDARD.value, "Standard: posts arrive in minutes"),
+    (BatchMode.ECONOMY.value, "Economy: about half the cost, ready within 24 hours"),
+]
+
+
 class BatchForm(forms.Form):
     # The bounds are the service's rule (check_count); the widget's min/max let the browser say it first.
     count = forms.IntegerField(
@@ -163,6 +183,13 @@ class BatchForm(forms.Form):
         label="Cost cap (USD)",
         required=False,
         widget=forms.NumberInput(attrs={"min": "0.01", "step": "0.01", "inputmode": "decimal"}),
+    )
+    mode = forms.ChoiceField(
+        label="Speed",
+        choices=BATCH_MODE_CHOICES,
+        initial=BatchMode.STANDARD,
+        required=False,
+        widget=forms.RadioSelect,
     )
 
     def __init__(self, *args: Any, campaign: Campaign, user: User, **kwargs: Any) -> None:
@@ -190,6 +217,17 @@ class BatchForm(forms.Form):
 
     def clean_cost_cap_usd(self) -> Decimal | None:
         return services.check_batch_cost_cap(self.cleaned_data["cost_cap_usd"], user=self.user)
+
+    def clean_mode(self) -> str:
+        # The service's rule: economy needs a provider with a Batch API.
+        return services.check_mode(self.cleaned_data["mode"] or BatchMode.STANDARD)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("mode") == BatchMode.ECONOMY:
+            # The cap field shows the default cap; an economy batch takes none (services.check_mode).
+            cleaned["cost_cap_usd"] = None
+        return cleaned
 
 
 class PostEditForm(forms.ModelForm):
@@ -251,7 +289,11 @@ class PostFilterForm(forms.Form):
     def __init__(self, *args: Any, batches: Sequence[BatchJob] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["batch"].widget.choices = [("", "All batches")] + [
-            (batch.pk, f"#{batch.pk} · {batch.requested_count} posts · {timezone.localtime(batch.created_at):%b %d}")
+            (
+                batch.pk,
+                f"#{batch.pk} · {batch.requested_count} {ngettext('post', 'posts', batch.requested_count)}"
+                f" · {timezone.localtime(batch.created_at):%b %d}",
+            )
             for batch in batches
         ]
 
@@ -263,3 +305,83 @@ class PostFilterForm(forms.Form):
         if cleaned.get("batch"):
             filters["batch_id"] = cleaned["batch"]
         return filters
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [("", f"The default ({settings.TIME_ZONE})")] + [
+        (name, name.replace("_", " ")) for name in sorted(time_zone_names())
+    ]
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        choices=time_zone_choices,
+        required=False,
+        help_text="Scheduling, the calendar and every time on the pages use it.",
+    )
+
+
+class RescheduleForm(forms.Form):
+    """A post moved in the calendar: to a day, at a time of day (or at the time it had)."""
+
+    date = forms.DateField(label="Day", widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(label="Time", required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+
+
+class PostIdsField(forms.Field):
+    """Post ids ticked in a grid (?post=1&post=2): whole numbers; whose they are is the selector's to decide."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        if not value:
+            return []
+        try:
+            return sorted({int(item) for item in value})
+        except (TypeError, ValueError):
+            raise ValidationError("The posts picked are not valid; reload the page and pick them again.") from None
+
+
+class BulkActionForm(forms.Form):
+    """What to do to which posts of a grid: the ids ticked, or every post matching the filter; and for a
+    schedule, the days and the cadence (once a day at 09:00, or at the times of day given)."""
+
+    CADENCES = [("daily", "One a day at 09:00"), ("times", "At these times each day")]
+
+    action = forms.ChoiceField(choices=[(action, action) for action in BULK_ACTIONS])
+    post = PostIdsField(required=False)
+    all_matching = forms.BooleanField(required=False)
+    first_day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    last_day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    cadence = forms.ChoiceField(choices=CADENCES, required=False, initial="daily", widget=forms.RadioSelect)
+    times = forms.CharField(required=False, max_length=200, help_text="e.g. 09:00, 13:00, 18:30")
+
+    def clean_post(self) -> list[int]:
+        ids = self.cleaned_data["post"]
+        if len(ids) > MAX_BATCH_SIZE * 10:
+            raise ValidationError("Too many posts picked at once; use “all matching the filter”.")
+        return ids
+
+    def clean_times(self) -> list[time]:
+        found = []
+        for item in split_list(self.cleaned_data["times"].replace(" ", ",")):
+            try:
+                found.append(datetime.strptime(item, "%H:%M").time())
+            except ValueError:
+                raise ValidationError(f"{item!r} is not a time of day like 09:00 or 18:30.") from None
+        return found
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        if not cleaned.get("all_matching") and not cleaned.get("post"):
+            raise ValidationError("Select posts first: tick their boxes, or “all matching the filter”.")
+        if cleaned.get("action") == "schedule" and not self.errors:
+            if not cleaned.get("first_day") or not cleaned.get("last_day"):
+                raise ValidationError("Scheduling needs a first and a last day.")
+            times = [time(9, 0)] if cleaned.get("cadence") != "times" else cleaned.get("times", [])
+            cleaned["plan"] = check_spread_plan(
+                first_day=cleaned["first_day"], last_day=cleaned["last_day"], times=times
+            )
+        return cleaned

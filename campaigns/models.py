@@ -1,5 +1,7 @@
+import zoneinfo
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -10,7 +12,9 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
+from campaigns.failure_reasons import FAILURE_REASON_CHOICES, FailureReason, failure_sentence
 from campaigns.platforms import Platform
 from campaigns.roles import Role
 
@@ -208,6 +212,23 @@ class BatchStatus(models.TextChoices):
 ACTIVE_BATCH_STATUSES = (BatchStatus.QUEUED, BatchStatus.RUNNING)
 
 
+class BatchMode(models.TextChoices):
+    """How a batch's posts are generated: request by request, or through the provider's Batch API."""
+
+    STANDARD = "standard", "Standard"
+    ECONOMY = "economy", "Economy"
+
+
+# An economy batch's posts are leased to the batch itself while the provider works on them: no
+# chunk job claims them, and its poller writes their results under this lease (invariant 2). The
+# lease outlives the provider's 24-hour completion window, then lets the standard path take over.
+ECONOMY_LEASE = timedelta(hours=26)
+
+
+def economy_lease_owner(batch_id: int) -> str:
+    return f"economy:{batch_id}"
+
+
 class BatchJob(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="batches")
     requested_by = models.ForeignKey(
@@ -216,6 +237,16 @@ class BatchJob(models.Model):
     requested_count = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(MAX_BATCH_SIZE)])
     platforms = models.JSONField(default=list, validators=[validate_platform_list])
     status = models.CharField(max_length=20, choices=BatchStatus.choices, default=BatchStatus.QUEUED, db_index=True)
+    mode = models.CharField(
+        max_length=10,
+        choices=BatchMode.choices,
+        default=BatchMode.STANDARD,
+        help_text="Economy: through the provider's Batch API, about half the cost, done within 24 hours.",
+    )
+    # An economy batch's current provider batch as the progress panel shows it (phase, status,
+    # total, completed, failed, provider_batches), copied by the poller from its ProviderBatch rows
+    # so that the panel still reads this one row.
+    provider_progress = models.JSONField(default=dict, blank=True)
     succeeded_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     canceled_count = models.PositiveIntegerField(default=0)
@@ -242,6 +273,7 @@ class BatchJob(models.Model):
         verbose_name_plural = "batches"
         constraints = [
             _choices_check("status", BatchStatus),
+            _choices_check("mode", BatchMode),
             models.CheckConstraint(
                 condition=Q(requested_count__gte=1) & Q(requested_count__lte=MAX_BATCH_SIZE),
                 name="batch_requested_count_in_range",
@@ -278,7 +310,8 @@ class BatchJob(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Batch #{self.pk} · {self.requested_count} posts for {self.campaign}"
+        posts = ngettext("post", "posts", self.requested_count)
+        return f"Batch #{self.pk} · {self.requested_count} {posts} for {self.campaign}"
 
     def get_absolute_url(self) -> str:
         return reverse("campaigns:batch_detail", args=[self.pk])
@@ -288,12 +321,26 @@ class BatchJob(models.Model):
         return self.status in ACTIVE_BATCH_STATUSES
 
     @property
+    def is_economy(self) -> bool:
+        return self.mode == BatchMode.ECONOMY
+
+    @property
     def done_count(self) -> int:
         return self.succeeded_count + self.failed_count + self.canceled_count
 
     @property
     def progress_percent(self) -> int:
         return min(100, round(100 * self.done_count / self.requested_count)) if self.requested_count else 0
+
+    @property
+    def generated_count(self) -> int:
+        """Posts the engine finished, written or failed: canceled ones were never made."""
+        return self.succeeded_count + self.failed_count
+
+    @property
+    def generated_percent(self) -> int:
+        """What the bar shows: a canceled batch of 1,000 that made 50 reads 5%, not 100%."""
+        return min(100, round(100 * self.generated_count / self.requested_count)) if self.requested_count else 0
 
     @property
     def seconds_elapsed(self) -> float | None:
@@ -316,6 +363,86 @@ class BatchJob(models.Model):
         if not rate or not self.is_active:
             return None
         return (self.requested_count - self.done_count) * 60 / rate
+
+
+class BatchPhase(models.TextChoices):
+    CAPTIONS = "captions", "Captions"
+    IMAGES = "images", "Images"
+
+
+class ProviderBatchStatus(models.TextChoices):
+    """OpenAI's batch statuses, and ours before the provider has the batch."""
+
+    PREPARING = "preparing", "Preparing"
+    VALIDATING = "validating", "Validating"
+    IN_PROGRESS = "in_progress", "In progress"
+    FINALIZING = "finalizing", "Finalizing"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"
+    CANCELLING = "cancelling", "Cancelling"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+PROVIDER_BATCH_ENDED = (
+    ProviderBatchStatus.COMPLETED,
+    ProviderBatchStatus.FAILED,
+    ProviderBatchStatus.EXPIRED,
+    ProviderBatchStatus.CANCELLED,
+)
+
+
+class ProviderBatch(models.Model):
+    """One batch at the provider (OpenAI's Batch API) for an economy BatchJob: one phase, one round.
+
+    Round 0 of a phase holds all the posts it is for; a later round holds the lines the one before
+    did not get done (expired). Every id the provider gave is stored as soon as it is known, and
+    `submission_key` goes with the batch as metadata, so a poller that died between creating the
+    batch and saving its id finds it again instead of submitting the phase twice. A poller works on
+    a row only under its lease (poll_owner, poll_expires_at), taken with one conditional UPDATE.
+    """
+
+    batch = models.ForeignKey(BatchJob, on_delete=models.CASCADE, related_name="provider_batches")
+    phase = models.CharField(max_length=10, choices=BatchPhase.choices)
+    round = models.PositiveSmallIntegerField(default=0)
+    post_ids = models.JSONField(default=list, help_text="The posts whose lines this batch carries.")
+    submission_key = models.CharField(max_length=64)
+    input_file_id = models.CharField(max_length=100, blank=True)
+    create_sent_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a create request was sent: the batch may exist without our knowing its id.",
+    )
+    provider_batch_id = models.CharField(max_length=100, blank=True)
+    output_file_id = models.CharField(max_length=100, blank=True)
+    error_file_id = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=12, choices=ProviderBatchStatus.choices, default=ProviderBatchStatus.PREPARING)
+    total_count = models.PositiveIntegerField(default=0)
+    completed_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    cancel_sent = models.BooleanField(default=False)
+    done = models.BooleanField(default=False, help_text="Its results are written: nothing more to do with it.")
+    poll_owner = models.CharField(max_length=120, blank=True)
+    poll_expires_at = models.DateTimeField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["batch", "created_at", "id"]
+        constraints = [
+            _choices_check("phase", BatchPhase),
+            _choices_check("status", ProviderBatchStatus),
+            # A phase's round is submitted once, whatever restarts in between.
+            models.UniqueConstraint(fields=["batch", "phase", "round"], name="provider_batch_unique_round"),
+        ]
+        indexes = [
+            # The pollers' claim: unfinished rows that are due.
+            models.Index(fields=["next_poll_at"], name="provider_batch_due", condition=Q(done=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_phase_display()} round {self.round} of batch #{self.batch_id}"
 
 
 class GenerationStatus(models.TextChoices):
@@ -376,7 +503,14 @@ class Post(models.Model):
         upload_to=post_image_path, blank=True, max_length=255, help_text="Small copy of the image for lists."
     )
     image_prompt = models.TextField(blank=True)
+    # The provider's own words (redacted): for staff, in the admin. Marketers read failure_reason's sentence.
     error_message = models.TextField(blank=True)
+    failure_reason = models.CharField(
+        max_length=20,
+        choices=FAILURE_REASON_CHOICES,
+        blank=True,
+        help_text="Why the last generation failed (blank: it did not, or an internal error).",
+    )
     attempts = models.PositiveIntegerField(default=0, help_text="How many times a worker took this post.")
     lease_owner = models.CharField(max_length=120, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
@@ -397,6 +531,10 @@ class Post(models.Model):
             _choices_check("review_status", ReviewStatus),
             _choices_check("scope", GenerationScope),
             _choices_check("platform", Platform),
+            models.CheckConstraint(
+                condition=Q(failure_reason__in=["", *(reason.value for reason in FailureReason)]),
+                name="post_failure_reason_valid",
+            ),
             models.CheckConstraint(
                 condition=Q(attempts__gte=0, prompt_tokens__gte=0, completion_tokens__gte=0, cost_usd__gte=0),
                 name="post_counters_non_negative",
@@ -439,6 +577,17 @@ class Post(models.Model):
     @property
     def is_busy(self) -> bool:
         return self.status in (GenerationStatus.PENDING, GenerationStatus.GENERATING)
+
+    @property
+    def error_for_marketers(self) -> str:
+        """What the post's owner is told of a failure: a plain sentence, never the provider's text."""
+        if self.status == GenerationStatus.FAILED:
+            return failure_sentence(self.failure_reason)
+        if self.status == GenerationStatus.SUCCEEDED and self.error_message:
+            return f"Regeneration failed: {failure_sentence(self.failure_reason)}"
+        if self.status == GenerationStatus.CANCELED:
+            return self.error_message  # ours: "Canceled.", or the cost cap that stopped its batch
+        return ""
 
     @property
     def hashtag_text(self) -> str:
@@ -573,3 +722,27 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor or 'staff'} {self.get_verb_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+@lru_cache(maxsize=1)
+def time_zone_names() -> frozenset[str]:
+    """Every IANA zone name this machine knows (from the system or the tzdata package)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_time_zone(value: str) -> None:
+    if value and value not in time_zone_names():
+        raise ValidationError(
+            "Unknown time zone %(value)s; pick one from the list, e.g. Europe/Madrid.", params={"value": value}
+        )
+
+
+class Profile(models.Model):
+    """A person's own settings. Made on first need (services.profile_for); no row means the defaults."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    # Empty until the browser says at the first sign-in (or the person picks one): settings.TIME_ZONE meanwhile.
+    time_zone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
+
+    def __str__(self) -> str:
+        return f"Settings of {self.user}"

@@ -18,6 +18,11 @@ class Platform(models.TextChoices):
     TIKTOK = "tiktok", "TikTok"
 
 
+def platform_names(values: list[str]) -> str:
+    """["instagram", "x"] -> "Instagram, X": platform codes as people read them (unknown codes as they are)."""
+    return ", ".join(Platform(value).label if value in Platform.values else value for value in values)
+
+
 @dataclass(frozen=True)
 class PlatformRules:
     platform: Platform

@@ -8,15 +8,30 @@ member of, whatever their role, and nothing else. That is decided here, once; wh
 
 import calendar
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import BooleanField, Case, Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DecimalField,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from campaigns.failure_reasons import failure_label
 from campaigns.models import (
     ACTIVE_BATCH_STATUSES,
     BatchJob,
@@ -25,6 +40,7 @@ from campaigns.models import (
     GenerationStatus,
     Membership,
     Post,
+    Profile,
     Workspace,
 )
 
@@ -46,6 +62,11 @@ def workspaces_for(user: User) -> QuerySet[Workspace]:
         .annotate(is_personal=Case(When(personal_for=user, then=True), default=False, output_field=BooleanField()))
         .order_by("-is_personal", "name", "pk")
     )
+
+
+def time_zone_of(user: User) -> str:
+    """The person's time zone name, or "" for the site's default (settings.TIME_ZONE)."""
+    return Profile.objects.filter(user=user).values_list("time_zone", flat=True).first() or ""
 
 
 def membership_of(user: User | AnonymousUser, workspace: Workspace | int) -> Membership | None:
@@ -74,8 +95,9 @@ def campaign_list(
     One query: counts are conditional aggregates, the last batch comes from subqueries.
     """
     last_batch = BatchJob.objects.filter(campaign=OuterRef("pk")).order_by("-created_at")
+    # Canceled posts were never written: they are not posts, so no count includes them.
     campaigns = visible_campaigns(user, workspace).annotate(
-        posts_total=Count("posts"),
+        posts_total=Count("posts", filter=~Q(posts__status=GenerationStatus.CANCELED)),
         posts_ready=Count("posts", filter=Q(posts__status=GenerationStatus.SUCCEEDED)),
         posts_failed=Count("posts", filter=Q(posts__status=GenerationStatus.FAILED)),
         posts_in_progress=Count(
@@ -169,6 +191,8 @@ PROGRESS_FIELDS = (
     "campaign_id",
     "requested_count",
     "status",
+    "mode",
+    "provider_progress",
     "succeeded_count",
     "failed_count",
     "canceled_count",
@@ -202,15 +226,25 @@ def batch_progress_for_staff(*, user: User | AnonymousUser, pk: int) -> BatchJob
     return BatchJob.objects.only(*PROGRESS_FIELDS).get(pk=pk)
 
 
-def batch_failure_reasons(batch: BatchJob, *, limit: int = 20) -> list[tuple[str, int]]:
-    """A batch's failed posts grouped by reason, most frequent first: one grouped query on (batch, status)."""
+@dataclass(frozen=True)
+class FailureGroup:
+    """A batch's failed posts that share a reason code; `example` is one provider message (staff only)."""
+
+    code: str  # a FailureReason, or "" for an internal error
+    label: str
+    count: int
+    example: str
+
+
+def batch_failure_reasons(batch: BatchJob) -> list[FailureGroup]:
+    """A batch's failed posts grouped by reason code, most frequent first: one grouped query on (batch, status)."""
     rows = (
         Post.objects.filter(batch=batch, status=GenerationStatus.FAILED)
-        .values_list("error_message")
-        .annotate(n=Count("id"))
-        .order_by("-n", "error_message")[:limit]
+        .values_list("failure_reason")
+        .annotate(n=Count("id"), example=Max("error_message"))
+        .order_by("-n", "failure_reason")
     )
-    return [(reason or "unknown error", n) for reason, n in rows]
+    return [FailureGroup(code, failure_label(code), n, example or "") for code, n, example in rows]
 
 
 def month_start() -> datetime:
@@ -263,11 +297,18 @@ def campaign_posts(
     platform: str = "",
     batch_id: int | None = None,
     scheduled_only: bool = False,
+    include_canceled: bool = False,
 ) -> QuerySet[Post]:
-    """A campaign's posts, filtered as on the campaign page (and as exported)."""
+    """A campaign's posts, filtered as on the campaign page (and as exported).
+
+    Canceled posts (a canceled batch's never-written ones) are left out unless `status` or
+    `include_canceled` asks for them.
+    """
     posts = Post.objects.filter(campaign=campaign)
     if status:
         posts = posts.filter(status=status)
+    elif not include_canceled:
+        posts = posts.exclude(status=GenerationStatus.CANCELED)
     if review:
         posts = posts.filter(review_status=review)
     if platform:
@@ -283,6 +324,18 @@ def scheduled_posts(campaign: Campaign, *, start: datetime, end: datetime) -> Qu
     """Posts scheduled in [start, end), for the calendar."""
     return Post.objects.filter(campaign=campaign, scheduled_at__gte=start, scheduled_at__lt=end).order_by(
         "scheduled_at", "id"
+    )
+
+
+def scheduled_posts_for(*, user: User, workspace: Workspace | None, start: datetime, end: datetime) -> QuerySet[Post]:
+    """Posts scheduled in [start, end) in every campaign the user can see (in `workspace` if given),
+    for the calendar of all campaigns."""
+    return (
+        Post.objects.filter(
+            campaign__in=visible_campaigns(user, workspace), scheduled_at__gte=start, scheduled_at__lt=end
+        )
+        .select_related("campaign")
+        .order_by("scheduled_at", "id")
     )
 
 
@@ -303,24 +356,47 @@ class CalendarMonth:
     post_count: int
 
     @property
+    def days_with_posts(self) -> list[CalendarDay]:
+        return [day for week in self.weeks for day in week if day.in_month and day.posts]
+
+    @property
     def weekday_names(self) -> list[str]:
         return [calendar.day_abbr[(calendar.MONDAY + offset) % 7] for offset in range(7)]
 
 
-def calendar_month(campaign: Campaign, *, year: int, month: int) -> CalendarMonth:
-    """The month grid (weeks from Monday) with the campaign's posts scheduled on each day.
+CALENDAR_POST_FIELDS = ("id", "platform", "caption", "review_status", "status", "scheduled_at", "campaign_id")
 
-    Days are the current time zone's; one query reads the posts of the weeks shown.
-    """
+
+def calendar_month(campaign: Campaign, *, year: int, month: int) -> CalendarMonth:
+    """The month grid (weeks from Monday) with the campaign's posts scheduled on each day."""
+    return _month_grid(
+        lambda start, end: scheduled_posts(campaign, start=start, end=end).only(*CALENDAR_POST_FIELDS),
+        year=year,
+        month=month,
+    )
+
+
+def calendar_month_for(*, user: User, workspace: Workspace | None, year: int, month: int) -> CalendarMonth:
+    """The month grid with the posts of every campaign the user can see in `workspace` (each knows its
+    campaign's name)."""
+    return _month_grid(
+        lambda start, end: scheduled_posts_for(user=user, workspace=workspace, start=start, end=end).only(
+            *CALENDAR_POST_FIELDS, "campaign__name"
+        ),
+        year=year,
+        month=month,
+    )
+
+
+def _month_grid(
+    posts_between: Callable[[datetime, datetime], QuerySet[Post]], *, year: int, month: int
+) -> CalendarMonth:
+    """Days are the current time zone's; one query reads the posts of the weeks shown."""
     first_day = date(year, month, 1)
     weeks_of_dates = calendar.Calendar(firstweekday=calendar.MONDAY).monthdatescalendar(year, month)
     start, end = weeks_of_dates[0][0], weeks_of_dates[-1][-1] + timedelta(days=1)
     zone = timezone.get_current_timezone()
-    posts = scheduled_posts(
-        campaign,
-        start=datetime.combine(start, time.min, tzinfo=zone),
-        end=datetime.combine(end, time.min, tzinfo=zone),
-    ).only("id", "platform", "caption", "review_status", "status", "scheduled_at", "campaign_id")
+    posts = posts_between(datetime.combine(start, time.min, tzinfo=zone), datetime.combine(end, time.min, tzinfo=zone))
     by_day: dict[date, list[Post]] = {}
     for post in posts:
         by_day.setdefault(timezone.localtime(post.scheduled_at).date(), []).append(post)
@@ -332,6 +408,7 @@ def calendar_month(campaign: Campaign, *, year: int, month: int) -> CalendarMont
     previous_month = (first_day - timedelta(days=1)).replace(day=1)
     next_month = (first_day + timedelta(days=32)).replace(day=1)
     in_month = sum(len(day.posts) for week in weeks for day in week if day.in_month)
+    # (The list view shows the days of the month that have posts: CalendarMonth.days_with_posts.)
     return CalendarMonth(
         first_day=first_day, weeks=weeks, previous_month=previous_month, next_month=next_month, post_count=in_month
     )

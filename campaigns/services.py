@@ -19,6 +19,7 @@ recovery enqueues it once Redis is back.
 import contextlib
 import hashlib
 import json
+import uuid
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
@@ -28,7 +29,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from campaigns import budgets, export_jobs, quotas
@@ -37,18 +38,26 @@ from campaigns.activity import record
 from campaigns.exports import allow_export
 from campaigns.models import (
     ACTIVE_BATCH_STATUSES,
+    BRIEF_FIELDS,
+    ECONOMY_LEASE,
     MAX_BATCH_SIZE,
     PLATFORM_VALUES,
     ActivityVerb,
     BatchJob,
+    BatchMode,
+    BatchPhase,
     BatchStatus,
     Campaign,
     Export,
     GenerationScope,
     GenerationStatus,
     Post,
+    Profile,
+    ProviderBatch,
     ReviewStatus,
     Workspace,
+    economy_lease_owner,
+    validate_time_zone,
 )
 from campaigns.platforms import full_length, normalize_hashtags, rules_for
 from campaigns.roles import Action
@@ -107,9 +116,25 @@ def check_batch_cost_cap(cost_cap_usd: object, *, user: User | None) -> Decimal 
     return cap
 
 
-def batch_estimate(*, count: int) -> Decimal:
+def batch_estimate(*, count: int, economy: bool = False) -> Decimal:
     """What a batch of `count` posts is expected to cost in USD, rounded up to the cent."""
-    return (dispatch.post_cost_estimate() * check_count(count)).quantize(Decimal("0.01"), rounding=ROUND_UP)
+    per_post = dispatch.post_cost_estimate(economy=economy)
+    return (per_post * check_count(count)).quantize(Decimal("0.01"), rounding=ROUND_UP)
+
+
+def check_mode(mode: object, *, cost_cap_usd: Decimal | None = None) -> str:
+    """A batch mode the configured provider can run; economy refuses a cost cap, which it could not keep."""
+    if mode not in BatchMode.values:
+        raise ValidationError(f"Choose the mode: {' or '.join(BatchMode.values)}.")
+    if mode == BatchMode.ECONOMY:
+        refusal = dispatch.economy_refusal()
+        if refusal:
+            raise ValidationError(refusal)
+        if cost_cap_usd is not None:
+            raise ValidationError(
+                "An economy batch takes no cost cap: its cost is known only when the provider's batch ends."
+            )
+    return str(mode)
 
 
 def batch_start(
@@ -120,10 +145,11 @@ def batch_start(
     platforms: list[str] | None = None,
     requested_by: User | None = None,
     cost_cap_usd: Decimal | None = None,
+    mode: str = BatchMode.STANDARD,
     enqueue: bool = True,
     idempotency: tuple[str, str] = ("", ""),
 ) -> BatchJob:
-    """Create a batch and its `count` pending posts in one transaction; enqueue the work on commit.
+    """Create a batch and its `count` posts in one transaction; enqueue the work on commit.
 
     Posts are spread over the platforms in turn. The batch is recorded as requested by
     `requested_by`, the actor by default. With enqueue=False nothing is put on the queue
@@ -133,14 +159,22 @@ def batch_start(
     and never more than is left of the workspace's monthly budget; a batch expected to cost more
     than that is refused (campaigns.budgets), as is one `requested_by`'s limits have no room for
     (campaigns.quotas).
+
+    A standard batch's posts are pending, for the chunk jobs. An economy batch's posts are leased
+    to the batch itself (the chunk jobs leave them alone) along with the first of its provider
+    batches, for captions; the workers' recovery loop submits it (generation.economy). An economy
+    batch takes no cost cap (its cost is known only when the provider's batch ends), but its
+    estimate, at the Batch API's prices, is weighed against the budget all the same.
     """
     check_allowed(actor, campaign.workspace, Action.START_BATCH)
     requested_by = requested_by or actor
     count = check_count(count)
     platforms = _validate_platforms(campaign, platforms)
-    cost_cap_usd = check_batch_cost_cap(cost_cap_usd, user=requested_by)
+    mode = check_mode(mode, cost_cap_usd=check_cost_cap(cost_cap_usd))
+    economy = mode == BatchMode.ECONOMY
+    cost_cap_usd = None if economy else check_batch_cost_cap(cost_cap_usd, user=requested_by)
     provider, text_model, image_model = dispatch.engine_models()
-    post_cost, estimate = dispatch.post_cost_estimate(), batch_estimate(count=count)
+    post_cost, estimate = dispatch.post_cost_estimate(economy=economy), batch_estimate(count=count, economy=economy)
     with transaction.atomic():
         quotas.check_batch_limits(user=requested_by, count=count)
         budget = budgets.check_budget(
@@ -148,7 +182,7 @@ def batch_start(
             estimate=min(estimate, cost_cap_usd) if cost_cap_usd is not None else estimate,
             post_cost=post_cost,
         )
-        if budget is not None and budget.left >= Decimal("0.01"):
+        if budget is not None and budget.left >= Decimal("0.01") and not economy:
             left = budget.left.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
             cost_cap_usd = min(cost_cap_usd, left) if cost_cap_usd is not None else left
         batch = BatchJob.objects.create(
@@ -156,6 +190,7 @@ def batch_start(
             requested_by=requested_by,
             requested_count=count,
             platforms=platforms,
+            mode=mode,
             provider=provider,
             text_model=text_model,
             image_model=image_model,
@@ -164,16 +199,35 @@ def batch_start(
             idempotency_fingerprint=idempotency[1],
         )
         record(ActivityVerb.CREATED, actor=actor, batch=batch, detail=f"{count} posts")
+        held = {
+            "status": GenerationStatus.GENERATING,
+            "lease_owner": economy_lease_owner(batch.pk),
+            "lease_expires_at": timezone.now() + ECONOMY_LEASE,
+            "attempts": 1,
+        }
         # Inserted last position first: pages list posts newest first, so the batch reads in
         # position order, the order the engine generates them in, and arrivals fill from the top.
         Post.objects.bulk_create(
             [
-                Post(campaign=campaign, batch=batch, sequence=index, platform=platforms[index % len(platforms)])
+                Post(
+                    campaign=campaign,
+                    batch=batch,
+                    sequence=index,
+                    platform=platforms[index % len(platforms)],
+                    **(held if economy else {}),
+                )
                 for index in reversed(range(count))
             ],
             batch_size=500,
         )
-        if enqueue:
+        if economy:
+            ProviderBatch.objects.create(
+                batch=batch,
+                phase=BatchPhase.CAPTIONS,
+                post_ids=sorted(Post.objects.filter(batch=batch).values_list("id", flat=True)),
+                submission_key=uuid.uuid4().hex,
+            )
+        elif enqueue:
             transaction.on_commit(lambda: dispatch.enqueue_batch(batch.pk, count), robust=True)
     return batch
 
@@ -257,7 +311,8 @@ def batch_set_cost_cap(*, batch: BatchJob, cost_cap_usd: Decimal | None, actor: 
 def batch_cancel(*, batch: BatchJob, actor: User | None) -> int:
     """Cancel a running or queued batch: its pending posts are canceled, posts in flight finish.
 
-    Returns the number of posts canceled.
+    An economy batch's posts still at the provider are canceled too, and the workers' next
+    poll cancels its provider batch (generation.economy). Returns the number of posts canceled.
     """
     check_allowed(actor, batch.campaign.workspace, Action.CANCEL_BATCH)
     with transaction.atomic():
@@ -265,9 +320,17 @@ def batch_cancel(*, batch: BatchJob, actor: User | None) -> int:
         if locked.status not in ACTIVE_BATCH_STATUSES:
             raise ValidationError(f"Batch #{batch.pk} has already ended ({locked.get_status_display().lower()}).")
         now = timezone.now()
-        canceled = Post.objects.filter(
-            batch=locked, status=GenerationStatus.PENDING, scope=GenerationScope.BATCH
-        ).update(status=GenerationStatus.CANCELED, error_message="Canceled.", updated_at=now)
+        cancelable = Q(status=GenerationStatus.PENDING)
+        if locked.is_economy:
+            cancelable |= Q(status=GenerationStatus.GENERATING, lease_owner=economy_lease_owner(locked.pk))
+            ProviderBatch.objects.filter(batch=locked, done=False).update(next_poll_at=now)
+        canceled = Post.objects.filter(cancelable, batch=locked, scope=GenerationScope.BATCH).update(
+            status=GenerationStatus.CANCELED,
+            error_message="Canceled.",
+            lease_owner="",
+            lease_expires_at=None,
+            updated_at=now,
+        )
         BatchJob.objects.filter(pk=locked.pk).update(
             status=BatchStatus.CANCELED,
             canceled_count=F("canceled_count") + canceled,
@@ -289,6 +352,7 @@ def batch_retry_failed(*, batch: BatchJob, actor: User | None) -> int:
         retried = Post.objects.filter(batch=locked, status=GenerationStatus.FAILED, scope=GenerationScope.BATCH).update(
             status=GenerationStatus.PENDING,
             error_message="",
+            failure_reason="",
             lease_owner="",
             lease_expires_at=None,
             updated_at=timezone.now(),
@@ -408,6 +472,7 @@ def post_regenerate(*, post: Post, part: str, actor: User | None) -> Post:
                 scope=scopes[part] if post.caption else GenerationScope.BOTH,
                 review_status=ReviewStatus.DRAFT,
                 error_message="",
+                failure_reason="",
                 updated_at=timezone.now(),
                 **unschedule,
             )
@@ -463,10 +528,10 @@ def post_delete(*, post: Post, actor: User | None) -> None:
     storage = post.image.storage
     post.delete()
     if files:
-        transaction.on_commit(lambda: _delete_files(storage, files))
+        transaction.on_commit(lambda: delete_files(storage, files))
 
 
-def _delete_files(storage: Storage, names: list[str]) -> None:
+def delete_files(storage: Storage, names: list[str]) -> None:
     for name in names:
         # A file that is already gone is what we wanted.
         with contextlib.suppress(OSError):
@@ -493,6 +558,29 @@ def campaign_update(*, campaign: Campaign, actor: User | None, **fields: Any) ->
     return campaign
 
 
+# What a copy of a campaign takes over: its brief and settings, never its batches or posts.
+DUPLICATED_FIELDS = (*BRIEF_FIELDS, "platforms", "start_date", "end_date")
+
+
+def campaign_duplicate(*, campaign: Campaign, actor: User) -> Campaign:
+    """A new campaign in the same workspace with `campaign`'s brief and no posts, made by `actor`
+    and named "<name> (copy)" (or "(copy 2)", …): names are unique within a workspace."""
+    base = f"{campaign.name[:110]} (copy"
+    taken = {
+        name.lower()
+        for name in Campaign.objects.filter(workspace=campaign.workspace, name__istartswith=base).values_list(
+            "name", flat=True
+        )
+    }
+    number = 1
+    name = f"{base})"
+    while name.lower() in taken:
+        number += 1
+        name = f"{base} {number})"
+    fields = {field: getattr(campaign, field) for field in DUPLICATED_FIELDS if field != "name"}
+    return campaign_create(workspace=campaign.workspace, owner=actor, actor=actor, name=name, **fields)
+
+
 def campaign_delete(*, campaign: Campaign, actor: User | None) -> None:
     """Delete a campaign with its batches, posts and their image files.
 
@@ -511,7 +599,7 @@ def _delete_with_image_files(row: Campaign | BatchJob, posts: QuerySet[Post]) ->
     storage = Post._meta.get_field("image").storage
     row.delete()
     if files:
-        transaction.on_commit(lambda: _delete_files(storage, files))
+        transaction.on_commit(lambda: delete_files(storage, files))
 
 
 @transaction.atomic
@@ -548,3 +636,30 @@ def export_zip_start(
         )
         transaction.on_commit(lambda: export_jobs.enqueue_export(export.pk), robust=True)
     return export
+
+
+def profile_set_time_zone(*, user: User, time_zone: str) -> Profile:
+    """The person's time zone, which pages, scheduling and the calendar use (empty: the site's default)."""
+    time_zone = time_zone.strip()
+    validate_time_zone(time_zone)
+    profile, _created = Profile.objects.update_or_create(user=user, defaults={"time_zone": time_zone})
+    return profile
+
+
+def profile_adopt_browser_time_zone(*, user: User, time_zone: str) -> bool:
+    """At sign-in: take the zone the browser reported if the person has none yet. Returns whether it did.
+
+    A zone the person chose is never overwritten, and a value that is no known zone is ignored
+    (it comes from the browser, not from a form anyone sees).
+    """
+    time_zone = time_zone.strip()
+    try:
+        validate_time_zone(time_zone)
+    except ValidationError:
+        return False
+    if not time_zone:
+        return False
+    profile, created = Profile.objects.get_or_create(user=user, defaults={"time_zone": time_zone})
+    if created:
+        return True
+    return bool(Profile.objects.filter(pk=profile.pk, time_zone="").update(time_zone=time_zone))

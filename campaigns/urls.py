@@ -1,11 +1,14 @@
 from django.conf import settings
 from django.urls import path
 
-from campaigns.views import batches, calendar_feed, campaigns, exports, media, posts, workspaces
+from campaigns.views import account, batches, calendar, calendar_feed, campaigns, exports, media, posts, workspaces
 
 app_name = "campaigns"
 
 urlpatterns = [
+    path("settings/", account.account_settings, name="settings"),
+    path("calendar/", calendar.schedule_calendar, name="schedule"),
+    path("posts/<int:pk>/reschedule/", calendar.post_reschedule, name="post_reschedule"),
     # Campaigns
     path("", campaigns.campaign_list, name="list"),
     path("campaigns/new/", campaigns.campaign_create, name="create"),
@@ -13,7 +16,9 @@ urlpatterns = [
     path("campaigns/<int:pk>/", campaigns.campaign_detail, name="detail"),
     path("campaigns/<int:pk>/edit/", campaigns.campaign_update, name="update"),
     path("campaigns/<int:pk>/delete/", campaigns.campaign_delete, name="delete"),
+    path("campaigns/<int:pk>/duplicate/", campaigns.campaign_duplicate, name="duplicate"),
     path("campaigns/<int:pk>/posts/", campaigns.campaign_posts, name="posts"),
+    path("campaigns/<int:pk>/posts/bulk/", posts.posts_bulk, name="posts_bulk"),
     path("campaigns/<int:pk>/batch-history/", campaigns.campaign_batch_history, name="batch_history"),
     path("campaigns/<int:pk>/calendar/", campaigns.campaign_calendar, name="calendar"),
     path("campaigns/<int:pk>/export.csv", exports.campaign_export_csv, name="export_csv"),

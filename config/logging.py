@@ -1,5 +1,7 @@
 """Log formatting: one JSON object per line in production, readable lines in development."""
 
+import base64
+import functools
 import json
 import logging
 import re
@@ -21,14 +23,43 @@ CONTEXT_FIELDS = (
 )
 
 _KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-]{16,}")
+REDACTED = "[redacted]"
+
+
+def _base64_forms(secret: bytes) -> set[str]:
+    """The runs of base64 characters that encode `secret` wherever it sits in a longer encoded
+    text (3 alignments), in the standard and URL-safe alphabets, padding left out."""
+    forms = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + secret).decode().rstrip("=")
+        first = -(-8 * shift // 6)  # the first character made of the secret's bits alone
+        last = (8 * (shift + len(secret))) // 6  # one past the last such character
+        stable = encoded[first:last]
+        forms |= {stable, stable.replace("+", "-").replace("/", "_")}
+    return {form for form in forms if len(form) >= 8}
+
+
+@functools.lru_cache(maxsize=4)
+def _key_pattern(key: str) -> re.Pattern[str]:
+    """The key in any case, with any of its bytes percent-encoded, or base64-encoded."""
+    plain = "".join(
+        "(?:" + "|".join([re.escape(char)] + [f"%{byte:02x}" for byte in char.encode()]) + ")"
+        if len(char.encode()) == 1
+        else re.escape(char)
+        for char in key
+    )
+    # Base64 is case-sensitive: matched as it is (after the case-insensitive plain forms).
+    encoded = "|".join(re.escape(form) for form in sorted(_base64_forms(key.encode()), key=len, reverse=True))
+    return re.compile(f"(?i:{plain})" + (f"|{encoded}" if encoded else ""))
 
 
 def redact_secrets(text: str) -> str:
-    """Remove the configured OpenAI key, and anything shaped like an OpenAI key, from text."""
+    """Remove the configured OpenAI key from text in every form a server may echo it (any case,
+    percent-encoded, base64), and anything shaped like an OpenAI key."""
     key = getattr(settings, "OPENAI_API_KEY", "")
     if key and len(key) >= 8:
-        text = text.replace(key, "[redacted]")
-    return _KEY_PATTERN.sub("[redacted]", text)
+        text = _key_pattern(key).sub(REDACTED, text)
+    return _KEY_PATTERN.sub(REDACTED, text)
 
 
 class RedactSecretsFilter(logging.Filter):

@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: the signed-in person's time zone for everything below (campaigns.middleware).
+    "campaigns.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -427,8 +429,12 @@ if GENERATION_PROVIDER == "openai" and not DEBUG and not OPENAI_API_KEY:
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "") or None
 OPENAI_TEXT_MODEL = env_str("OPENAI_TEXT_MODEL", "gpt-4o-mini")
 OPENAI_IMAGE_MODEL = env_str("OPENAI_IMAGE_MODEL", "gpt-image-1")
-# gpt-image-* always answer with base64; DALL-E models need response_format=b64_json.
+# Empty: chosen per model (b64_json for dall-e-*, nothing for gpt-image-* and others). An image
+# answered as a URL is downloaded (https, or http from OPENAI_BASE_URL's host), within a timeout
+# and a size cap.
 OPENAI_IMAGE_RESPONSE_FORMAT = env_str("OPENAI_IMAGE_RESPONSE_FORMAT", "")
+GENERATION_IMAGE_DOWNLOAD_TIMEOUT = env_float("GENERATION_IMAGE_DOWNLOAD_TIMEOUT", 30.0, minimum=0.1)
+GENERATION_IMAGE_MAX_BYTES = env_int("GENERATION_IMAGE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 OPENAI_IMAGE_QUALITY = env_str("OPENAI_IMAGE_QUALITY", "")
 OPENAI_IMAGE_SIZES = env_json(
     "OPENAI_IMAGE_SIZES",
@@ -442,9 +448,16 @@ GENERATION_IMAGES_PER_MINUTE = env_int("GENERATION_IMAGES_PER_MINUTE", 0, minimu
 GENERATION_TPM = env_int("GENERATION_TPM", 0, minimum=0)
 GENERATION_REQUEST_TIMEOUT = env_float("GENERATION_REQUEST_TIMEOUT", 90.0, minimum=0.1)
 GENERATION_MAX_TRIES = env_int("GENERATION_MAX_TRIES", 5, minimum=1)
+# A server's Retry-After / retry-after-ms (on 408, 409, 429, 5xx) is honoured up to this many seconds.
+GENERATION_RETRY_AFTER_CAP = env_float("GENERATION_RETRY_AFTER_CAP", 60.0, minimum=0.0)
 GENERATION_POST_DEADLINE = env_float("GENERATION_POST_DEADLINE", 600.0, minimum=1.0)
-GENERATION_LEASE_SECONDS = env_float("GENERATION_LEASE_SECONDS", 60.0, minimum=1.0)
-GENERATION_RECOVERY_INTERVAL = env_float("GENERATION_RECOVERY_INTERVAL", 5.0, minimum=0.5)
+# A post is worked on under a lease that its worker renews while it lives; a dead worker's posts
+# are taken over once their lease expires: within LEASE + RECOVERY_INTERVAL seconds of its death
+# (the lease runs out 10-15 s after, and an idle worker looks for lost work every 3 s).
+GENERATION_LEASE_SECONDS = env_float("GENERATION_LEASE_SECONDS", 15.0, minimum=1.0)
+# How often a live worker renews its leases (at most a third of the lease, whatever this says).
+GENERATION_LEASE_RENEWAL_SECONDS = env_float("GENERATION_LEASE_RENEWAL_SECONDS", 5.0, minimum=0.1)
+GENERATION_RECOVERY_INTERVAL = env_float("GENERATION_RECOVERY_INTERVAL", 3.0, minimum=0.5)
 GENERATION_CHUNK_SECONDS = env_float("GENERATION_CHUNK_SECONDS", 900.0, minimum=1.0)
 # A worker told to stop (SIGTERM) gives its posts in flight this long to finish, then hands the
 # rest back. Keep it under the process manager's grace period before SIGKILL.
@@ -455,6 +468,8 @@ GENERATION_MAX_CHUNKS = env_int("GENERATION_MAX_CHUNKS", 8, minimum=1)
 # system check does not know Django's RedisCache, which is shared and increments atomically).
 PREVIEWS_PER_MINUTE = env_int("PREVIEWS_PER_MINUTE", 30, minimum=1)
 # USD prices per model: text per million tokens, images per image. Override with JSON.
+# "batch" holds the Batch API's prices (economy batches) in the same shape; a model missing
+# there is reckoned at its standard price, so a cost is never under-reported.
 GENERATION_PRICES = env_json(
     "GENERATION_PRICES",
     {
@@ -464,6 +479,14 @@ GENERATION_PRICES = env_json(
         "gpt-image-1": {"per_image": "0.042"},
         "gpt-image-1-mini": {"per_image": "0.011"},
         "dall-e-3": {"per_image": "0.040"},
+        "batch": {
+            "gpt-4o-mini": {"input_per_million": "0.075", "output_per_million": "0.30"},
+            "gpt-4o": {"input_per_million": "1.25", "output_per_million": "5.00"},
+            "gpt-4.1-mini": {"input_per_million": "0.20", "output_per_million": "0.80"},
+            "gpt-image-1": {"per_image": "0.021"},
+            "gpt-image-1-mini": {"per_image": "0.0055"},
+            "dall-e-3": {"per_image": "0.020"},
+        },
     },
 )
 
@@ -478,3 +501,8 @@ ACTIVE_BATCHES_PER_USER = env_int("ACTIVE_BATCHES_PER_USER", 3, minimum=1)
 POSTS_PER_DAY_PER_USER = env_int("POSTS_PER_DAY_PER_USER", 3000, minimum=1)
 REGENERATIONS_PER_MINUTE = env_int("REGENERATIONS_PER_MINUTE", 20, minimum=1)
 EXPORTS_PER_MINUTE = env_int("EXPORTS_PER_MINUTE", 10, minimum=1)
+# Economy batches (OpenAI's Batch API): how often a provider batch is asked about, and whether
+# image lines go through it (0 sends images through the normal path, for providers whose Batch
+# API takes no image lines).
+GENERATION_ECONOMY_POLL_SECONDS = env_float("GENERATION_ECONOMY_POLL_SECONDS", 30.0, minimum=0.1)
+GENERATION_ECONOMY_BATCH_IMAGES = env_bool("GENERATION_ECONOMY_BATCH_IMAGES", True)

@@ -27,7 +27,7 @@ import redis.exceptions
 from redis.commands.core import AsyncScript
 
 from generation.backoff import RATE_LIMITER_REDIS, keep_trying
-from generation.providers.base import TransientProviderError
+from generation.providers.base import FailureReason, TransientProviderError
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,10 @@ class Buckets(Protocol):
         ...
 
     async def pause_left(self) -> float: ...
+
+    async def drain(self, levels: list[tuple[Limit, int]]) -> None:
+        """Leave each limit's bucket holding at most `remaining` units (what the provider says it has left)."""
+        ...
 
 
 # The store scripts. ARGV[1] is the time to use (negative: Redis's own clock, the one every
@@ -152,6 +156,25 @@ return tostring(until_ - now)
 """
 )
 
+# KEYS: one bucket key per limit. ARGV[2...]: for each, interval, burst and the units the provider
+# says remain. A bucket holding more than that is emptied down to it; one holding less is left be.
+_DRAIN = (
+    _NOW
+    + """
+for i = 1, #KEYS do
+  local interval = tonumber(ARGV[(i - 1) * 3 + 2])
+  local burst = tonumber(ARGV[(i - 1) * 3 + 3])
+  local remaining = tonumber(ARGV[(i - 1) * 3 + 4])
+  local at_most = now + (burst - remaining) * interval
+  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if at_most > tat then
+    redis.call('SET', KEYS[i], tostring(at_most), 'PX', math.ceil((at_most - now + 60) * 1000))
+  end
+end
+return 'ok'
+"""
+)
+
 # KEYS: the pause key. Returns the seconds the pause has left.
 _PAUSE_LEFT = (
     _NOW
@@ -170,6 +193,7 @@ class RedisBuckets:
         self._reserve = client.register_script(_RESERVE)
         self._pause = client.register_script(_PAUSE)
         self._pause_left = client.register_script(_PAUSE_LEFT)
+        self._drain = client.register_script(_DRAIN)
         self._outage_since: float | None = None
 
     def key(self, name: str) -> str:
@@ -198,6 +222,12 @@ class RedisBuckets:
     async def pause_left(self) -> float:
         return float(await self._run(self._pause_left, keys=[self.pause_key], args=[self._now()]))
 
+    async def drain(self, levels: list[tuple[Limit, int]]) -> None:
+        args: list[float] = [self._now()]
+        for limit, remaining in levels:
+            args += [limit.interval, limit.burst, min(max(remaining, 0), limit.burst)]
+        await self._run(self._drain, keys=[self.key(limit.name) for limit, _ in levels], args=args)
+
     async def _run(self, script: AsyncScript, *, keys: list[str], args: list[float]) -> str:
         """Run one of the scripts, waiting for Redis while it is away (see the module docstring).
 
@@ -219,7 +249,8 @@ class RedisBuckets:
             )
         except _REDIS_UNAVAILABLE:
             raise RateLimiterUnavailableError(
-                f"the shared rate limiter (Redis) did not answer for {RATE_LIMITER_REDIS.give_up_after:.0f} seconds"
+                f"the shared rate limiter (Redis) did not answer for {RATE_LIMITER_REDIS.give_up_after:.0f} seconds",
+                code=FailureReason.CONNECTION,
             ) from None
         if self._outage_since is not None:
             log.info("the rate limiter reaches Redis again after %.1fs", loop.time() - self._outage_since)
@@ -258,3 +289,9 @@ class LocalBuckets:
 
     async def pause_left(self) -> float:
         return max(self.pause_until - self.clock.now(), 0.0)
+
+    async def drain(self, levels: list[tuple[Limit, int]]) -> None:
+        now = self.clock.now()
+        for limit, remaining in levels:
+            at_most = now + (limit.burst - min(max(remaining, 0), limit.burst)) * limit.interval
+            self.tat[limit.name] = max(self.tat.get(limit.name, 0.0), at_most)

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from campaigns.models import Campaign
 from generation import jobs, preview, queue
-from generation.config import engine_config, estimated_post_cost
+from generation.config import economy_unavailable_reason, engine_config, estimated_post_cost
 from generation.preview import CaptionPreview
 from generation.runner import RunStats
 
@@ -37,16 +37,22 @@ def generate_batch_now(batch_id: int, *, on_flush: Callable | None = None) -> Ru
     return jobs.run_batch_inline(batch_id, on_flush=on_flush)
 
 
+def economy_refusal() -> str | None:
+    """Why an economy batch can not be started with the configured provider; None when it can."""
+    return economy_unavailable_reason(engine_config())
+
+
 def engine_models() -> tuple[str, str, str]:
     """(provider, text model, image model): what a new batch records it was generated with."""
     config = engine_config()
     return (config.provider, *config.model_names)
 
 
-def post_cost_estimate() -> Decimal:
+def post_cost_estimate(*, economy: bool = False) -> Decimal:
     """What one post of a new batch is expected to cost in USD with today's provider, models and
-    GENERATION_PRICES (0 with the local provider, or with models missing from the prices)."""
-    return estimated_post_cost(engine_config())
+    GENERATION_PRICES (0 with the local provider, or with models missing from the prices); with
+    economy=True at the Batch API's prices."""
+    return estimated_post_cost(engine_config(), economy=economy)
 
 
 def preview_captions(*, campaign: Campaign, platforms: list[str], variant: int = 0) -> list[CaptionPreview]:

@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from generation.providers.base import TransientProviderError
+from generation.providers.base import FailureReason, TransientProviderError
 
 JPEG_QUALITY = 85
 # Refuse decompression bombs well before Pillow's own limit: no provider sends 50 MP.
@@ -22,13 +22,15 @@ def fit_to_size(data: bytes, width: int, height: int) -> bytes:
     try:
         with Image.open(io.BytesIO(data)) as source:
             if source.width * source.height > MAX_PIXELS:
-                raise TransientProviderError(f"image too large ({source.width}x{source.height})")
+                raise TransientProviderError(
+                    f"image too large ({source.width}x{source.height})", code=FailureReason.MALFORMED
+                )
             source.load()
             image = ImageOps.exif_transpose(source)
             if image.mode != "RGB":
                 image = image.convert("RGB")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise TransientProviderError(f"unreadable image from provider ({exc})") from None
+        raise TransientProviderError(f"unreadable image from provider ({exc})", code=FailureReason.MALFORMED) from None
     fitted = ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
     buffer = io.BytesIO()
     # Baseline, not progressive: progressive encoding took 2.5x the CPU of the whole encode for

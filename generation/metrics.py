@@ -9,7 +9,7 @@ Prometheus counters; a Redis flush looks to Prometheus like a counter reset, whi
 
 What a scrape shows (names as Prometheus sees them):
 - generation_posts_generated_total{provider}
-- generation_posts_failed_total{provider, reason}: reason is one of FAILURE_REASONS
+- generation_posts_failed_total{provider, reason}: reason is a FailureReason code, or "internal"
 - generation_provider_rate_limited_total{provider}: 429 answers
 - generation_provider_request_duration_seconds{provider, kind, outcome}: histogram of every
   provider request (kind caption|image; outcome ok|rate_limited|transient_error|permanent_error)
@@ -20,7 +20,6 @@ What a scrape shows (names as Prometheus sees them):
 
 import asyncio
 import logging
-import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -47,26 +46,8 @@ PUSH_INTERVAL = 5.0
 PUSH_TIMEOUT = 2.0
 SEPARATOR = "|"
 
-# Failure reasons are free text (they hold the provider's message); a label needs a small fixed set.
-FAILURE_REASONS = (
-    ("deadline", re.compile(r"deadline")),
-    ("timeout", re.compile(r"timed out|timeout")),
-    ("auth", re.compile(r"credentials|api_key|api key")),
-    ("content_policy", re.compile(r"content policy|refused|safety")),
-    ("quota", re.compile(r"quota")),
-    ("rate_limited", re.compile(r"rate limit")),
-    ("connection", re.compile(r"connect")),
-    ("server_error", re.compile(r"http 5\d\d|provider error")),
-    ("malformed", re.compile(r"malformed|unreadable|not valid|too large|could not be fitted")),
-    ("rejected", re.compile(r"rejected|http 4\d\d")),
-    ("internal", re.compile(r"internal error")),
-)
-
-
-def failure_reason(error: str) -> str:
-    """The label for a failed post's reason: one of FAILURE_REASONS' names, or "other"."""
-    text = error.lower()
-    return next((name for name, pattern in FAILURE_REASONS if pattern.search(text)), "other")
+# A failure with no reason code is an error of ours (a bug), not the provider's.
+INTERNAL_REASON = "internal"
 
 
 def _bucket(seconds: float) -> str:
@@ -101,7 +82,7 @@ class MetricsRecorder:
             if outcome.succeeded:
                 self._counters[self._field("generated")] += 1
             else:
-                self._counters[self._field("failed", failure_reason(outcome.error))] += 1
+                self._counters[self._field("failed", outcome.failure_reason or INTERNAL_REASON)] += 1
         self._counters[self._field("rate_limited")] += stats.rate_limited - self._rate_limited_seen
         self._rate_limited_seen = stats.rate_limited
         latencies = stats.latencies[self._latencies_seen :]

@@ -55,7 +55,12 @@ def friendly_error(exc: BaseException) -> str:
 
 
 async def _one_caption(
-    provider: Provider, limiter: RedisRateLimiter | None, brief: Brief, platform: str, variant: int
+    config: EngineConfig,
+    provider: Provider,
+    limiter: RedisRateLimiter | None,
+    brief: Brief,
+    platform: str,
+    variant: int,
 ) -> CaptionPreview:
     rules = rules_for(platform)
     request = CaptionRequest(
@@ -74,7 +79,8 @@ async def _one_caption(
     except (ProviderError, TimeoutError) as exc:
         if isinstance(exc, RateLimitedError) and limiter is not None:
             # The provider's quota is everyone's: the batches hear of this 429 too.
-            await limiter.pause(exc.retry_after if exc.retry_after is not None else 1.0)
+            wait = exc.retry_after if exc.retry_after is not None else 1.0
+            await limiter.pause(min(wait, config.retry_after_cap))
         log.info("caption preview failed: %s", getattr(exc, "reason", type(exc).__name__))
         return CaptionPreview(platform=platform, limit=rules.caption_limit, error=friendly_error(exc))
     # As in a batch: the campaign's own hashtags first, then the provider's.
@@ -94,7 +100,7 @@ async def _previews(config: EngineConfig, brief: Brief, platforms: list[str], va
     client = redis_client(config) if provider.uses_network else None
     try:
         limiter = RedisRateLimiter.for_config(config, client) if client is not None else None
-        calls = [_one_caption(provider, limiter, brief, platform, variant) for platform in platforms]
+        calls = [_one_caption(config, provider, limiter, brief, platform, variant) for platform in platforms]
         return list(await asyncio.wait_for(asyncio.gather(*calls), timeout=PREVIEW_SECONDS))
     finally:
         await provider.aclose()

@@ -49,11 +49,24 @@ def _progress(console: Console) -> Progress:
 def _fields(batch: BatchJob) -> dict:
     rate = batch.posts_per_minute
     eta = batch.eta_seconds
-    return {
+    fields = {
         "failed": batch.failed_count,
         "rate": f"{rate:.0f}/min" if rate else "–/min",
         "eta": f"{eta:.0f}s" if eta is not None else "–",
     }
+    if batch.is_economy and batch.is_active:
+        # The provider says nothing of its pace: show where its batch is instead.
+        fields["rate"] = provider_line(batch.provider_progress) or "submitting"
+        fields["eta"] = "≤ 24h"
+    return fields
+
+
+def provider_line(progress: dict) -> str:
+    """'captions: in_progress 40/100' from BatchJob.provider_progress."""
+    if not progress:
+        return ""
+    done = progress.get("completed", 0) + progress.get("failed", 0)
+    return f"{progress.get('phase')}: {progress.get('status')} {done}/{progress.get('total', 0)}"
 
 
 def watch_batches(batch_ids: Iterable[int], *, console: Console) -> list[BatchJob]:

@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 
 from generation.buckets import SYSTEM_CLOCK, Buckets, Clock, Limit, LocalBuckets, RedisBuckets
 from generation.config import EngineConfig
-from generation.providers.base import RateLimitInfo, TransientProviderError
+from generation.providers.base import FailureReason, RateLimitInfo, TransientProviderError
 
 # After a pause, waiters come back spread over this many seconds rather than all at once.
 PAUSE_JITTER = 0.05
@@ -39,7 +39,7 @@ class RateLimiterBusyError(TransientProviderError):
     """The request would have had to wait longer than its caller accepts (acquire's max_wait)."""
 
     def __init__(self, wait: float) -> None:
-        super().__init__(f"the provider's rate limit has no room for {wait:.1f}s")
+        super().__init__(f"the provider's rate limit has no room for {wait:.1f}s", code=FailureReason.RATE_LIMITED)
         self.wait = wait
 
 
@@ -110,11 +110,26 @@ class RateLimiter:
         await self.buckets.pause(max(seconds, 0.05), limits)
 
     async def observe(self, info: RateLimitInfo) -> None:
-        """Learn from the provider's x-ratelimit-* headers."""
+        """Learn from the provider's x-ratelimit-* headers: its limits, and how much of them is left.
+
+        A bucket never holds more than the provider says remains: requests sent before a limit
+        was known (the first answers teach it), or by another client of the same key, are
+        counted that way, instead of being found out by 429s.
+        """
         if not self.configured_rpm and info.limit_requests and info.limit_requests > 0:
             self.limits["requests"] = make_limit("requests", info.limit_requests, self.burst)
         if not self.configured_tpm and info.limit_tokens and info.limit_tokens > 0:
             self.limits["tokens"] = make_limit("tokens", info.limit_tokens)
+        levels = [
+            (limit, remaining)
+            for limit, remaining in (
+                (self.limits["requests"], info.remaining_requests),
+                (self.limits["tokens"], info.remaining_tokens),
+            )
+            if limit is not None and remaining is not None
+        ]
+        if levels:
+            await self.buckets.drain(levels)
         if info.remaining_requests == 0:
             await self.pause(_time_to_next(info.limit_requests, info.reset_requests_seconds))
         elif info.remaining_tokens == 0:

@@ -24,17 +24,18 @@ from typing import Any, Protocol, TypeVar, overload
 
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
-from campaigns.platforms import TARGET_CAPTION_CHARS, fit_caption, full_length, rules_for
+from campaigns.models import GenerationScope
+from campaigns.platforms import fit_caption, full_length, rules_for
 from generation import store
 from generation.backoff import DATABASE, PROVIDER_REQUEST, keep_trying
 from generation.config import EngineConfig, estimated_post_cost, image_cost, text_cost
 from generation.images import fit_to_size, store_post_image
 from generation.in_flight import InFlight
+from generation.post_requests import caption_request, image_request
 from generation.providers.base import (
     Brief,
-    CaptionRequest,
     CaptionResult,
-    ImageRequest,
+    FailureReason,
     ImageResult,
     PermanentProviderError,
     Provider,
@@ -142,7 +143,7 @@ class Runner:
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(max_workers=IMAGE_THREADS, thread_name_prefix="generation-image"))
         self._stop_claiming_at = self._now() + max_seconds if max_seconds else None
-        self._next_renewal = self._now() + self.config.lease_seconds / 3
+        self._next_renewal = self._now() + self.config.lease_renewal_seconds
         try:
             while True:
                 await self._watch_the_clock()
@@ -210,19 +211,19 @@ class Runner:
         )
 
     async def _renew_leases_if_due(self) -> None:
-        """Every third of a lease, extend the leases on the posts this runner holds."""
+        """Every config.lease_renewal_seconds, extend the leases on the posts this runner holds."""
         if self._now() < self._next_renewal:
             return
         await self._in_db(
             store.renew_leases, owner=self.owner, lease_seconds=self.config.lease_seconds, post_ids=sorted(self.held)
         )
-        self._next_renewal = self._now() + self.config.lease_seconds / 3
+        self._next_renewal = self._now() + self.config.lease_renewal_seconds
 
     async def _wait_for_posts(self) -> None:
         """Until a post ends or hands its place over, or the next flush, renewal or shutdown deadline."""
         if not self._in_flight:
             return
-        timeout = FLUSH_SECONDS if self._unsaved else min(self.config.lease_seconds / 3, 5.0)
+        timeout = FLUSH_SECONDS if self._unsaved else max(min(self._next_renewal - self._now(), 5.0), 0.0)
         if self._shutdown_deadline is not None:
             timeout = max(0.0, min(timeout, self._shutdown_deadline - self._now()))
         outcomes = await self._in_flight.wait(timeout)
@@ -310,8 +311,8 @@ class Runner:
                 await self._make_image(task, brief, outcome, deadline)
             outcome.succeeded = True
         except ProviderError as exc:
-            outcome.error = exc.reason
-            log.warning("post failed: %s", exc.reason, extra={**context, "reason": exc.reason})
+            outcome.error, outcome.failure_reason = exc.reason, exc.code
+            log.warning("post failed: %s", exc.reason, extra={**context, "reason": exc.code})
         except Exception as exc:
             outcome.error = f"internal error ({type(exc).__name__})"
             log.exception("post failed with an internal error", extra=context)
@@ -322,14 +323,15 @@ class Runner:
 
     async def _write_caption(self, task: PostTask, brief: Brief, outcome: PostOutcome, deadline: float) -> None:
         rules = rules_for(task.platform)
-        request = CaptionRequest(
+        regeneration = task.scope != GenerationScope.BATCH
+        # A regeneration: the provider is told which caption to replace, and which attempt this is.
+        request = caption_request(
             brief=brief,
             platform=task.platform,
-            variant=task.sequence,
-            seed=task.post_id,
-            target_chars=TARGET_CAPTION_CHARS[task.platform],
-            limit_chars=rules.caption_limit,
-            max_hashtags=rules.max_hashtags,
+            sequence=task.sequence,
+            post_id=task.post_id,
+            attempt=task.attempt if regeneration else 0,
+            avoid_caption=task.caption if regeneration else "",
         )
         result: CaptionResult = await self._call(
             "caption", lambda: self.provider.caption(request), task, deadline, tokens=CAPTION_TOKEN_ESTIMATE
@@ -352,22 +354,21 @@ class Runner:
                 pass  # keep the first answer; fit_caption shortens it at a word boundary
         outcome.caption, outcome.hashtags = fit_caption(result.caption, hashtags, task.platform)
         if not outcome.caption:
-            raise TransientProviderError("the caption could not be fitted to the platform's limit")
+            raise TransientProviderError(
+                "the caption could not be fitted to the platform's limit", code=FailureReason.MALFORMED
+            )
         outcome.headline = result.headline or outcome.caption.split("\n")[0][:60]
         outcome.image_prompt = result.image_prompt or outcome.headline
 
     async def _make_image(self, task: PostTask, brief: Brief, outcome: PostOutcome, deadline: float) -> None:
         rules = rules_for(task.platform)
-        request = ImageRequest(
+        request = image_request(
             brief=brief,
             platform=task.platform,
-            variant=task.sequence,
-            seed=task.post_id,
+            sequence=task.sequence,
+            post_id=task.post_id,
             prompt=outcome.image_prompt or task.image_prompt or outcome.caption[:300],
-            headline=outcome.headline or task.headline or brief.name,
-            width=rules.image_width,
-            height=rules.image_height,
-            orientation=rules.orientation,
+            headline=outcome.headline or task.headline,
         )
 
         async def fit(result: ImageResult) -> bytes:
@@ -438,7 +439,10 @@ class Runner:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 reason = last_error.reason if last_error else "no answer"
-                raise PermanentProviderError(f"gave up after the post's deadline: {reason}")
+                raise PermanentProviderError(
+                    f"gave up after the post's deadline: {reason}",
+                    code=last_error.code if last_error else FailureReason.TIMEOUT,
+                )
             if self.provider.uses_network:
                 await self.limiter.acquire(image=image, tokens=0 if image else tokens)
             started = time.monotonic()
@@ -452,29 +456,45 @@ class Runner:
             except RateLimitedError as exc:
                 self.stats.rate_limited += 1
                 latency = self._record(kind, started, "rate_limited")
+                hinted = self._hinted_wait(exc)
+                pause = hinted if hinted is not None else 1.0
                 log.info(
                     "%s request rate limited; every worker pauses %.1fs",
                     kind,
-                    exc.retry_after if exc.retry_after is not None else 1.0,
+                    pause,
                     extra={**self._log_context(task), "latency_ms": round(latency * 1000)},
                 )
-                await self.limiter.pause(exc.retry_after if exc.retry_after is not None else 1.0)
+                await self.limiter.pause(pause)
                 last_error = exc
                 continue
             except (TransientProviderError, TimeoutError) as exc:
-                error = exc if isinstance(exc, ProviderError) else TransientProviderError("request timed out")
+                error = (
+                    exc
+                    if isinstance(exc, ProviderError)
+                    else TransientProviderError("request timed out", code=FailureReason.TIMEOUT)
+                )
                 latency = self._record(kind, started, "transient_error")
                 tries += 1
                 last_error = error
                 if tries >= self.config.max_tries:
-                    raise PermanentProviderError(f"{error.reason} (after {tries} tries)") from exc
+                    raise PermanentProviderError(f"{error.reason} (after {tries} tries)", code=error.code) from exc
+                delay = PROVIDER_REQUEST.delay(tries)
+                hinted = self._hinted_wait(error)
+                if hinted is not None:
+                    # The server said when to come back: this post waits at least that long, and so
+                    # does every other request to it (the shared limiter pauses).
+                    delay = max(delay, hinted)
+                    if self.provider.uses_network:
+                        await self.limiter.pause(hinted)
                 log.info(
-                    "retrying %s request: %s",
+                    "retrying %s request in %.2fs: %s",
                     kind,
+                    delay,
                     error.reason,
                     extra={**self._log_context(task), "try": tries, "latency_ms": round(latency * 1000)},
                 )
-                await asyncio.sleep(min(PROVIDER_REQUEST.delay(tries), max(deadline - loop.time(), 0)))
+                # Past the deadline no retry is made at all, never one earlier than the server asked.
+                await asyncio.sleep(min(delay, max(deadline - loop.time(), 0)))
                 continue
             except PermanentProviderError:
                 self._record(kind, started, "permanent_error")
@@ -487,6 +507,12 @@ class Runner:
                 extra={**self._log_context(task), "latency_ms": round(latency * 1000)},
             )
             return result
+
+    def _hinted_wait(self, error: ProviderError) -> float | None:
+        """The wait the server asked for with this error (Retry-After), capped by GENERATION_RETRY_AFTER_CAP."""
+        if error.retry_after is None:
+            return None
+        return min(error.retry_after, self.config.retry_after_cap)
 
     def _log_context(self, task: PostTask) -> dict[str, object]:
         return {

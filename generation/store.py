@@ -23,6 +23,7 @@ from django.db import connections, models, transaction
 from django.db.models import Case, Count, F, QuerySet, Value, When
 from django.utils import timezone
 
+from campaigns.failure_reasons import failure_label
 from campaigns.models import (
     ACTIVE_BATCH_STATUSES,
     BRIEF_FIELDS,
@@ -79,7 +80,11 @@ class PostTask:
 
     @property
     def needs_caption(self) -> bool:
-        return self.scope in (GenerationScope.BATCH, GenerationScope.CAPTION, GenerationScope.BOTH)
+        # A batch post that has its caption already (written by an economy batch, whose images go
+        # through the normal path; or kept when only its image failed) needs only its image.
+        if self.scope == GenerationScope.BATCH:
+            return not self.caption
+        return self.scope in (GenerationScope.CAPTION, GenerationScope.BOTH)
 
     @property
     def needs_image(self) -> bool:
@@ -94,7 +99,8 @@ class PostTask:
 class PostOutcome:
     task: PostTask
     succeeded: bool
-    error: str = ""
+    error: str = ""  # for staff and logs: may hold the provider's words (redacted)
+    failure_reason: str = ""  # a FailureReason; "" for an internal error
     caption: str = ""
     hashtags: list[str] = field(default_factory=list)
     headline: str = ""
@@ -292,7 +298,7 @@ def _outcome_fields(outcome: PostOutcome, now: datetime) -> dict[str, object]:
         "cost_usd": F("cost_usd") + outcome.cost_usd,
     }
     if outcome.succeeded:
-        fields.update(status=GenerationStatus.SUCCEEDED, error_message="", generated_at=now)
+        fields.update(status=GenerationStatus.SUCCEEDED, error_message="", failure_reason="", generated_at=now)
         if task.needs_caption:
             fields.update(
                 caption=outcome.caption,
@@ -303,10 +309,16 @@ def _outcome_fields(outcome: PostOutcome, now: datetime) -> dict[str, object]:
         if outcome.image_name:
             fields.update(image=outcome.image_name, thumbnail=outcome.thumbnail_name)
     elif task.counts_toward_batch or not task.caption:
-        fields.update(status=GenerationStatus.FAILED, error_message=outcome.error)
+        fields.update(
+            status=GenerationStatus.FAILED, error_message=outcome.error, failure_reason=outcome.failure_reason
+        )
     else:
         # A failed regeneration keeps the post's earlier caption and image, still usable.
-        fields.update(status=GenerationStatus.SUCCEEDED, error_message=f"Regeneration failed: {outcome.error}")
+        fields.update(
+            status=GenerationStatus.SUCCEEDED,
+            error_message=f"Regeneration failed: {outcome.error}",
+            failure_reason=outcome.failure_reason,
+        )
     return fields
 
 
@@ -426,19 +438,16 @@ def finalize_batch(batch_id: int) -> bool:
     return bool(finished)
 
 
-def failure_summary(batch_id: int, limit: int = 5) -> str:
-    """'3 failed: request timed out (2), refused by policy (1)', from one grouped query."""
-    reasons = (
+def failure_summary(batch_id: int) -> str:
+    """'3 failed: Timed out (2); Content policy (1)', from one grouped query on the reason codes.
+    Marketers read it: the provider's own words stay out."""
+    rows = list(
         Post.objects.filter(batch_id=batch_id, status=GenerationStatus.FAILED)
-        .values("error_message")
+        .values_list("failure_reason")
         .annotate(n=Count("id"))
-        .order_by("-n")
+        .order_by("-n", "failure_reason")
     )
-    rows = list(reasons[: limit + 1])
     if not rows:
         return ""
-    total = Post.objects.filter(batch_id=batch_id, status=GenerationStatus.FAILED).count()
-    parts = [f"{row['error_message'] or 'unknown error'} ({row['n']})" for row in rows[:limit]]
-    if len(rows) > limit:
-        parts.append("…")
-    return f"{total} failed: " + "; ".join(parts)
+    total = sum(n for _, n in rows)
+    return f"{total} failed: " + "; ".join(f"{failure_label(code)} ({n})" for code, n in rows)

@@ -4,7 +4,8 @@ rq's forking Worker runs the chunk jobs as it ships, with four changes, each mad
 offers no setting or hook for it (every override below names the rq behaviour it changes):
 - while idle it runs recovery every GENERATION_RECOVERY_INTERVAL seconds, so work lost to
   a dead worker or a restarted Redis is picked up without an operator or rq's 10-minute
-  maintenance; after a Redis restart it also lists itself again;
+  maintenance, and advances the economy batches that are due (generation.economy); after a
+  Redis restart it also lists itself again;
 - it outlives a Redis outage: its Redis clients wait for Redis (backoff.WORKER_REDIS) where
   rq would end its work loop, and the worker with it, on the first Redis error outside its
   dequeue. The posts' state lives in PostgreSQL, a running horse carries on under its leases,
@@ -32,7 +33,7 @@ from redis.retry import Retry
 from rq import worker_registration
 from rq.worker import Worker
 
-from generation import recovery
+from generation import economy, recovery
 from generation.backoff import WORKER_REDIS
 from generation.config import EngineConfig, engine_config
 from generation.store import close_database_connections
@@ -105,8 +106,10 @@ class GenerationWorker(Worker):
                 recovery.enqueue_lost_work(config=self.config)
                 # Webhook retries come due in PostgreSQL, not in an RQ scheduler (webhooks.queue).
                 webhook_queue.enqueue_due_deliveries()
+                # Economy batches are followed here too: uploads, polls and results, no other process.
+                economy.poll(config=self.config, owner=f"{self.name}:economy")
             except Exception:
-                # The database or Redis may be away for a moment; the next round tries again.
+                # The database, Redis or the provider may be away for a moment; the next round tries again.
                 log.warning("recovery check failed", exc_info=True)
             finally:
                 close_database_connections()

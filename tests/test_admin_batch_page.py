@@ -17,9 +17,18 @@ PROGRESS_TEMPLATE = "campaigns/partials/batch_progress.html"
 @pytest.fixture
 def running_batch():
     batch = BatchFactory(requested_count=5, status=BatchStatus.RUNNING, succeeded_count=1, failed_count=3)
-    reasons = ["request timed out (after 5 tries)"] * 2 + ["refused by the provider's content policy: no"]
-    for sequence, reason in enumerate(reasons):
-        PostFactory(campaign=batch.campaign, batch=batch, sequence=sequence, status="failed", error_message=reason)
+    reasons = [("timeout", "request timed out (after 5 tries)")] * 2 + [
+        ("content_policy", "refused by the provider's content policy: no")
+    ]
+    for sequence, (code, message) in enumerate(reasons):
+        PostFactory(
+            campaign=batch.campaign,
+            batch=batch,
+            sequence=sequence,
+            status="failed",
+            failure_reason=code,
+            error_message=message,
+        )
     PostFactory(campaign=batch.campaign, batch=batch, sequence=3, status="succeeded")
     PostFactory(campaign=batch.campaign, batch=batch, sequence=4, status="pending")
     return batch
@@ -39,7 +48,11 @@ def test_the_batch_page_shows_live_progress_failures_cost_and_links(
     assert f'hx-get="{poll_url}" hx-trigger="every 1s, poll-now"' in page
     assert "js/htmx.min.js" in page and "js/app.js" in page and "css/admin.css" in page
     assert "Batch details" not in page  # show_actions is off: those are the marketer's buttons
-    assert '<tr><td>request timed out (after 5 tries)</td><td class="numeric">2</td></tr>' in page
+    failed_timeouts = (
+        f"/admin/campaigns/post/?batch={running_batch.pk}&amp;status__exact=failed&amp;failure_reason__exact=timeout"
+    )
+    assert f'<a href="{failed_timeouts}">Timed out</a> <code>timeout</code></td><td class="numeric">2</td>' in page
+    assert "request timed out (after 5 tries)" in page  # staff see the provider's words
     assert f'href="/admin/campaigns/post/?batch={running_batch.pk}"' in page
     assert f'href="/admin/campaigns/post/?batch={running_batch.pk}&amp;status__exact=failed"' in page
     job_url = reverse("admin:django_rq_job_detail", args=[get_queues_map()["generation"], job_ids[0]])

@@ -29,9 +29,18 @@ def batch():
         text_model="gpt-4o-mini",
         image_model="gpt-image-1",
     )
-    reasons = ["request timed out (after 5 tries)"] * 2 + ["refused by the provider's content policy: no"]
-    for sequence, reason in enumerate(reasons):
-        PostFactory(campaign=batch.campaign, batch=batch, sequence=sequence, status="failed", error_message=reason)
+    reasons = [("timeout", "request timed out (after 5 tries)")] * 2 + [
+        ("content_policy", "refused by the provider's content policy: no")
+    ]
+    for sequence, (code, message) in enumerate(reasons):
+        PostFactory(
+            campaign=batch.campaign,
+            batch=batch,
+            sequence=sequence,
+            status="failed",
+            failure_reason=code,
+            error_message=message,
+        )
     PostFactory(campaign=batch.campaign, batch=batch, sequence=5, status=GenerationStatus.PENDING)
     return batch
 
@@ -56,8 +65,8 @@ def test_json_has_the_generate_posts_fields_and_more(batch):
     assert report["cost_usd"] == 0.0845
     assert (report["prompt_tokens"], report["completion_tokens"], report["image_count"]) == (1200, 300, 2)
     assert report["failures"] == [
-        {"reason": "request timed out (after 5 tries)", "count": 2},
-        {"reason": "refused by the provider's content policy: no", "count": 1},
+        {"reason": "timeout", "label": "Timed out", "count": 2},
+        {"reason": "content_policy", "label": "Content policy", "count": 1},
     ]
     assert report["rq_jobs"][0] == {"id": "batch-gone-0", "status": "expired", "worker": None}
     assert [job["status"] for job in report["rq_jobs"][1:]] == ["queued"]
@@ -69,7 +78,7 @@ def test_text_for_people(batch):
     assert f"batch      #{batch.pk} for '{batch.campaign.name}'" in text
     assert "progress   5/6 (83%): 2 succeeded, 3 failed, 0 canceled" in text
     assert "cost       $0.0845: 1,200 prompt + 300 completion tokens, 2 images" in text
-    assert "failed     2 × request timed out (after 5 tries)" in text
+    assert "failed     2 × timeout (Timed out)" in text
 
 
 def test_the_failures_are_one_grouped_query(batch, django_assert_num_queries):

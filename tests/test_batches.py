@@ -72,7 +72,9 @@ def test_cancel_cancels_pending_posts_and_ends_the_batch(campaign):
 
 def test_retry_failed_puts_failed_posts_back_and_reopens_the_batch(campaign):
     batch = batch_start(campaign=campaign, count=5, enqueue=False, actor=None)
-    Post.objects.filter(batch=batch, sequence__lt=2).update(status=GenerationStatus.FAILED, error_message="boom")
+    Post.objects.filter(batch=batch, sequence__lt=2).update(
+        status=GenerationStatus.FAILED, error_message="boom", failure_reason="timeout"
+    )
     Post.objects.filter(batch=batch, sequence__gte=2).update(status=GenerationStatus.SUCCEEDED)
     BatchJob.objects.filter(pk=batch.pk).update(
         succeeded_count=3, failed_count=2, status=BatchStatus.PARTIALLY_FAILED, error_summary="2 failed"
@@ -80,7 +82,10 @@ def test_retry_failed_puts_failed_posts_back_and_reopens_the_batch(campaign):
     assert batch_retry_failed(batch=batch, actor=None) == 2
     assert batch.status == BatchStatus.RUNNING
     assert (batch.failed_count, batch.finished_at, batch.error_summary) == (0, None, "")
-    assert Post.objects.filter(batch=batch, status=GenerationStatus.PENDING, error_message="").count() == 2
+    assert (
+        Post.objects.filter(batch=batch, status=GenerationStatus.PENDING, error_message="", failure_reason="").count()
+        == 2
+    )
     assert any("retry" in job_id for job_id in queued_job_ids())
     with pytest.raises(ValidationError, match="still running"):
         batch_retry_failed(batch=batch, actor=None)

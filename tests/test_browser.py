@@ -365,7 +365,7 @@ def test_every_page_renders_in_the_browser_without_policy_violations(page, live_
         provider="local",
         started_at=timezone.now() - timedelta(seconds=40),
         finished_at=timezone.now(),
-        error_summary="1 post failed: the provider refused the request (content policy).",
+        error_summary="1 failed: Content policy (1)",
     )
     brief = Brief(0, campaign.name, campaign.brief, "", "", "en", (), (), "", "#8A2BE2")
     start = timezone.localtime().replace(day=1, hour=9, minute=0, second=0, microsecond=0) + timedelta(days=32)
@@ -382,7 +382,8 @@ def test_every_page_renders_in_the_browser_without_policy_violations(page, live_
             hashtags=[] if index == 5 else ["#GiftGuide", "#Holiday"],
             headline=f"Gift idea {index + 1}",
             review_status=ReviewStatus.APPROVED if index < 2 else ReviewStatus.DRAFT,
-            error_message="the provider refused the request (content policy)" if index == 5 else "",
+            error_message="refused by the provider's content policy: rejected" if index == 5 else "",
+            failure_reason="content_policy" if index == 5 else "",
             scheduled_at=start + timedelta(days=index * 3, hours=index) if index < 4 else None,
         )
         if index < 5:
@@ -593,10 +594,13 @@ def test_a_reviewer_switches_workspace_approves_and_comments_at_360_px(browser, 
     sign_in(page, reviewer)
     assert "Rita's own" in page.content() and "Acme launch" not in page.content()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
-    page.locator("#workspace-select").select_option(label="Acme marketing")
+    # On a phone the switcher is in the header's Menu, with the other items.
+    assert not page.locator("#workspace-select-bar").is_visible()
+    page.locator("summary", has_text="Menu").click()
+    page.locator("#workspace-select-menu").select_option(label="Acme marketing")
     page.wait_for_url(re.compile(r"/$"))
     page.get_by_role("link", name="Acme launch").first.wait_for()
-    assert page.locator("#workspace-select option:checked").inner_text() == "Acme marketing"
+    assert page.locator("#workspace-select-menu option:checked").text_content() == "Acme marketing"
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
     page.goto(campaign.get_absolute_url())

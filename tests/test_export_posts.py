@@ -93,7 +93,7 @@ def test_csv_to_stdout(campaign):
     out, err = export(str(campaign.pk), "--out", "-", "--status", "rejected")
     rows = list(csv.DictReader(io.StringIO(out.lstrip("\ufeff"))))
     assert len(rows) == 1 and rows[0]["review_status"] == "rejected"
-    assert "Exported 1 posts" in err
+    assert "Exported 1 post of" in err
 
 
 def test_a_failed_export_leaves_no_file(campaign, tmp_path, monkeypatch):

@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import Count
 from rq import Worker
 
+from campaigns.failure_reasons import failure_label
 from campaigns.models import BatchStatus, GenerationStatus, Post
 from campaigns.services import batch_start
 from generation.queue import generation_queue
@@ -244,12 +245,16 @@ def test_a_faulty_provider_costs_only_the_posts_it_refuses(workers, openai_setti
     assert (batch.status, batch.succeeded_count, batch.failed_count) == (BatchStatus.PARTIALLY_FAILED, 57, 3)
     assert_exactly(batch, 60)
     assert_consistent(batch)
-    failed = dict(
-        Post.objects.filter(batch=batch, status=GenerationStatus.FAILED).values_list("sequence", "error_message")
-    )
+    failed = {
+        sequence: (code, message)
+        for sequence, code, message in Post.objects.filter(batch=batch, status=GenerationStatus.FAILED).values_list(
+            "sequence", "failure_reason", "error_message"
+        )
+    }
     assert sorted(failed) == refused
-    assert all(reason.startswith("refused by the provider's content policy") for reason in failed.values())
-    assert batch.error_summary.startswith("3 failed: refused by the provider's content policy")
+    assert {code for code, _ in failed.values()} == {"content_policy"}
+    assert all(message.startswith("refused by the provider's content policy") for _, message in failed.values())
+    assert batch.error_summary == "3 failed: Content policy (3)"
     counts = fake_openai.stats()["counts"]
     injected = {key.removeprefix("fault:"): n for key, n in counts.items() if key.startswith("fault:")}
     assert sum(injected.values()) >= 10 and len(injected) >= 4, injected
@@ -257,33 +262,35 @@ def test_a_faulty_provider_costs_only_the_posts_it_refuses(workers, openai_setti
 
 
 @pytest.mark.parametrize(
-    ("provider", "engine", "reason"),
+    ("provider", "engine", "code", "reason"),
     [
         # Every answer takes longer than the request timeout.
         (
             Config(text_latency=3),
             {"GENERATION_REQUEST_TIMEOUT": 0.5, "GENERATION_MAX_TRIES": 2},
+            "timeout",
             "request timed out (after 2 tries)",
         ),
         # Transient errors that never stop: the post's deadline ends the retries.
         (
             Config(fault_rate=1.0, fault_kinds=["503"]),
             {"GENERATION_MAX_TRIES": 1000, "GENERATION_POST_DEADLINE": 3},
+            "server_error",
             "gave up after the post's deadline: provider error (HTTP 503)",
         ),
     ],
     ids=["slower-than-the-timeout", "errors-past-the-deadline"],
 )
 def test_a_provider_that_never_recovers_still_ends_the_batch(
-    workers, openai_settings, openai_env, fake_openai, provider, engine, reason
+    workers, openai_settings, openai_env, fake_openai, provider, engine, code, reason
 ):
     fake_openai.configure(provider)
     workers.start("lonely", **openai_env, GENERATION_CONCURRENCY=4, **engine)
     batch = batch_start(campaign=CampaignFactory(), count=6, actor=None)
     wait_for_batch_end(batch, timeout=120)
     assert (batch.status, batch.failed_count) == (BatchStatus.FAILED, 6)
-    assert set(Post.objects.filter(batch=batch).values_list("error_message", flat=True)) == {reason}
-    assert batch.error_summary == f"6 failed: {reason} (6)"
+    assert set(Post.objects.filter(batch=batch).values_list("failure_reason", "error_message")) == {(code, reason)}
+    assert batch.error_summary == f"6 failed: {failure_label(code)} (6)"
     assert_consistent(batch)
 
 

@@ -153,6 +153,20 @@ def test_learns_the_request_limit_from_headers_and_pauses_one_slot_when_nothing_
     assert run(store, scenario) == pytest.approx([0.5, 1.0, 1.5], abs=1e-6)
 
 
+def test_a_bucket_never_holds_more_than_the_provider_says_remains(store):
+    """Requests sent before the limit was known (or by another client of the key) count, as the provider counts them."""
+
+    async def scenario(limiter, clock):
+        learner = limiter(rpm=0)
+        await learner.observe(RateLimitInfo(limit_requests=60, remaining_requests=2))
+        # A later answer that says more remains (sent before the others arrived) gives nothing back.
+        await learner.observe(RateLimitInfo(limit_requests=60, remaining_requests=50))
+        return await go_times(clock, learner, 4)
+
+    # Two remain: they go at once, then one request a second.
+    assert run(store, scenario) == pytest.approx([0, 0, 1.0, 2.0], abs=1e-6)
+
+
 def test_learns_the_token_limit_from_headers_and_waits_for_the_tokens_a_request_needs(store):
     async def scenario(limiter, clock):
         learner = limiter(rpm=6000)

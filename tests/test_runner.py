@@ -49,11 +49,12 @@ def test_transient_faults_are_retried_and_permanent_ones_fail_only_their_post(op
     batch = batch_start(campaign=campaign, count=20, enqueue=False, actor=None)
     run_batch_inline(batch.pk)
     batch.refresh_from_db()
-    failed = {post.sequence: post.error_message for post in batch.posts.filter(status=GenerationStatus.FAILED)}
+    failed = {post.sequence: post for post in batch.posts.filter(status=GenerationStatus.FAILED)}
     assert set(failed) == {3, 7}
-    assert all("content policy" in reason for reason in failed.values())
+    assert all("content policy" in post.error_message for post in failed.values())
+    assert {post.failure_reason for post in failed.values()} == {"content_policy"}
     assert (batch.status, batch.succeeded_count, batch.failed_count) == (BatchStatus.PARTIALLY_FAILED, 18, 2)
-    assert "2 failed: refused by the provider's content policy" in batch.error_summary
+    assert batch.error_summary == "2 failed: Content policy (2)"
     stats = fake_openai.stats()["counts"]
     assert sum(n for key, n in stats.items() if key.endswith((":500", ":503", ":429"))) > 0
     # Tokens and cost were counted for the posts that made requests.
@@ -69,8 +70,8 @@ def test_a_provider_that_keeps_failing_fails_posts_with_the_reason(openai_settin
     run_batch_inline(batch.pk)
     batch.refresh_from_db()
     assert (batch.status, batch.failed_count) == (BatchStatus.FAILED, 3)
-    reasons = set(batch.posts.values_list("error_message", flat=True))
-    assert reasons == {"provider error (HTTP 500) (after 2 tries)"}
+    reasons = set(batch.posts.values_list("failure_reason", "error_message"))
+    assert reasons == {("server_error", "provider error (HTTP 500) (after 2 tries)")}
 
 
 def test_a_result_is_written_only_under_its_lease(campaign):

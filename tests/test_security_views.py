@@ -65,6 +65,9 @@ def id_actions(campaign, batch, post) -> list[tuple[str, dict]]:
         (reverse("campaigns:post_regenerate", args=[post.pk]), {"part": "caption"}),
         (reverse("campaigns:post_schedule", args=[post.pk]), {"scheduled_at": tomorrow}),
         (reverse("campaigns:post_comment", args=[post.pk]), {"body": "Looks good."}),
+        (reverse("campaigns:post_reschedule", args=[post.pk]), {"date": tomorrow[:10]}),
+        (reverse("campaigns:posts_bulk", args=[campaign.pk]), {"action": "reject", "post": [post.pk]}),
+        (reverse("campaigns:duplicate", args=[campaign.pk]), {}),
         (reverse("campaigns:post_delete", args=[post.pk]), {}),
         (reverse("campaigns:delete", args=[campaign.pk]), {}),  # last: it takes everything with it
     ]
@@ -77,6 +80,7 @@ def no_id_actions() -> list[tuple[str, dict]]:
             {"name": "New", "brief": "b", "platforms": ["x"], "language": "en", "brand_color": "#000000"},
         ),
         (reverse("campaigns:preview"), {"name": "New", "brief": "b", "platforms": ["x"]}),
+        (reverse("campaigns:settings"), {"time_zone": "Asia/Tokyo"}),
     ]
 
 
@@ -159,6 +163,9 @@ def test_state_changing_urls_refuse_get(signed_in_client, things):
         reverse("campaigns:workspace_switch"),
         reverse("campaigns:workspace_settings"),
         reverse("campaigns:member_remove", args=[1]),
+        reverse("campaigns:post_reschedule", args=[post.pk]),
+        reverse("campaigns:posts_bulk", args=[campaign.pk]),
+        reverse("campaigns:duplicate", args=[campaign.pk]),
         reverse("logout"),
     ]
     before = snapshot()

@@ -129,7 +129,7 @@ def test_progress_partial_tells_the_grid_when_posts_arrived(signed_in_client, ca
     assert "HX-Trigger" not in signed_in_client.get(progress_url(batch), {"seen": "x"}, headers=HTMX).headers
     # The panel carries what it showed, so the next poll can tell.
     html = signed_in_client.get(progress_url(batch), headers=HTMX).content.decode()
-    assert """hx-vals='{"seen": 4, "wait": 1}'""" in html
+    assert """hx-vals='{"seen": 4, "wait": 1, "status": "running"}'""" in html
 
 
 def next_poll(client, url: str, values: dict) -> tuple[int, dict]:
@@ -145,7 +145,7 @@ def test_polls_slow_down_while_nothing_moves_and_speed_up_when_posts_arrive(sign
     batch = BatchFactory(campaign=campaign, status=BatchStatus.QUEUED, requested_count=10)
     page = signed_in_client.get(batch.get_absolute_url()).content.decode()
     values = json.loads(re.search(r"hx-vals='([^']*)'", page).group(1))
-    assert values == {"seen": 0, "wait": 1}
+    assert values == {"seen": 0, "wait": 1, "status": "queued"}
     waits = []
     for _ in range(5):  # the batch waits in the queue
         wait, values = next_poll(signed_in_client, progress_url(batch), values)
@@ -153,7 +153,7 @@ def test_polls_slow_down_while_nothing_moves_and_speed_up_when_posts_arrive(sign
         assert values["wait"] == wait  # the panel sends back the wait it was given
     assert waits == [2, 4, 5, 5, 5]
     BatchJob.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, succeeded_count=1)
-    assert next_poll(signed_in_client, progress_url(batch), values) == (1, {"seen": 1, "wait": 1})
+    assert next_poll(signed_in_client, progress_url(batch), values) == (1, {"seen": 1, "wait": 1, "status": "running"})
 
 
 @pytest.mark.parametrize("status", [BatchStatus.SUCCEEDED, BatchStatus.PARTIALLY_FAILED, BatchStatus.CANCELED])

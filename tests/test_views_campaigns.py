@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.failure_reasons import failure_sentence
 from campaigns.models import BatchJob, BatchStatus, Campaign, GenerationStatus, Post, ReviewStatus
 from campaigns.views.grid import POSTS_PER_PAGE
 from tests.factories import BatchFactory, CampaignFactory, PostFactory, UserFactory
@@ -292,13 +293,19 @@ def test_campaign_page_shows_brief_batches_and_post_cards(signed_in_client, camp
     batch = BatchFactory(campaign=campaign, status=BatchStatus.SUCCEEDED, succeeded_count=2)
     ready = PostFactory(campaign=campaign, batch=batch, caption="Hello summer", hashtags=["#Sun"])
     failed = PostFactory(
-        campaign=campaign, batch=batch, status=GenerationStatus.FAILED, caption="", error_message="provider said no"
+        campaign=campaign,
+        batch=batch,
+        status=GenerationStatus.FAILED,
+        caption="",
+        failure_reason="content_policy",
+        error_message="provider said no",
     )
     html = signed_in_client.get(campaign.get_absolute_url()).content.decode()
     assert campaign.brief in html and campaign.target_audience in html
     assert f'href="/batches/{batch.pk}/"' in html
     assert f'id="post-{ready.pk}"' in html and "Hello summer" in html and "#Sun" in html
-    assert f'id="post-{failed.pk}"' in html and "provider said no" in html
+    assert f'id="post-{failed.pk}"' in html and failure_sentence("content_policy") in html
+    assert "provider said no" not in html  # the provider's words are for staff only
     assert '<section class="batch-progress ' not in html  # no batch running: no live panel
 
 
@@ -315,7 +322,8 @@ def test_the_batch_table_is_asked_for_again_when_a_batch_starts_or_ends(signed_i
     page = signed_in_client.get(campaign.get_absolute_url()).content.decode()
     # No batch yet: an empty placeholder, listening all the same.
     assert re.search(
-        rf'<div id="batch-history" hx-get="{url}"\s+hx-trigger="batch-started from:body, batch-finished from:body"'
+        rf'<div id="batch-history" hx-get="{url}"\s+hx-trigger="batch-started from:body, '
+        r'batch-status-changed from:body, batch-finished from:body"'
         r' hx-swap="outerHTML"></div>',
         page,
     )

@@ -43,7 +43,7 @@ def test_the_header_switches_between_ones_workspaces_only(client, team):
     mine = CampaignFactory(owner=editor, name="My own")  # in the editor's personal workspace
     client.force_login(editor)
     html = client.get(reverse("campaigns:list")).content.decode()
-    assert 'id="workspace-select"' in html and "Acme marketing" in html
+    assert 'id="workspace-select-bar"' in html and "Acme marketing" in html
     assert f"{editor.username}&#x27;s workspace" in html
     assert mine.name in html and campaign.name not in html  # the personal workspace comes first
     assert switch_to(client, workspace).status_code == 302

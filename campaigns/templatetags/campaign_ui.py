@@ -7,7 +7,7 @@ from django import template
 from django.template.context import Context
 
 from campaigns.cards import render_cards
-from campaigns.models import BatchStatus, Post
+from campaigns.models import BatchPhase, BatchStatus, Post, ProviderBatchStatus
 from campaigns.platforms import RULES, Platform, full_length
 
 register = template.Library()
@@ -26,6 +26,27 @@ def duration(seconds: float | None) -> str:
     if minutes:
         return f"{minutes} min {secs} s"
     return f"{secs} s"
+
+
+@register.filter
+def provider_state(progress: dict | None) -> str:
+    """An economy batch's provider batch in words (BatchJob.provider_progress), e.g.
+    'Captions at the provider: in progress, 40 of 100 done, 2 failed'."""
+    if not progress:
+        return "Waiting to be sent to the provider."
+    phase = progress.get("phase", "")
+    status = progress.get("status", "")
+    phase_label = BatchPhase(phase).label if phase in BatchPhase.values else phase
+    status_label = ProviderBatchStatus(status).label if status in ProviderBatchStatus.values else status
+    line = f"{phase_label} at the provider: {status_label.lower()}"
+    total = progress.get("total") or 0
+    if total:
+        line += f", {progress.get('completed', 0) + progress.get('failed', 0)} of {total} done"
+    if progress.get("failed"):
+        line += f", {progress['failed']} failed"
+    if progress.get("round"):
+        line += f" (follow-up {progress['round']} for lines that expired)"
+    return line + "."
 
 
 @register.filter

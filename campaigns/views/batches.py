@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
@@ -44,13 +45,28 @@ def batch_start(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 count=form.cleaned_data["count"],
                 platforms=form.cleaned_data["platforms"],
                 cost_cap_usd=form.cleaned_data["cost_cap_usd"],
+                mode=form.cleaned_data["mode"],
                 actor=request.user,
             )
         except ValidationError as error:
             form.add_error(None, error)
     if not request.htmx:
         if batch is not None:
-            messages.success(request, f"Batch #{batch.pk} started: {batch.requested_count} posts on their way.")
+            count = batch.requested_count
+            message = (
+                ngettext(
+                    "Batch #%(pk)d started: %(n)d post ready within 24 hours.",
+                    "Batch #%(pk)d started: %(n)d posts ready within 24 hours.",
+                    count,
+                )
+                if batch.is_economy
+                else ngettext(
+                    "Batch #%(pk)d started: %(n)d post on its way.",
+                    "Batch #%(pk)d started: %(n)d posts on their way.",
+                    count,
+                )
+            )
+            messages.success(request, message % {"pk": batch.pk, "n": count})
             return redirect(batch)
         context = campaign_page_context(request, campaign, batch_form=form)
         return render(request, "campaigns/campaign_detail.html", context)
@@ -113,6 +129,8 @@ def batch_progress(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     seen = seen_done_count(request.GET)
     if seen is not None and batch.done_count > seen:
         trigger_client_event(response, "posts-arrived", {"batch": batch.pk})
+    if request.GET.get("status", batch.status) != batch.status:
+        trigger_client_event(response, "batch-status-changed", {"batch": batch.pk, "status": batch.status})
     return response
 
 
@@ -136,7 +154,11 @@ def batch_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         canceled = services.batch_cancel(batch=batch, actor=request.user)
     except ValidationError as error:
         return _batch_action_response(request, batch, notice=error.messages[0], event="batch-finished")
-    notice = f"Batch canceled: {canceled} post{'s' if canceled != 1 else ''} will not be generated."
+    notice = ngettext(
+        "Batch canceled: %(n)d post will not be generated.",
+        "Batch canceled: %(n)d posts will not be generated.",
+        canceled,
+    ) % {"n": canceled}
     return _batch_action_response(request, batch, notice=notice, event="batch-finished")
 
 
@@ -148,5 +170,5 @@ def batch_retry(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         retried = services.batch_retry_failed(batch=batch, actor=request.user)
     except ValidationError as error:
         return _batch_action_response(request, batch, notice=error.messages[0], event="batch-finished")
-    notice = f"Trying {retried} failed post{'s' if retried != 1 else ''} again."
+    notice = ngettext("Trying %(n)d failed post again.", "Trying %(n)d failed posts again.", retried) % {"n": retried}
     return _batch_action_response(request, batch, notice=notice, event="batch-started")

@@ -1,7 +1,6 @@
 """Campaign pages: the list, create/edit with a live caption preview, the campaign page, the calendar."""
 
 import secrets
-from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -11,7 +10,6 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
@@ -21,9 +19,10 @@ from campaigns import selectors, services
 from campaigns.access import require
 from campaigns.budgets import monthly_budget
 from campaigns.forms import BatchForm, CampaignForm
-from campaigns.models import MAX_BATCH_SIZE, Campaign
+from campaigns.models import MAX_BATCH_SIZE, BatchMode, Campaign
 from campaigns.roles import Action
 from campaigns.views.access import AuthenticatedHttpRequest, allowed_on, login_required, owned_or_404
+from campaigns.views.calendar import month_from
 from campaigns.views.grid import post_grid_context
 from generation import dispatch
 
@@ -108,6 +107,16 @@ def campaign_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return render(request, "campaigns/campaign_confirm_delete.html", {"campaign": campaign, "error": error})
 
 
+@login_required
+@require_POST
+def campaign_duplicate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """A copy of the brief, no posts: opened in its edit page to rename or adjust it."""
+    campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
+    copy = services.campaign_duplicate(campaign=campaign, actor=request.user)
+    messages.success(request, f"“{copy.name}” created from the brief of “{campaign.name}”, without its posts.")
+    return redirect("campaigns:update", pk=copy.pk)
+
+
 def _previews_per_minute(group: str, request: HttpRequest) -> str:
     return f"{settings.PREVIEWS_PER_MINUTE}/m"
 
@@ -146,15 +155,17 @@ def campaign_preview(request: RateLimitedHttpRequest) -> HttpResponse:
 
 def batch_estimate_context(form: BatchForm) -> dict[str, Any]:
     """What the batch form tells before a batch starts: its estimated cost for the count and cap as typed."""
+    economy = False
     if form.is_bound:
         form.is_valid()
         count, cap = form.cleaned_data.get("count"), form.cleaned_data.get("cost_cap_usd")
+        economy = form.cleaned_data.get("mode") == BatchMode.ECONOMY
     else:
         count, cap = form.fields["count"].initial, form.fields["cost_cap_usd"].initial
     if count is None:
         return {"estimate": None, "max_batch_size": MAX_BATCH_SIZE}
-    per_post = dispatch.post_cost_estimate()
-    total = services.batch_estimate(count=count)
+    per_post = dispatch.post_cost_estimate(economy=economy)
+    total = services.batch_estimate(count=count, economy=economy)
     # How many posts the cap pays for, when it stops the batch before its end.
     within_cap = int(cap // per_post) if cap is not None and per_post and total > cap else None
     budget = monthly_budget(form.campaign.workspace, post_cost=per_post)
@@ -227,21 +238,10 @@ def campaign_posts(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def _month_from(value: str) -> date:
-    """'2025-06' -> date(2025, 6, 1); anything else (or far from today) -> this month."""
-    try:
-        year, month = (int(part) for part in value.split("-", 1))
-        if 1900 <= year <= 2999:
-            return date(year, month, 1)
-    except ValueError:
-        pass
-    return timezone.localdate().replace(day=1)
-
-
 @login_required
 @require_GET
 def campaign_calendar(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
-    first_day = _month_from(request.GET.get("month", ""))
+    first_day = month_from(request.GET.get("month", ""))
     month = selectors.calendar_month(campaign, year=first_day.year, month=first_day.month)
     return render(request, "campaigns/campaign_calendar.html", {"campaign": campaign, "month": month})

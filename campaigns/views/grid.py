@@ -1,13 +1,15 @@
 """The posts grid shared by the campaign page and the batch page: filters, keyset pages, cards."""
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from django.http import QueryDict
+from django.utils import timezone
 
 from campaigns import selectors
-from campaigns.forms import PostFilterForm
+from campaigns.forms import BulkActionForm, PostFilterForm
 from campaigns.models import BatchJob, Campaign
 from campaigns.paginators import keyset_page
 
@@ -28,6 +30,7 @@ def post_grid_context(
     if batch is not None:
         data["batch"] = str(batch.pk)
     filter_form = PostFilterForm(data, batches=batches)
+    today = timezone.localdate()
     filters = filter_form.filters()
     posts = selectors.campaign_posts(campaign, **filters)
     page = keyset_page(posts, after=query.get("after", ""), size=POSTS_PER_PAGE)
@@ -37,5 +40,8 @@ def post_grid_context(
         "filters": filters,
         "is_filtered": bool(filters) and not (batch is not None and set(filters) == {"batch_id"}),
         "filter_query": urlencode({name: value for name, value in query_filters.items() if value}),
+        # The filters again, for the bulk actions' form: "all matching the filter" means these.
+        "filter_values": {name: value for name, value in query_filters.items() if value},
+        "bulk_form": BulkActionForm(initial={"first_day": today, "last_day": today + timedelta(days=6)}),
         "page": page,
     }

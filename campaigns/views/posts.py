@@ -7,18 +7,20 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from campaigns import selectors, services
+from campaigns import bulk, selectors, services
 from campaigns.access import require
 from campaigns.activity import post_activity
 from campaigns.comments import MAX_COMMENT, comment_create, post_comments
-from campaigns.forms import PostEditForm, PostScheduleForm
+from campaigns.forms import BulkActionForm, PostEditForm, PostFilterForm, PostScheduleForm
 from campaigns.models import Post, ReviewStatus
 from campaigns.roles import Action
 from campaigns.views.access import AuthenticatedHttpRequest, allowed_on, login_required, owned_or_404
+from campaigns.views.grid import post_grid_context
 
 CARD_TEMPLATE = "campaigns/partials/post_card.html"
 
@@ -203,3 +205,47 @@ def post_comment(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if error:
         messages.error(request, error)
     return redirect(f"{post.get_absolute_url()}#comments")
+
+
+@login_required
+@require_POST
+def posts_bulk(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Approve, reject, delete or schedule the posts ticked in the grid, or all that match its filter:
+    one request, one transaction (campaigns.bulk); the grid comes back with a summary above it."""
+    campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
+    form = BulkActionForm(request.POST)
+    summary = error = ""
+    if form.is_valid():
+        posts = selectors.campaign_posts(campaign, **PostFilterForm(request.POST).filters())
+        if not form.cleaned_data["all_matching"]:
+            posts = posts.filter(pk__in=form.cleaned_data["post"])
+        try:
+            result = bulk.posts_bulk_apply(
+                campaign=campaign,
+                posts=posts,
+                action=form.cleaned_data["action"],
+                actor=request.user,
+                plan=form.cleaned_data.get("plan"),
+            )
+        except ValidationError as refusal:
+            error = refusal.messages[0]
+        else:
+            summary = result.summary
+    else:
+        error = str(next(message for messages_ in form.errors.values() for message in messages_))
+    grid_query = request.POST.copy()
+    grid_query.pop("after", None)
+    if not request.htmx:
+        messages.add_message(request, messages.ERROR if error else messages.SUCCESS, error or summary)
+        grid = post_grid_context(campaign, grid_query)
+        url = campaign.get_absolute_url()
+        return redirect(f"{url}?{grid['filter_query']}" if grid["filter_query"] else url)
+    context = {
+        "campaign": campaign,
+        "allowed": allowed_on(campaign),
+        "posts_url": reverse("campaigns:posts", args=[campaign.pk]),
+        "bulk_summary": summary,
+        "bulk_error": error,
+        **post_grid_context(campaign, grid_query),
+    }
+    return render(request, "campaigns/partials/post_grid.html#results", context)

@@ -3,6 +3,24 @@
 from dataclasses import dataclass, field
 from typing import Protocol
 
+# The one list of reason codes lives with the domain, which stores them on failed posts.
+from campaigns.failure_reasons import FailureReason
+
+__all__ = [
+    "Brief",
+    "CaptionRequest",
+    "CaptionResult",
+    "FailureReason",
+    "ImageRequest",
+    "ImageResult",
+    "PermanentProviderError",
+    "Provider",
+    "ProviderError",
+    "RateLimitInfo",
+    "RateLimitedError",
+    "TransientProviderError",
+]
+
 
 @dataclass(frozen=True)
 class Brief:
@@ -30,6 +48,8 @@ class CaptionRequest:
     limit_chars: int
     max_hashtags: int
     shorter_than: int | None = None  # set when a first answer was too long
+    attempt: int = 0  # how many times the post was taken before: a regeneration asks for a new caption
+    avoid_caption: str = ""  # the caption being replaced, which the new one must not repeat
 
 
 @dataclass(frozen=True)
@@ -77,13 +97,23 @@ class ImageResult:
 
 
 class ProviderError(Exception):
-    """A request failed. `transient` says whether trying again may succeed."""
+    """A request failed. `transient` says whether trying again may succeed; `code` says why, as
+    one of a fixed few (what is stored on the post and counted); `reason` is the text for staff
+    and logs (it may hold the provider's own words, redacted)."""
 
     transient = False
 
-    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        code: FailureReason,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = FailureReason(code)
         self.status = status
         self.retry_after = retry_after
 
@@ -94,6 +124,9 @@ class TransientProviderError(ProviderError):
 
 class RateLimitedError(TransientProviderError):
     """HTTP 429: every worker pauses until retry_after, not just the one that got it."""
+
+    def __init__(self, reason: str, *, status: int | None = 429, retry_after: float | None = None) -> None:
+        super().__init__(reason, code=FailureReason.RATE_LIMITED, status=status, retry_after=retry_after)
 
 
 class PermanentProviderError(ProviderError):

@@ -146,13 +146,21 @@ def compose_hashtags(brief: Brief, platform: str, variant: int) -> list[str]:
 
 
 def write_caption(request: CaptionRequest) -> CaptionResult:
-    """The caption, hashtags and headline for one post, short enough for the platform with its hashtags."""
+    """The caption, hashtags and headline for one post, short enough for the platform with its hashtags.
+
+    A regeneration (a later attempt) moves to another angle, and on until the caption differs from
+    the one it replaces: "New caption" never hands back the same text.
+    """
     brief = request.brief
-    hashtags = compose_hashtags(brief, request.platform, request.variant)
-    room = caption_budget(request.platform, normalize_hashtags(hashtags, request.platform))
-    caption, headline = compose_caption(
-        brief, request.platform, request.variant, request.seed, max_chars=min(request.target_chars, room)
-    )
+    for shift in range(len(ANGLES) * 2):
+        variant = request.variant + request.attempt + shift
+        hashtags = compose_hashtags(brief, request.platform, variant)
+        room = caption_budget(request.platform, normalize_hashtags(hashtags, request.platform))
+        caption, headline = compose_caption(
+            brief, request.platform, variant, request.seed + shift, max_chars=min(request.target_chars, room)
+        )
+        if caption.strip() != request.avoid_caption.strip():
+            break
     image_prompt = f"{headline} — {brief.name}"
     return CaptionResult(caption=caption, hashtags=hashtags, headline=headline, image_prompt=image_prompt)
 

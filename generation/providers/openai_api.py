@@ -17,10 +17,11 @@ from django.utils import timezone
 
 from config.logging import redact_secrets
 from generation.config import EngineConfig
-from generation.prompts import CAPTION_SCHEMA, caption_messages, image_prompt
+from generation.prompts import CAPTION_SCHEMA, bounded_description, caption_messages, image_prompt
 from generation.providers.base import (
     CaptionRequest,
     CaptionResult,
+    FailureReason,
     ImageRequest,
     ImageResult,
     PermanentProviderError,
@@ -29,7 +30,10 @@ from generation.providers.base import (
     RateLimitInfo,
     TransientProviderError,
 )
+from generation.providers.image_download import ImageDownloader
 
+# The error codes OpenAI answers a refused prompt with (chat, DALL·E; gpt-image-*).
+CONTENT_POLICY_CODES = ("content_policy_violation", "moderation_blocked")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -67,22 +71,29 @@ def rate_limit_info(headers: Mapping[str, str]) -> RateLimitInfo:
     )
 
 
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+def retry_hint(headers: Mapping[str, str]) -> float | None:
+    """The wait a server asks for: retry-after-ms, else Retry-After in seconds or as an HTTP date."""
     if "retry-after-ms" in headers:
         try:
-            return float(headers["retry-after-ms"]) / 1000
+            return max(float(headers["retry-after-ms"]) / 1000, 0.0)
         except ValueError:
             pass
     value = headers.get("retry-after")
     if value:
         try:
-            return float(value)
+            return max(float(value), 0.0)
         except ValueError:
             try:
                 return max((parsedate_to_datetime(value) - timezone.now()).total_seconds(), 0.0)
             except (TypeError, ValueError):
                 pass
-    return parse_duration(headers.get("x-ratelimit-reset-requests"))
+    return None
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """A 429's wait: its retry hint, else the time until the provider's request quota resets."""
+    hint = retry_hint(headers)
+    return hint if hint is not None else parse_duration(headers.get("x-ratelimit-reset-requests"))
 
 
 def _server_message(exc: openai.APIStatusError) -> str:
@@ -94,46 +105,76 @@ def _server_message(exc: openai.APIStatusError) -> str:
     return f"HTTP {exc.status_code}"
 
 
+def status_error(
+    status: int, *, code: str | None, message: str, headers: Mapping[str, str] | None = None
+) -> ProviderError:
+    """The provider error an HTTP error answer stands for: a live request's, or a batch line's.
+
+    `message` is the server's own (redacted) words; `headers` carry its retry hints, if any.
+    """
+    headers = headers or {}
+    if status in (401, 403):
+        return PermanentProviderError(
+            f"the provider refused the credentials (HTTP {status}); check OPENAI_API_KEY",
+            code=FailureReason.AUTH,
+            status=status,
+        )
+    if status == 429:
+        if code == "insufficient_quota":
+            return PermanentProviderError(
+                f"the provider's quota is used up: {message}", code=FailureReason.QUOTA, status=429
+            )
+        return RateLimitedError(
+            "rate limited by the provider (HTTP 429)",
+            status=429,
+            retry_after=retry_after_seconds(headers),
+        )
+    if status in (408, 409) or status >= 500:
+        # Each carries the server's retry hint, if any: the next try waits at least that long.
+        return TransientProviderError(
+            f"provider error (HTTP {status})",
+            code=FailureReason.TIMEOUT if status in (408, 504) else FailureReason.SERVER_ERROR,
+            status=status,
+            retry_after=retry_hint(headers),
+        )
+    if code in CONTENT_POLICY_CODES:
+        return PermanentProviderError(
+            f"refused by the provider's content policy: {message}", code=FailureReason.CONTENT_POLICY, status=status
+        )
+    return PermanentProviderError(
+        f"provider rejected the request (HTTP {status}): {message}", code=FailureReason.BAD_REQUEST, status=status
+    )
+
+
 def provider_error(exc: Exception) -> ProviderError:
     """Map an SDK exception to a transient or permanent provider error with a readable reason."""
     if isinstance(exc, ProviderError):
         return exc
     if isinstance(exc, openai.APITimeoutError):
-        return TransientProviderError("request timed out")
+        return TransientProviderError("request timed out", code=FailureReason.TIMEOUT)
     if isinstance(exc, openai.APIConnectionError):
-        return TransientProviderError("could not connect to the provider")
-    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        return PermanentProviderError(
-            f"the provider refused the credentials (HTTP {exc.status_code}); check OPENAI_API_KEY",
-            status=exc.status_code,
-        )
+        return TransientProviderError("could not connect to the provider", code=FailureReason.CONNECTION)
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        code = getattr(exc, "code", None)
-        message = _server_message(exc)
-        if status == 429:
-            if code == "insufficient_quota":
-                return PermanentProviderError(f"the provider's quota is used up: {message}", status=429)
-            return RateLimitedError(
-                "rate limited by the provider (HTTP 429)",
-                status=429,
-                retry_after=retry_after_seconds(exc.response.headers),
-            )
-        if status in (408, 409) or status >= 500:
-            return TransientProviderError(f"provider error (HTTP {status})", status=status)
-        if code == "content_policy_violation" or "safety" in message.lower():
-            return PermanentProviderError(f"refused by the provider's content policy: {message}", status=status)
-        return PermanentProviderError(f"provider rejected the request (HTTP {status}): {message}", status=status)
-    return TransientProviderError(f"malformed response from the provider ({type(exc).__name__})")
+        return status_error(
+            exc.status_code,
+            code=getattr(exc, "code", None),
+            message=_server_message(exc),
+            headers=exc.response.headers,
+        )
+    return TransientProviderError(
+        f"malformed response from the provider ({type(exc).__name__})", code=FailureReason.MALFORMED
+    )
 
 
 def parse_caption_json(content: str | None) -> dict:
     try:
         data = json.loads(content or "")
     except json.JSONDecodeError:
-        raise TransientProviderError("malformed response: the caption was not valid JSON") from None
+        raise TransientProviderError(
+            "malformed response: the caption was not valid JSON", code=FailureReason.MALFORMED
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("caption"), str) or not data["caption"].strip():
-        raise TransientProviderError("malformed response: no caption in the answer")
+        raise TransientProviderError("malformed response: no caption in the answer", code=FailureReason.MALFORMED)
     hashtags = data.get("hashtags") or []
     if not isinstance(hashtags, list):
         hashtags = str(hashtags).split()
@@ -141,8 +182,64 @@ def parse_caption_json(content: str | None) -> dict:
         "caption": data["caption"].strip(),
         "hashtags": [str(tag) for tag in hashtags],
         "headline": str(data.get("headline") or "").strip()[:200],
-        "image_prompt": str(data.get("image_prompt") or "").strip(),
+        "image_prompt": bounded_description(str(data.get("image_prompt") or "")),
     }
+
+
+def image_response_format(model: str, configured: str) -> str | None:
+    """The response_format to ask for: OPENAI_IMAGE_RESPONSE_FORMAT when set, else per model.
+
+    DALL·E models answer a URL unless asked for base64; gpt-image-* always answer base64 and
+    refuse the parameter; other servers' models get nothing, and a URL answer is downloaded.
+    """
+    if configured:
+        return configured
+    if model.startswith("dall-e"):
+        return "b64_json"
+    return None
+
+
+def caption_body(config: EngineConfig, request: CaptionRequest) -> dict[str, Any]:
+    """The body of a caption request: sent live, or as one line of an economy batch."""
+    return {
+        "model": config.text_model,
+        "messages": caption_messages(request),
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "social_post", "schema": CAPTION_SCHEMA, "strict": True},
+        },
+    }
+
+
+def image_body(config: EngineConfig, request: ImageRequest) -> dict[str, Any]:
+    """The body of an image request: sent live, or as one line of an economy batch."""
+    # As configured: the SDK's Literal types list OpenAI's values, a compatible server may take others.
+    body: dict[str, Any] = {"model": config.image_model, "prompt": image_prompt(request), "n": 1}
+    body["size"] = config.image_sizes.get(request.orientation) or config.image_sizes.get("square", "1024x1024")
+    response_format = image_response_format(config.image_model, config.image_response_format)
+    if response_format:
+        body["response_format"] = response_format
+    if config.image_quality:
+        body["quality"] = config.image_quality
+    return body
+
+
+def caption_fields(completion: Any) -> dict:
+    """caption, hashtags, headline, image_prompt of a chat completion (the SDK's object or its JSON)."""
+    choices = _get(completion, "choices") or []
+    if not choices:
+        raise TransientProviderError("malformed response: no choices", code=FailureReason.MALFORMED)
+    message = _get(choices[0], "message") or {}
+    refusal = _get(message, "refusal")
+    if refusal:
+        raise PermanentProviderError(
+            f"the model refused: {redact_secrets(str(refusal))[:300]}", code=FailureReason.CONTENT_POLICY
+        )
+    return parse_caption_json(_get(message, "content"))
+
+
+def _get(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
 
 
 class OpenAIProvider:
@@ -154,7 +251,7 @@ class OpenAIProvider:
         self.text_model = config.text_model
         self.image_model = config.image_model
         if not config.api_key and not config.base_url:
-            raise PermanentProviderError("OPENAI_API_KEY is not set")
+            raise PermanentProviderError("OPENAI_API_KEY is not set", code=FailureReason.AUTH)
         self.client = openai.AsyncOpenAI(
             # Compatible servers (Ollama, vLLM) often need no key, but the SDK wants one.
             api_key=config.api_key or "not-needed",
@@ -162,26 +259,17 @@ class OpenAIProvider:
             max_retries=0,
             timeout=config.request_timeout,
         )
+        self.downloader = ImageDownloader(
+            base_url=config.base_url, timeout=config.image_download_timeout, max_bytes=config.image_max_bytes
+        )
 
     async def caption(self, request: CaptionRequest) -> CaptionResult:
         try:
-            raw = await self.client.chat.completions.with_raw_response.create(
-                model=self.text_model,
-                messages=caption_messages(request),
-                response_format={
-                    "type": "json_schema",
-                    "json_schema": {"name": "social_post", "schema": CAPTION_SCHEMA, "strict": True},
-                },
-            )
+            raw = await self.client.chat.completions.with_raw_response.create(**caption_body(self.config, request))
             completion = raw.parse()
         except Exception as exc:
             raise provider_error(exc) from exc
-        if not completion.choices:
-            raise TransientProviderError("malformed response: no choices")
-        message = completion.choices[0].message
-        if message.refusal:
-            raise PermanentProviderError(f"the model refused: {redact_secrets(message.refusal)[:300]}")
-        fields = parse_caption_json(message.content)
+        fields = caption_fields(completion)
         usage = completion.usage
         return CaptionResult(
             **fields,
@@ -191,32 +279,29 @@ class OpenAIProvider:
         )
 
     async def image(self, request: ImageRequest) -> ImageResult:
-        # As configured: the SDK's Literal types list OpenAI's values, a compatible server may take others.
-        options: dict[str, Any] = {}
-        if self.config.image_response_format:
-            options["response_format"] = self.config.image_response_format
-        if self.config.image_quality:
-            options["quality"] = self.config.image_quality
-        size = self.config.image_sizes.get(request.orientation) or self.config.image_sizes.get("square", "1024x1024")
         try:
-            raw = await self.client.images.with_raw_response.generate(
-                model=self.image_model, prompt=image_prompt(request), size=size, n=1, **options
-            )
+            raw = await self.client.images.with_raw_response.generate(**image_body(self.config, request))
             response = raw.parse()
         except Exception as exc:
             raise provider_error(exc) from exc
         if not response.data:
-            raise TransientProviderError("malformed response: no image in the answer")
+            raise TransientProviderError("malformed response: no image in the answer", code=FailureReason.MALFORMED)
         item = response.data[0]
-        if not item.b64_json:
-            raise PermanentProviderError(
-                "the provider answered with an image URL; set OPENAI_IMAGE_RESPONSE_FORMAT=b64_json"
+        if item.b64_json:
+            try:
+                data = base64.b64decode(item.b64_json, validate=True)
+            except (binascii.Error, ValueError):
+                raise TransientProviderError(
+                    "malformed response: the image was not valid base64", code=FailureReason.MALFORMED
+                ) from None
+        elif item.url:
+            data = await self.downloader.fetch(item.url)
+        else:
+            raise TransientProviderError(
+                "malformed response: neither image data nor a URL", code=FailureReason.MALFORMED
             )
-        try:
-            data = base64.b64decode(item.b64_json, validate=True)
-        except (binascii.Error, ValueError):
-            raise TransientProviderError("malformed response: the image was not valid base64") from None
         return ImageResult(data=data, rate_limit=rate_limit_info(raw.headers))
 
     async def aclose(self) -> None:
         await self.client.close()
+        await self.downloader.aclose()

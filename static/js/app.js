@@ -37,6 +37,13 @@
   document.addEventListener("DOMContentLoaded", function () { updateAllCounters(document); });
   document.addEventListener("htmx:load", function (event) { updateAllCounters(event.detail.elt); });
 
+  // ---- The sign-in form tells the server the browser's time zone (used the first time only).
+  document.addEventListener("DOMContentLoaded", function () {
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (error) { zone = ""; }
+    document.querySelectorAll("input[data-browser-time-zone]").forEach(function (input) { input.value = zone; });
+  });
+
   // ---- Failed requests: htmx swaps nothing on 4xx/5xx, so say something.
   var toastTimer = null;
   function toast(text) {
@@ -60,7 +67,8 @@
   // ---- The posts grid refreshes itself while a batch runs; not under someone's hands.
   function userIsBusyInGrid() {
     return Boolean(document.querySelector(
-      "#post-results .post-card.is-editing, #post-results details[open], #post-results [data-loaded-more]"
+      "#post-results .post-card.is-editing, #post-results details[open], #post-results [data-loaded-more], " +
+      "#post-results .bulk-check:checked, #post-results [name=all_matching]:checked"
     ));
   }
   document.addEventListener("htmx:confirm", function (event) {
@@ -92,6 +100,70 @@
   document.addEventListener("change", function (event) {
     var element = event.target;
     if (element.matches && element.matches("select[data-submit-on-change]") && element.form) element.form.requestSubmit();
+  });
+
+  // ---- Back and Forward: htmx restores a page from a snapshot of its HTML taken as the next
+  // request left it, when the filter just changed already showed the new value. So after a restore,
+  // a filter form ([data-filters-from-url]) takes its values from the restored address, which is
+  // what the restored grid shows.
+  document.addEventListener("htmx:historyRestore", function () {
+    var query = new URLSearchParams(window.location.search);
+    document.querySelectorAll("form[data-filters-from-url]").forEach(function (form) {
+      Array.prototype.forEach.call(form.elements, function (field) {
+        if (!field.name || field.type === "hidden" || field.type === "submit") return;
+        var value = query.get(field.name) || "";
+        if (field.tagName === "SELECT") {
+          var known = Array.prototype.some.call(field.options, function (option) { return option.value === value; });
+          field.value = known ? value : (field.options.length ? field.options[0].value : "");
+        } else if (field.type === "checkbox" || field.type === "radio") {
+          field.checked = query.getAll(field.name).indexOf(field.value) !== -1;
+        } else {
+          field.value = value;
+        }
+      });
+    });
+  });
+
+  // ---- Calendar: drag a post ([data-reschedule-url]) onto a day ([data-drop-date]) to move it there,
+  // at the same time of day. The server answers with the whole calendar again (#calendar).
+  var dragged = null;
+  function closestElement(node, selector) {
+    var element = node && node.nodeType === 1 ? node : node && node.parentElement;
+    return element ? element.closest(selector) : null;
+  }
+  document.addEventListener("dragstart", function (event) {
+    dragged = closestElement(event.target, "[data-reschedule-url]");
+    if (!dragged) return;
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", dragged.getAttribute("data-post-id"));
+    dragged.classList.add("is-dragging");
+  });
+  document.addEventListener("dragend", function () {
+    if (dragged) dragged.classList.remove("is-dragging");
+    dragged = null;
+    document.querySelectorAll(".is-drop-target").forEach(function (cell) { cell.classList.remove("is-drop-target"); });
+  });
+  document.addEventListener("dragover", function (event) {
+    var cell = closestElement(event.target, "[data-drop-date]");
+    if (!cell || !dragged) return;
+    event.preventDefault(); // allows the drop
+    event.dataTransfer.dropEffect = "move";
+    document.querySelectorAll(".is-drop-target").forEach(function (other) {
+      if (other !== cell) other.classList.remove("is-drop-target");
+    });
+    cell.classList.add("is-drop-target");
+  });
+  document.addEventListener("drop", function (event) {
+    var cell = closestElement(event.target, "[data-drop-date]");
+    var calendar = document.getElementById("calendar");
+    if (!cell || !dragged || !calendar) return;
+    event.preventDefault();
+    htmx.ajax("POST", dragged.getAttribute("data-reschedule-url"), {
+      source: cell,
+      target: "#calendar",
+      swap: "outerHTML",
+      values: { date: cell.getAttribute("data-drop-date"), month: calendar.getAttribute("data-month"), view: "month" }
+    });
   });
 
   // ---- Close an open <details> menu when clicking elsewhere or pressing Escape.

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("campaigns", "0002_workspaces_and_memberships"),
+        ("campaigns", "0005_workspaces_and_memberships"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 from django.db.models import QuerySet
+from django.utils.translation import ngettext
 
 from campaigns.exports import write_csv, write_zip
 from campaigns.management.arguments import campaign_argument
@@ -16,6 +17,10 @@ from campaigns.selectors import campaign_posts
 # --status takes either kind of status; the values do not overlap, so each says which field it filters.
 GENERATION_VALUES = {**{value: value for value in GenerationStatus.values}, "ready": GenerationStatus.SUCCEEDED}
 REVIEW_VALUES = {value: value for value in ReviewStatus.values}
+
+
+def posts_word(count: int) -> str:
+    return ngettext("post", "posts", count)
 
 
 def status_filters(values: list[str]) -> dict[str, list[str]]:
@@ -39,7 +44,8 @@ class Command(OperatorCommand):
         "  review status:      draft, approved, rejected\n"
         "  generation status:  pending, generating, ready (same as succeeded), failed, canceled\n"
         "Repeat it to combine: values of one kind are alternatives, and both kinds must hold\n"
-        "(--status ready --status draft: finished posts nobody has reviewed). Default: every post.\n\n"
+        "(--status ready --status draft: finished posts nobody has reviewed). Default: every post\n"
+        "but the canceled ones (a canceled batch's posts that were never written).\n\n"
         "The file is written beside PATH under a temporary name and renamed when complete, so\n"
         "PATH is never left half written (an existing PATH is replaced). --out - writes the CSV to\n"
         "stdout. A summary goes to stderr, or with --json to stdout as one JSON object:\n"
@@ -78,13 +84,13 @@ class Command(OperatorCommand):
             raise CommandError("--out - writes the CSV to stdout, so it cannot carry --json too")
         campaign = campaign_argument(options["campaign"])
         filters = status_filters(options["status"])
-        posts = campaign_posts(campaign)
+        posts = campaign_posts(campaign, include_canceled="status" in filters)
         for field, values in filters.items():
             posts = posts.filter(**{f"{field}__in": values})
 
         if to_stdout:
             count = write_csv(posts, self.stdout)
-            self.stderr.write(f"Exported {count} posts of {campaign.name!r} as CSV.")
+            self.stderr.write(f"Exported {count} {posts_word(count)} of {campaign.name!r} as CSV.")
             return
         path = Path(out).expanduser().resolve()
         if not path.parent.is_dir():
@@ -104,7 +110,9 @@ class Command(OperatorCommand):
         if options["as_json"]:
             self.stdout.write(json.dumps(summary))
         else:
-            self.stderr.write(f"Exported {count} posts of {campaign.name!r} to {path} ({summary['bytes']:,} bytes).")
+            self.stderr.write(
+                f"Exported {count} {posts_word(count)} of {campaign.name!r} to {path} ({summary['bytes']:,} bytes)."
+            )
 
     def _write(self, posts: QuerySet[Post], path: Path, file_format: str) -> int:
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")

@@ -34,7 +34,10 @@ def batch_report(batch: BatchJob) -> dict:
         "image_count": batch.image_count,
         "cost_cap_usd": float(batch.cost_cap_usd) if batch.cost_cap_usd is not None else None,
         "error_summary": batch.error_summary,
-        "failures": [{"reason": reason, "count": n} for reason, n in batch_failure_reasons(batch)],
+        "failures": [
+            {"reason": group.code or "internal", "label": group.label, "count": group.count}
+            for group in batch_failure_reasons(batch)
+        ],
         "rq_jobs": dispatch.job_statuses(batch.rq_job_ids or []),
     }
 
@@ -45,7 +48,8 @@ class Command(OperatorCommand):
         "reason, and its chunk jobs on RQ (with the worker that ran each).\n\n"
         "With --json stdout is one JSON object: generate_posts --json's fields (batch_id, status,\n"
         "requested, succeeded, failed, seconds, posts_per_minute, cost_usd, ...) plus done,\n"
-        "progress_percent, eta_seconds, tokens, failures [{reason, count}] and rq_jobs\n"
+        "progress_percent, eta_seconds, tokens, failures [{reason, label, count}] (reason: a reason\n"
+        "code such as timeout or content_policy) and rq_jobs\n"
         "[{id, status, worker}] (null when Redis does not answer).\n"
         "Exit status: 0 when the batch exists, whatever its status; 1 otherwise.\n\n"
         "Examples:\n"
@@ -91,8 +95,8 @@ class Command(OperatorCommand):
             ),
         )
         yield "provider", f"{batch.provider} ({batch.text_model}, {batch.image_model})"
-        for reason, count in ((f["reason"], f["count"]) for f in report["failures"]):
-            yield "failed", f"{count} × {reason}"
+        for failure in report["failures"]:
+            yield "failed", f"{failure['count']} × {failure['reason']} ({failure['label']})"
         if batch.error_summary and not report["failures"]:
             yield "note", batch.error_summary
         jobs = report["rq_jobs"]

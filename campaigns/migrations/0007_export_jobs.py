@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0003_comments_and_activity'),
+        ('campaigns', '0006_comments_activity_and_campaigns_outlive_creators'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -31,7 +31,7 @@ def give_every_user_a_personal_workspace(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0001_initial'),
+        ('campaigns', '0004_economy_mode_and_provider_batches'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

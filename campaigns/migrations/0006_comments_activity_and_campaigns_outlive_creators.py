@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0002_workspaces_and_memberships'),
+        ('campaigns', '0005_workspaces_and_memberships'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
