@@ -7,7 +7,6 @@ twice is written once), and the batch's counters move with F() in the same trans
 posts' final states. A poller works on a ProviderBatch row only under the row's own lease.
 """
 
-import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,11 +28,9 @@ from campaigns.models import (
     ProviderBatch,
     economy_lease_owner,
 )
-from generation.images import delete_stored_image
+from generation.images import delete_stored_images
 from generation.providers.base import Brief
 from generation.store import finalize_batch, load_briefs
-
-log = logging.getLogger(__name__)
 
 # A phase's lines that the provider leaves undone (its batch expired) go again in a follow-up
 # batch; after this many rounds of a phase, the posts still undone fail.
@@ -239,16 +236,8 @@ def write_results(batch_id: int, phase: str, results: list[LineResult], *, image
             BatchJob.objects.filter(pk=batch_id).update(**changes)
         finalize_batch(batch_id)
         if dropped_images:
-            transaction.on_commit(lambda: _delete_files(dropped_images))
+            transaction.on_commit(lambda: delete_stored_images(dropped_images))
     return written
-
-
-def _delete_files(names: list[str]) -> None:
-    for name in names:
-        try:
-            delete_stored_image(name)
-        except OSError:
-            log.warning("could not delete the dropped image %s", name)
 
 
 def fail_posts(batch_id: int, post_ids: list[int], reason: str, code: str) -> int:

@@ -1,6 +1,7 @@
 """Fit a provider's image to its platform, and store it through Django's storage API."""
 
 import io
+import logging
 import secrets
 
 from django.core.files.base import ContentFile
@@ -8,6 +9,8 @@ from django.core.files.storage import default_storage
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from generation.providers.base import FailureReason, TransientProviderError
+
+log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 85
 # Refuse decompression bombs well before Pillow's own limit: no provider sends 50 MP.
@@ -66,6 +69,11 @@ def store_post_image(campaign_id: int, post_id: int, data: bytes) -> tuple[str, 
     return name, thumbnail
 
 
-def delete_stored_image(name: str) -> None:
-    if name:
-        default_storage.delete(name)
+def delete_stored_images(names: list[str]) -> None:
+    """Delete files nothing points to any more (replaced or dropped results); one that can't go is
+    logged and left for sweep_images."""
+    for name in filter(None, names):
+        try:
+            default_storage.delete(name)
+        except OSError:
+            log.warning("could not delete the image %s", name)

@@ -34,7 +34,7 @@ from campaigns.models import (
     GenerationStatus,
     Post,
 )
-from generation.images import delete_stored_image
+from generation.images import delete_stored_images
 from generation.providers.base import Brief
 from webhooks import events
 
@@ -374,18 +374,10 @@ def save_outcomes(*, owner: str, outcomes: list[PostOutcome]) -> list[PostOutcom
             if o.image_name and not Post.objects.filter(pk=o.task.post_id, image=o.image_name).exists()
             for name in (o.image_name, o.thumbnail_name)
         ]
-        transaction.on_commit(lambda: _delete_images(replaced + abandoned))
+        transaction.on_commit(lambda: delete_stored_images(replaced + abandoned))
     if dropped:
         log.warning("dropped %d results whose lease had passed to another worker", len(dropped))
     return written
-
-
-def _delete_images(names: list[str]) -> None:
-    for name in names:
-        try:
-            delete_stored_image(name)
-        except OSError:
-            log.warning("could not delete replaced image %s", name)
 
 
 def enforce_cost_cap(batch_id: int) -> None:
