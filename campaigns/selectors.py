@@ -426,14 +426,13 @@ def post_list(
     scheduled: bool | None = None,
 ) -> QuerySet[Post]:
     """The posts of `workspace` if `user` is a member of it (none otherwise), filtered, newest first
-    (then by id, so that a cursor is exact)."""
+    (then by id, so that a cursor is exact). Canceled posts only when asked for by status, as in the grid."""
     posts = Post.objects.filter(campaign__in=visible_campaigns(user, workspace))
     if campaign_id is not None:
         posts = posts.filter(campaign_id=campaign_id)
     if batch_id is not None:
         posts = posts.filter(batch_id=batch_id)
-    if status:
-        posts = posts.filter(status=status)
+    posts = posts.filter(status=status) if status else posts.exclude(status=GenerationStatus.CANCELED)
     if review:
         posts = posts.filter(review_status=review)
     if platform:

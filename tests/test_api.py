@@ -191,6 +191,17 @@ def test_posts_are_paged_by_cursor_without_gaps_or_repeats_while_posts_are_added
     assert len(seen) == len(set(seen))
 
 
+def test_canceled_posts_are_listed_only_when_asked_for(client, user):
+    campaign = CampaignFactory(owner=user)
+    made = PostFactory(campaign=campaign)
+    canceled = PostFactory(campaign=campaign, status=GenerationStatus.CANCELED, caption="")
+    token = make_token(user)
+    listed = call(client, "GET", f"/posts?campaign_id={campaign.pk}", token).json()["items"]
+    assert [item["id"] for item in listed] == [made.pk]
+    asked = call(client, "GET", f"/posts?campaign_id={campaign.pk}&status=canceled", token).json()["items"]
+    assert [item["id"] for item in asked] == [canceled.pk]
+
+
 def test_posts_filters(client, user):
     campaign = CampaignFactory(owner=user)
     approved = PostFactory(campaign=campaign, review_status=ReviewStatus.APPROVED, platform="x")
