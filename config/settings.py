@@ -409,6 +409,8 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "120/m")
 if not re.fullmatch(r"[1-9][0-9]*/[smhd]", API_RATE_LIMIT):
     raise ConfigError("API_RATE_LIMIT must be a number of requests per s, m, h or d, such as 120/m")
+# How long a batch start's Idempotency-Key replays its batch; after it, the key starts a new one.
+API_IDEMPOTENCY_HOURS = env_int("API_IDEMPOTENCY_HOURS", 24, minimum=1)
 # How long an export's download link works.
 API_EXPORT_LINK_SECONDS = env_int("API_EXPORT_LINK_SECONDS", 3600, minimum=1)
 # Webhook deliveries: seconds to wait before each retry after the first attempt (about a day in

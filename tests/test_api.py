@@ -139,6 +139,40 @@ def test_the_same_idempotency_key_and_body_return_the_same_batch(client, user):
     assert BatchJob.objects.count() == 1 and Post.objects.count() == 3
 
 
+def test_an_idempotency_key_replays_within_its_window_and_starts_a_new_batch_after_it(client, user, settings):
+    settings.API_IDEMPOTENCY_HOURS = 24
+    campaign = CampaignFactory(owner=user)
+    token = make_token(user)
+    path = f"/campaigns/{campaign.pk}/batches"
+    first = call(client, "POST", path, token, {"count": 2}, idempotency_key="crm-7").json()
+    BatchJob.objects.filter(pk=first["id"]).update(created_at=timezone.now() - timedelta(hours=23, minutes=59))
+    again = call(client, "POST", path, token, {"count": 2}, idempotency_key="crm-7")
+    assert again["Idempotent-Replayed"] == "true" and again.json()["id"] == first["id"]
+
+    BatchJob.objects.filter(pk=first["id"]).update(created_at=timezone.now() - timedelta(hours=24, minutes=1))
+    later = call(client, "POST", path, token, {"count": 2}, idempotency_key="crm-7")
+    assert later.status_code == 201 and "Idempotent-Replayed" not in later
+    assert later.json()["id"] != first["id"]
+    # The old batch let go of the key; the new one holds it and replays it from now on.
+    old = BatchJob.objects.get(pk=first["id"])
+    assert old.idempotency_key == "" and old.idempotency_fingerprint == ""
+    replay = call(client, "POST", path, token, {"count": 2}, idempotency_key="crm-7")
+    assert replay["Idempotent-Replayed"] == "true" and replay.json()["id"] == later.json()["id"]
+    assert BatchJob.objects.count() == 2 and Post.objects.count() == 4
+
+
+def test_an_expired_idempotency_key_with_another_body_starts_a_batch_instead_of_a_409(client, user, settings):
+    settings.API_IDEMPOTENCY_HOURS = 1
+    campaign = CampaignFactory(owner=user)
+    token = make_token(user)
+    path = f"/campaigns/{campaign.pk}/batches"
+    first = call(client, "POST", path, token, {"count": 3}, idempotency_key="crm-8").json()
+    BatchJob.objects.filter(pk=first["id"]).update(created_at=timezone.now() - timedelta(hours=2))
+    response = call(client, "POST", path, token, {"count": 1}, idempotency_key="crm-8")
+    assert response.status_code == 201 and response.json()["requested_count"] == 1
+    assert BatchJob.objects.get(idempotency_key="crm-8").pk == response.json()["id"]
+
+
 def test_the_same_idempotency_key_with_another_body_is_a_409(client, user):
     campaign = CampaignFactory(owner=user)
     token = make_token(user)
