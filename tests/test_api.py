@@ -14,6 +14,7 @@ from django.utils import timezone
 from api.models import ApiToken
 from api.tokens import hash_token
 from campaigns.models import BatchJob, GenerationStatus, Post, ReviewStatus
+from campaigns.workspaces import personal_workspace
 from tests.api_support import call, make_token
 from tests.factories import BatchFactory, CampaignFactory, PostFactory
 from tests.support import database_url
@@ -279,6 +280,34 @@ def test_an_export_gives_a_link_that_downloads_the_filtered_csv_until_it_expires
     settings.API_EXPORT_LINK_SECONDS = -1
     expired = call(client, "POST", "/exports", token, {"campaign_id": campaign.pk}).json()
     assert client.get(expired["url"]).status_code == 404
+
+
+def test_where_approval_is_required_an_export_holds_only_approved_posts(client, user):
+    workspace = personal_workspace(user)
+    workspace.approval_required = True
+    workspace.save()
+    campaign = CampaignFactory(owner=user, workspace=workspace)
+    approved = PostFactory(campaign=campaign, review_status=ReviewStatus.APPROVED)
+    PostFactory(campaign=campaign)  # a draft
+    PostFactory(campaign=campaign, review_status=ReviewStatus.REJECTED)
+    export = call(client, "POST", "/exports", make_token(user, "read"), {"campaign_id": campaign.pk}).json()
+    rows = list(csv.DictReader(io.StringIO(b"".join(client.get(export["url"]).streaming_content).decode("utf-8-sig"))))
+    assert [int(row["post_id"]) for row in rows] == [approved.pk]
+
+
+def test_past_the_export_limit_a_start_is_a_429_problem_with_retry_after(client, user, settings):
+    settings.EXPORTS_PER_MINUTE = 2
+    campaign = CampaignFactory(owner=user)
+    token = make_token(user, "read")
+    for _ in range(2):
+        assert call(client, "POST", "/exports", token, {"campaign_id": campaign.pk}).status_code == 201
+    for _ in range(2):
+        response = call(client, "POST", "/exports", token, {"campaign_id": campaign.pk})
+        assert response.status_code == 429
+        assert response["Content-Type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["type"].endswith("/limit-reached") and "2 exports a minute" in problem["detail"]
+        assert 1 <= int(response["Retry-After"]) <= 60
 
 
 def test_usage_reports_this_months_spend_and_the_limits(client, user, settings):
