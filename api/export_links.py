@@ -78,6 +78,7 @@ def export_start(
             workspace_id=campaign.workspace_id,
             campaign_id=campaign.pk,
             export_id=link.id,
+            format=link.format,
             url=absolute_url(link.id),
             expires_at=link.expires_at.isoformat(),
         )
