@@ -4,7 +4,8 @@ A CSV is written while it is downloaded (campaigns.exports.csv_lines, as the cam
 export does), so an export is ready as soon as it is started. Its id is what to export (user,
 campaign, filters, expiry) signed with SECRET_KEY; its link works without a token (for tools
 that fetch a URL) until it expires, and only while its user may still export the campaign
-(a member of its workspace with a role that allows it).
+(a member of its workspace with a role that allows it). It holds what the page's export holds
+(campaigns.exports): where the workspace requires approval, approved posts only.
 """
 
 import time
@@ -22,6 +23,7 @@ from django.db.models import QuerySet
 
 from campaigns import selectors
 from campaigns.access import NotMember, require
+from campaigns.exports import allow_export, exportable_posts
 from campaigns.models import Campaign, Post
 from campaigns.roles import Action
 from webhooks import events
@@ -59,9 +61,10 @@ def export_start(
 ) -> ExportLink:
     """Start an export of the campaign's posts (filtered as campaign_posts takes them); emits export.ready.
 
+    Refused as the page's export is (allow_export: the role, then the per-minute limit).
     `absolute_url(export_id)` gives the link's full URL for the webhook's payload.
     """
-    require(user, campaign.workspace, Action.EXPORT)
+    allow_export(campaign=campaign, actor=user)
     order = {
         "user": user.pk,
         "campaign_id": campaign.pk,
@@ -75,6 +78,7 @@ def export_start(
             workspace_id=campaign.workspace_id,
             campaign_id=campaign.pk,
             export_id=link.id,
+            format=link.format,
             url=absolute_url(link.id),
             expires_at=link.expires_at.isoformat(),
         )
@@ -101,4 +105,4 @@ def export_posts(link: ExportLink) -> tuple[Campaign, QuerySet[Post]]:
         require(user, campaign.workspace, Action.EXPORT)
     except (Campaign.DoesNotExist, NotMember, PermissionDenied):
         raise ExportUnavailable("No such export.") from None
-    return campaign, selectors.campaign_posts(campaign, **link.filters)
+    return campaign, exportable_posts(campaign, link.filters)

@@ -25,11 +25,13 @@ from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as RequestValidationError
 
 from campaigns.access import NotMember
+from campaigns.quotas import LimitReached
 
 log = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 IDEMPOTENCY_CONFLICT = "/api/v1/problems/idempotency-conflict"
+LIMIT_REACHED = "/api/v1/problems/limit-reached"
 STATE_CONFLICT = "/api/v1/problems/state-conflict"
 VALIDATION = "/api/v1/problems/validation"
 
@@ -110,6 +112,16 @@ def _request_validation_problem(request: HttpRequest, exc: Any) -> HttpResponse:
     return problem(422, "Check the fields listed in errors.", type_=VALIDATION, errors=errors)
 
 
+def _limit_problem(request: HttpRequest, exc: Any) -> HttpResponse:
+    """A per-user limit (campaigns.quotas): 429 with Retry-After when it says when it has room again;
+    a limit that frees up only when something ends (a running batch) stays a 422, as before."""
+    if exc.retry_after is None:
+        return validation_problem(exc)
+    response = problem(429, " ".join(exc.messages), type_=LIMIT_REACHED)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def _authentication_problem(request: HttpRequest, exc: Any) -> HttpResponse:
     response = problem(401, "Send a valid API token: Authorization: Bearer <token>.")
     response["WWW-Authenticate"] = 'Bearer realm="api"'
@@ -133,6 +145,7 @@ def install_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(AuthenticationError, _authentication_problem)
     api.add_exception_handler(HttpError, _http_error_problem)
     api.add_exception_handler(ValidationError, lambda request, exc: validation_problem(exc))
+    api.add_exception_handler(LimitReached, _limit_problem)
     api.add_exception_handler(Conflict, lambda request, exc: problem(409, exc.detail, type_=exc.type))
     api.add_exception_handler(
         ParameterError,

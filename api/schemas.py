@@ -157,6 +157,15 @@ class ScheduleIn(InputSchema):
 
 class ExportFormat(StrEnum):
     CSV = "csv"
+    ZIP = "zip"
+
+
+class ExportState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    READY = "ready"
+    FAILED = "failed"
+    EXPIRED = "expired"
 
 
 class ExportIn(InputSchema):
@@ -169,12 +178,23 @@ class ExportIn(InputSchema):
 
 
 class ExportOut(Schema):
-    id: str
-    status: str = Field(description="Always `ready`: a CSV is written while it is downloaded.")
-    format: str
+    id: str = Field(
+        description="A ZIP export's number, or a CSV export's signed description; read it at /exports/{id}."
+    )
+    status: ExportState = Field(
+        description="A CSV is `ready` at once (it is written while downloaded). A ZIP is made by a worker: "
+        "`queued`, `running`, then `ready` or `failed`, and `expired` once its file is gone."
+    )
+    format: ExportFormat
     campaign_id: int
-    url: str = Field(description="The download link; it works without a token until expires_at.")
-    expires_at: datetime
+    done_count: int | None = Field(description="ZIP: posts packed so far (of total_count); null for a CSV.")
+    total_count: int | None = Field(description="ZIP: posts in the export, once its worker has counted them.")
+    url: str | None = Field(
+        description="The download link, once ready; it works without a token until expires_at. "
+        "Read the export again for a fresh link to a ZIP."
+    )
+    expires_at: datetime | None = Field(description="When the link stops working; null until ready.")
+    error: str | None = Field(description="Why a ZIP export failed; null otherwise.")
 
 
 class UsageOut(Schema):

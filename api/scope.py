@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest
 
 from api.models import ApiToken
 from campaigns import selectors
-from campaigns.models import BatchJob, Campaign, Post, Workspace
+from campaigns.models import BatchJob, Campaign, Export, Post, Workspace
 
 
 def token_of(request: HttpRequest) -> ApiToken:
@@ -44,5 +44,11 @@ def batch(request: HttpRequest, pk: int) -> BatchJob:
 
 def post(request: HttpRequest, pk: int) -> Post:
     found = selectors.post_for(user=actor(request), pk=pk)
+    _in_workspace(request, found.campaign.workspace_id)
+    return found
+
+
+def export(request: HttpRequest, pk: int) -> Export:
+    found = selectors.export_for(user=actor(request), pk=pk)
     _in_workspace(request, found.campaign.workspace_id)
     return found

@@ -4,6 +4,7 @@ A ZIP of 1,000 images took 3-8 s inside a web worker, and a few at once slowed e
 the "default" queue a worker does it instead (`rqworker generation default` serves both queues).
 The export's row is the truth: the job moves it queued -> running -> succeeded (with its file
 and the time its link expires) or failed (with the reason), and reports progress on the way.
+Ready, it emits export.ready for the export's workspace, wherever the export was started.
 """
 
 import logging
@@ -21,6 +22,8 @@ from django.utils import timezone
 
 from campaigns.exports import exportable_posts, write_zip
 from campaigns.models import Export, ExportStatus
+from campaigns.zip_links import zip_link_for_endpoints
+from webhooks import events
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +71,35 @@ def run_export(export_id: int) -> None:
             finished_at=timezone.now(),
         )
         return
+    _mark_ready(export, name=name, count=count)
+
+
+def _mark_ready(export: Export, *, name: str, count: int) -> None:
+    """Mark the export ready and emit export.ready with it, once: the update is conditional on the
+    run this job claimed, and the event's deliveries are written in the same transaction."""
     now = timezone.now()
-    Export.objects.filter(pk=export_id).update(
-        status=ExportStatus.SUCCEEDED,
-        file=name,
-        total_count=count,
-        done_count=count,
-        finished_at=now,
-        expires_at=now + timedelta(hours=settings.EXPORT_LINK_HOURS),
-    )
+    export.expires_at = now + timedelta(hours=settings.EXPORT_LINK_HOURS)
+    with transaction.atomic():
+        marked = Export.objects.filter(pk=export.pk, status=ExportStatus.RUNNING).update(
+            status=ExportStatus.SUCCEEDED,
+            file=name,
+            total_count=count,
+            done_count=count,
+            finished_at=now,
+            expires_at=export.expires_at,
+        )
+        if marked:
+            link = zip_link_for_endpoints(export)
+            events.export_ready(
+                workspace_id=export.campaign.workspace_id,
+                campaign_id=export.campaign_id,
+                export_id=str(export.pk),
+                format="zip",
+                url=settings.SITE_URL + link.path,
+                expires_at=link.expires_at.isoformat(),
+            )
+    if not marked:  # its campaign was deleted meanwhile, and the export with it
+        default_storage.delete(name)
 
 
 def sweep_expired_exports(*, now: datetime | None = None) -> int:

@@ -103,6 +103,11 @@ class Workspace(models.Model):
                 condition=Q(monthly_budget_usd__isnull=True) | Q(monthly_budget_usd__gte=0),
                 name="workspace_budget_non_negative",
             ),
+            # The calendar feed finds its workspace by this token on every poll: unique, so indexed;
+            # partial, since most workspaces have none.
+            models.UniqueConstraint(
+                fields=["ical_token"], condition=~Q(ical_token=""), name="workspace_ical_token_unique"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -26,10 +26,15 @@ WINDOW_SECONDS = 60
 
 
 class LimitReached(ValidationError):
-    """A per-user limit refused the request: the message says which one and when it frees up."""
+    """A per-user limit refused the request: the message says which one and when it frees up.
 
-    def __init__(self, message: str) -> None:
+    `retry_after`: the seconds until a per-minute limit has room again (None for the limits that
+    free up only when something ends, such as a running batch).
+    """
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message, code="limit_reached")
+        self.retry_after = retry_after
 
 
 def applies_to(user: User | None) -> TypeGuard[User]:
@@ -89,4 +94,4 @@ def _take_within_minute(user: User | None, what: str, most: int) -> None:
         used = 1
     if used > most:
         wait = max(1, int(WINDOW_SECONDS * (window + 1) - now))
-        raise LimitReached(f"You may make {most} {what} a minute: try again in {wait} seconds.")
+        raise LimitReached(f"You may make {most} {what} a minute: try again in {wait} seconds.", retry_after=wait)

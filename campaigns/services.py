@@ -257,17 +257,20 @@ def batch_start_once(
     platforms: list[str] | None = None,
     cost_cap_usd: Decimal | None = None,
 ) -> tuple[BatchJob, bool]:
-    """batch_start, once per (requester, key): (the batch, whether it already existed).
+    """batch_start, once per (requester, key) within API_IDEMPOTENCY_HOURS: (the batch, whether it already existed).
 
     The same key with the same request returns the first batch; with a different request it
     raises IdempotencyConflict. Two requests racing with one key both end on the one batch: the
     unique constraint on (requested_by, idempotency_key) lets one insert win, the other reads it.
+    A key older than the window starts a new batch, whatever was asked with it before.
     """
     check_allowed(actor, campaign.workspace, Action.START_BATCH)
     fingerprint = _batch_fingerprint(campaign=campaign, count=count, platforms=platforms, cost_cap_usd=cost_cap_usd)
+    keyed = BatchJob.objects.filter(requested_by=actor, idempotency_key=idempotency_key)
+    since = timezone.now() - timedelta(hours=settings.API_IDEMPOTENCY_HOURS)
 
     def existing() -> BatchJob | None:
-        batch = BatchJob.objects.filter(requested_by=actor, idempotency_key=idempotency_key).first()
+        batch = keyed.filter(created_at__gte=since).first()
         if batch is not None and batch.idempotency_fingerprint != fingerprint:
             raise IdempotencyConflict(
                 f"The Idempotency-Key {idempotency_key!r} was used for a different request (batch #{batch.pk})."
@@ -279,6 +282,9 @@ def batch_start_once(
         return batch, True
     try:
         with transaction.atomic():
+            # An expired key's batch lets go of it, with this insert: the unique constraint holds
+            # one batch per key, and a refused start leaves the old batch its key.
+            keyed.filter(created_at__lt=since).update(idempotency_key="", idempotency_fingerprint="")
             batch = batch_start(
                 campaign=campaign,
                 count=count,

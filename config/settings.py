@@ -49,6 +49,14 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if
 if not DEBUG and not ALLOWED_HOSTS:
     raise ConfigError("ALLOWED_HOSTS must be set when DEBUG is off")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# The site's public address, for links made outside a request (a worker's export.ready webhook).
+# Default: the first ALLOWED_HOSTS entry over https (production redirects to https anyway).
+_first_host = next((host for host in ALLOWED_HOSTS if host != "*" and not host.startswith(".")), "localhost")
+SITE_URL = env_str(
+    "SITE_URL", f"http://localhost:{env_str('PORT', '8000')}" if DEBUG else f"https://{_first_host}"
+).rstrip("/")
+if not re.fullmatch(r"https?://[^/?#\s]+", SITE_URL):
+    raise ConfigError(f"SITE_URL must be a scheme and a host, such as https://posts.example.com, got {SITE_URL!r}")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -409,6 +417,8 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "120/m")
 if not re.fullmatch(r"[1-9][0-9]*/[smhd]", API_RATE_LIMIT):
     raise ConfigError("API_RATE_LIMIT must be a number of requests per s, m, h or d, such as 120/m")
+# How long a batch start's Idempotency-Key replays its batch; after it, the key starts a new one.
+API_IDEMPOTENCY_HOURS = env_int("API_IDEMPOTENCY_HOURS", 24, minimum=1)
 # How long an export's download link works.
 API_EXPORT_LINK_SECONDS = env_int("API_EXPORT_LINK_SECONDS", 3600, minimum=1)
 # Webhook deliveries: seconds to wait before each retry after the first attempt (about a day in

@@ -5,17 +5,21 @@ import io
 import os
 import subprocess
 import sys
+import zipfile
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.utils import timezone
 
 from api.models import ApiToken
 from api.tokens import hash_token
-from campaigns.models import BatchJob, GenerationStatus, Post, ReviewStatus
+from campaigns.export_jobs import run_export
+from campaigns.models import BatchJob, Export, ExportStatus, GenerationStatus, Post, ReviewStatus
+from campaigns.workspaces import personal_workspace
 from tests.api_support import call, make_token
-from tests.factories import BatchFactory, CampaignFactory, PostFactory
+from tests.factories import BatchFactory, CampaignFactory, PostFactory, UserFactory
 from tests.support import database_url
 
 pytestmark = pytest.mark.django_db
@@ -139,6 +143,40 @@ def test_the_same_idempotency_key_and_body_return_the_same_batch(client, user):
     assert BatchJob.objects.count() == 1 and Post.objects.count() == 3
 
 
+def test_an_idempotency_key_replays_within_its_window_and_starts_a_new_batch_after_it(client, user, settings):
+    settings.API_IDEMPOTENCY_HOURS = 24
+    campaign = CampaignFactory(owner=user)
+    token = make_token(user)
+    path = f"/campaigns/{campaign.pk}/batches"
+    first = call(client, "POST", path, token, {"count": 2}, idempotency_key="crm-7").json()
+    BatchJob.objects.filter(pk=first["id"]).update(created_at=timezone.now() - timedelta(hours=23, minutes=59))
+    again = call(client, "POST", path, token, {"count": 2}, idempotency_key="crm-7")
+    assert again["Idempotent-Replayed"] == "true" and again.json()["id"] == first["id"]
+
+    BatchJob.objects.filter(pk=first["id"]).update(created_at=timezone.now() - timedelta(hours=24, minutes=1))
+    later = call(client, "POST", path, token, {"count": 2}, idempotency_key="crm-7")
+    assert later.status_code == 201 and "Idempotent-Replayed" not in later
+    assert later.json()["id"] != first["id"]
+    # The old batch let go of the key; the new one holds it and replays it from now on.
+    old = BatchJob.objects.get(pk=first["id"])
+    assert old.idempotency_key == "" and old.idempotency_fingerprint == ""
+    replay = call(client, "POST", path, token, {"count": 2}, idempotency_key="crm-7")
+    assert replay["Idempotent-Replayed"] == "true" and replay.json()["id"] == later.json()["id"]
+    assert BatchJob.objects.count() == 2 and Post.objects.count() == 4
+
+
+def test_an_expired_idempotency_key_with_another_body_starts_a_batch_instead_of_a_409(client, user, settings):
+    settings.API_IDEMPOTENCY_HOURS = 1
+    campaign = CampaignFactory(owner=user)
+    token = make_token(user)
+    path = f"/campaigns/{campaign.pk}/batches"
+    first = call(client, "POST", path, token, {"count": 3}, idempotency_key="crm-8").json()
+    BatchJob.objects.filter(pk=first["id"]).update(created_at=timezone.now() - timedelta(hours=2))
+    response = call(client, "POST", path, token, {"count": 1}, idempotency_key="crm-8")
+    assert response.status_code == 201 and response.json()["requested_count"] == 1
+    assert BatchJob.objects.get(idempotency_key="crm-8").pk == response.json()["id"]
+
+
 def test_the_same_idempotency_key_with_another_body_is_a_409(client, user):
     campaign = CampaignFactory(owner=user)
     token = make_token(user)
@@ -256,6 +294,113 @@ def test_an_export_gives_a_link_that_downloads_the_filtered_csv_until_it_expires
     settings.API_EXPORT_LINK_SECONDS = -1
     expired = call(client, "POST", "/exports", token, {"campaign_id": campaign.pk}).json()
     assert client.get(expired["url"]).status_code == 404
+
+
+def with_image(post):
+    post.image.save(f"{post.pk}.jpg", ContentFile(b"\xff\xd8" + bytes([post.pk % 256]) * 500), save=True)
+    return post
+
+
+def test_a_zip_export_is_started_polled_and_downloaded_from_a_link_that_expires(client, user, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    campaign = CampaignFactory(owner=user, name="Harvest")
+    on_x = [with_image(PostFactory(campaign=campaign, platform="x")) for _ in range(2)]
+    with_image(PostFactory(campaign=campaign, platform="instagram"))
+    token = make_token(user, "read")
+    response = call(client, "POST", "/exports", token, {"campaign_id": campaign.pk, "format": "zip", "platform": "x"})
+    assert response.status_code == 201
+    started = response.json()
+    assert started["format"] == "zip" and started["status"] == "queued"
+    assert started["id"] == str(Export.objects.get().pk) and started["url"] is None
+    path = f"/exports/{started['id']}"
+    assert call(client, "GET", path, token).json()["status"] == "queued"
+
+    run_export(int(started["id"]))  # what the worker does
+    ready = call(client, "GET", path, token).json()
+    assert ready["status"] == "ready" and (ready["done_count"], ready["total_count"]) == (2, 2)
+    assert ready["error"] is None and ready["url"].startswith("http://testserver/api/v1/exports/")
+    download = client.get(ready["url"])  # no token: the signed link is the credential, as a CSV's
+    assert download.status_code == 200 and download["Content-Type"] == "application/zip"
+    assert download["Content-Disposition"].startswith('attachment; filename="harvest-posts-')
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+    assert sorted(archive.namelist()) == sorted(["posts.csv"] + [f"images/x-{post.pk}.jpg" for post in on_x])
+
+    # The number alone, a forged link, or another export's link open nothing.
+    assert client.get(f"/api/v1{path}/download").status_code == 404
+    assert client.get(ready["url"] + "x").status_code == 404
+    other = Export.objects.create(campaign=campaign, download_name="other.zip")
+    assert client.get(ready["url"].replace(f"/exports/{started['id']}/", f"/exports/{other.pk}/")).status_code == 404
+    # Nobody else reads it (a CSV's link is its own: a ZIP's number is not).
+    assert call(client, "GET", path, make_token(UserFactory())).status_code == 404
+
+    settings.API_EXPORT_LINK_SECONDS = -1  # the link expires before the file
+    stale = call(client, "GET", path, token).json()["url"]
+    assert client.get(stale).status_code == 404
+    settings.API_EXPORT_LINK_SECONDS = 3600
+    Export.objects.filter(pk=started["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    expired = call(client, "GET", path, token).json()
+    assert expired["status"] == "expired" and expired["url"] is None
+    assert client.get(ready["url"]).status_code == 404
+
+
+def test_a_zip_export_that_failed_or_stalled_says_so(client, user):
+    campaign = CampaignFactory(owner=user)
+    token = make_token(user, "read")
+    failed = Export.objects.create(
+        campaign=campaign,
+        download_name="x.zip",
+        status=ExportStatus.FAILED,
+        error_message="The export failed (OSError).",
+    )
+    answer = call(client, "GET", f"/exports/{failed.pk}", token).json()
+    assert answer["status"] == "failed" and answer["error"] == "The export failed (OSError)."
+    stalled = Export.objects.create(campaign=campaign, download_name="y.zip", status=ExportStatus.RUNNING)
+    Export.objects.filter(pk=stalled.pk).update(created_at=timezone.now() - timedelta(days=1))
+    answer = call(client, "GET", f"/exports/{stalled.pk}", token).json()
+    assert answer["status"] == "failed" and "did not finish" in answer["error"]
+    for unknown in ("9223372036854775808", "²", "١"):
+        assert call(client, "GET", f"/exports/{unknown}", token).status_code == 404
+        assert client.get(f"/api/v1/exports/{unknown}/download?link=x").status_code == 404
+
+
+def test_where_approval_is_required_an_export_holds_only_approved_posts(client, user, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    workspace = personal_workspace(user)
+    workspace.approval_required = True
+    workspace.save()
+    campaign = CampaignFactory(owner=user, workspace=workspace)
+    approved = PostFactory(campaign=campaign, review_status=ReviewStatus.APPROVED)
+    PostFactory(campaign=campaign)  # a draft
+    PostFactory(campaign=campaign, review_status=ReviewStatus.REJECTED)
+    token = make_token(user, "read")
+    export = call(client, "POST", "/exports", token, {"campaign_id": campaign.pk}).json()
+    rows = list(csv.DictReader(io.StringIO(b"".join(client.get(export["url"]).streaming_content).decode("utf-8-sig"))))
+    assert [int(row["post_id"]) for row in rows] == [approved.pk]
+    # The ZIP's job applies the same rule.
+    started = call(client, "POST", "/exports", token, {"campaign_id": campaign.pk, "format": "zip"}).json()
+    run_export(int(started["id"]))
+    ready = call(client, "GET", f"/exports/{started['id']}", token).json()
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(client.get(ready["url"]).streaming_content)))
+    rows = list(csv.DictReader(io.StringIO(archive.read("posts.csv").decode("utf-8-sig"))))
+    assert [int(row["post_id"]) for row in rows] == [approved.pk]
+
+
+def test_past_the_export_limit_a_start_is_a_429_problem_with_retry_after(client, user, settings):
+    settings.EXPORTS_PER_MINUTE = 2
+    campaign = CampaignFactory(owner=user)
+    token = make_token(user, "read")
+    for format in ("csv", "zip"):
+        assert (
+            call(client, "POST", "/exports", token, {"campaign_id": campaign.pk, "format": format}).status_code == 201
+        )
+    for format in ("csv", "zip"):
+        response = call(client, "POST", "/exports", token, {"campaign_id": campaign.pk, "format": format})
+        assert response.status_code == 429
+        assert response["Content-Type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["type"].endswith("/limit-reached") and "2 exports a minute" in problem["detail"]
+        assert 1 <= int(response["Retry-After"]) <= 60
+    assert Export.objects.count() == 1  # the refused ZIP queued nothing
 
 
 def test_usage_reports_this_months_spend_and_the_limits(client, user, settings):

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.models import BatchJob, BatchStatus, GenerationStatus, Post
+from campaigns.models import BatchJob, BatchStatus, Export, GenerationStatus, Post
 from campaigns.roles import Action, Role, can
 from tests.api_support import call, make_token
 from tests.factories import BatchFactory, CampaignFactory, MembershipFactory, PostFactory, UserFactory, WorkspaceFactory
@@ -42,6 +42,8 @@ ENDPOINTS = [
     ("reject", "POST", "/posts/{post}/reject", None, Action.REVIEW, 200),
     ("schedule", "PUT", "/posts/{post}/schedule", {"scheduled_at": "FUTURE"}, Action.SCHEDULE, 200),
     ("export", "POST", "/exports", {"campaign_id": "{campaign}"}, Action.EXPORT, 201),
+    ("export zip", "POST", "/exports", {"campaign_id": "{campaign}", "format": "zip"}, Action.EXPORT, 201),
+    ("read zip export", "GET", "/exports/{export}", None, Action.VIEW, 200),
     ("usage", "GET", "/usage", None, Action.VIEW, 200),
 ]
 
@@ -58,11 +60,19 @@ def team():
     ended = BatchFactory(campaign=campaign, status=BatchStatus.PARTIALLY_FAILED, requested_count=2, failed_count=1)
     PostFactory(campaign=campaign, batch=ended, status=GenerationStatus.FAILED, sequence=0)
     post = PostFactory(campaign=campaign, platform="x")
-    return {"workspace": workspace, "campaign": campaign, "running": running, "ended": ended, "post": post}
+    export = Export.objects.create(campaign=campaign, requested_by=creator, download_name="team.zip")
+    return {
+        "workspace": workspace,
+        "campaign": campaign,
+        "running": running,
+        "ended": ended,
+        "post": post,
+        "export": export,
+    }
 
 
 def _request(team, path: str, body):
-    ids = {name: team[name].pk for name in ("campaign", "running", "ended", "post")}
+    ids = {name: team[name].pk for name in ("campaign", "running", "ended", "post", "export")}
     path = path.format(**ids)
     if isinstance(body, dict):
         body = {
@@ -99,7 +109,7 @@ def test_a_token_reaches_nothing_outside_its_workspace(client, team, name, metho
     token = make_token(outsider, "write", workspace=elsewhere)
     path, body = _request(team, path, body)
     response = call(client, method, path, token, body)
-    if "{" in ENDPOINTS[[e[0] for e in ENDPOINTS].index(name)][2] or name == "export":
+    if "{" in ENDPOINTS[[e[0] for e in ENDPOINTS].index(name)][2] or name in ("export", "export zip"):
         assert response.status_code == 404, (name, response.content[:300])
     else:
         assert response.status_code == success

@@ -4,10 +4,12 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.utils import timezone
 from icalendar import Calendar
 
-from campaigns.calendar_feed import calendar_feed_path, calendar_feed_regenerate
+from campaigns.calendar_feed import calendar_feed_path, calendar_feed_regenerate, workspace_by_calendar_token
+from campaigns.models import Workspace
 from campaigns.roles import Role
 from campaigns.workspaces import personal_workspace
 from tests.factories import CampaignFactory, MembershipFactory, PostFactory, UserFactory
@@ -60,3 +62,14 @@ def test_only_owners_make_the_url_and_every_member_sees_it(client, user, role):
     page = client.get("/settings/api-tokens/").content.decode()
     assert calendar_feed_path(workspace) in page and "Make a new URL" not in page
     assert client.post("/settings/calendar-feed/new-url/").status_code == 403
+
+
+@pytest.mark.postgres
+def test_the_feed_finds_its_workspace_through_the_token_index(user):
+    """Calendar apps poll the feed: its lookup by token reads the partial unique index, not the table."""
+    workspace = calendar_feed_regenerate(workspace=personal_workspace(user), actor=user)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table would be scanned anyway
+    plan = Workspace.objects.filter(ical_token=workspace.ical_token).explain()
+    assert "workspace_ical_token_unique" in plan, plan
+    assert workspace_by_calendar_token(workspace.ical_token) == workspace

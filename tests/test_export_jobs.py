@@ -5,6 +5,7 @@ import io
 import re
 import zipfile
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.core.files.base import ContentFile
@@ -13,11 +14,15 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns import services
 from campaigns.export_jobs import run_export
-from campaigns.models import Export, ExportStatus
+from campaigns.models import Campaign, Export, ExportStatus
 from campaigns.roles import Role
+from campaigns.workspaces import personal_workspace
 from tests.factories import CampaignFactory, MembershipFactory, PostFactory, UserFactory, WorkspaceFactory
 from tests.support import wait_for
+from webhooks import services as webhook_services
+from webhooks.models import Event, WebhookDelivery
 
 HTMX = {"HX-Request": "true"}
 
@@ -161,3 +166,54 @@ def test_an_export_whose_job_never_ended_stops_polling_and_says_so(user, setting
     Export.objects.filter(pk=export.pk).update(created_at=timezone.now() - timedelta(minutes=30))
     panel = owner.get(export.get_absolute_url(), headers=HTMX).content.decode()
     assert "hx-trigger" not in panel and "The export did not finish" in panel
+
+
+@pytest.mark.django_db
+def test_a_ready_zip_emits_export_ready_once_with_a_link_that_downloads_it(user, settings, tmp_path):
+    """export.ready is the workspace's: a ZIP started on the page (as in the admin or the API) emits it
+    when its job marks it ready, in that transaction, and a second run of the job emits nothing."""
+    settings.MEDIA_ROOT = tmp_path
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    settings.SITE_URL = "https://posts.example.com"
+    webhook_services.endpoint_create(
+        workspace=personal_workspace(user), actor=user, url="http://127.0.0.1:9/hooks", events=[Event.EXPORT_READY]
+    )
+    campaign = CampaignFactory(owner=user)
+    posts_with_images(campaign, 2)
+    signed_in(user).post(reverse("campaigns:export_zip", args=[campaign.pk]))
+    export = Export.objects.get()
+    assert not WebhookDelivery.objects.exists()  # queued is not ready
+
+    run_export(export.pk)
+    run_export(export.pk)  # a job run twice (RQ retried it) finds the export taken
+    delivery = WebhookDelivery.objects.get()
+    data = delivery.payload["data"]
+    assert delivery.event == "export.ready" and delivery.payload["type"] == "export.ready"
+    assert (data["export_id"], data["campaign_id"], data["format"]) == (str(export.pk), campaign.pk, "zip")
+    assert data["url"].startswith(f"https://posts.example.com/api/v1/exports/{export.pk}/download?link=")
+    response = Client().get(data["url"].removeprefix(settings.SITE_URL))  # no session, no token
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    assert len(zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).namelist()) == 3
+
+
+@pytest.mark.django_db
+def test_an_export_whose_campaign_went_while_it_ran_emits_nothing_and_keeps_no_file(user, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    webhook_services.endpoint_create(
+        workspace=personal_workspace(user), actor=user, url="http://127.0.0.1:9/hooks", events=[Event.EXPORT_READY]
+    )
+    campaign = CampaignFactory(owner=user)
+    posts_with_images(campaign, 1)
+    export = services.export_zip_start(campaign=campaign, actor=user, download_name="gone.zip")
+    real_save = default_storage.save
+
+    def save_then_lose_the_campaign(name, content, **kwargs):
+        stored = real_save(name, content, **kwargs)
+        Campaign.objects.filter(pk=campaign.pk).delete()
+        return stored
+
+    with mock.patch.object(default_storage, "save", save_then_lose_the_campaign):
+        run_export(export.pk)
+    assert not WebhookDelivery.objects.exists()
+    assert not any((tmp_path / "exports").rglob("*.zip"))

@@ -46,6 +46,8 @@ def test_production_settings_start():
         ({"GENERATION_PROVIDER": "magic"}, "configuration error: GENERATION_PROVIDER must be one of local, openai"),
         ({"GENERATION_PROVIDER": "openai"}, "configuration error: OPENAI_API_KEY must be set"),
         ({"DATABASE_URL": "mysql://x@y/z"}, "configuration error: DATABASE_URL must use postgres:// or sqlite://"),
+        ({"SITE_URL": "posts.example.com/app"}, "configuration error: SITE_URL must be a scheme and a host"),
+        ({"API_IDEMPOTENCY_HOURS": "0"}, "configuration error: API_IDEMPOTENCY_HOURS must be at least 1"),
         ({"EMAIL_URL": "pigeon://coop"}, "configuration error: EMAIL_URL is not a valid email URL"),
         ({"MEDIA_STORAGE": "s3"}, "configuration error: S3_BUCKET must be set"),
         ({"TRUSTED_PROXY_CIDRS": "10.0.0.0/33"}, "configuration error: TRUSTED_PROXY_CIDRS must be comma-separated"),

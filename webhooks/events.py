@@ -83,9 +83,18 @@ def post_approved(post: Post) -> None:
     )
 
 
-def export_ready(*, workspace_id: int, campaign_id: int, export_id: str, url: str, expires_at: str) -> None:
+def export_ready(
+    *, workspace_id: int, campaign_id: int, export_id: str, format: str, url: str, expires_at: str
+) -> None:
+    """A CSV when the API starts it (written while downloaded); a ZIP when its job has stored it."""
     emit(
         workspace_id=workspace_id,
         event=Event.EXPORT_READY,
-        data={"export_id": export_id, "campaign_id": campaign_id, "url": url, "expires_at": expires_at},
+        data={
+            "export_id": export_id,
+            "campaign_id": campaign_id,
+            "format": format,
+            "url": url,
+            "expires_at": expires_at,
+        },
     )

@@ -22,7 +22,8 @@ router = Router(tags=["batches"])
     description=(
         "Creates the batch and its `count` pending posts; workers generate them. With an `Idempotency-Key`, "
         "a retried request returns the batch the first one started (header `Idempotent-Replayed: true`); the "
-        "same key with a different request is refused with 409."
+        "same key with a different request is refused with 409. A key replays for `API_IDEMPOTENCY_HOURS` "
+        "(24 by default); after that it starts a new batch."
     ),
 )
 def batch_start(
