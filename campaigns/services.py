@@ -137,6 +137,24 @@ def check_mode(mode: object, *, cost_cap_usd: Decimal | None = None) -> str:
     return str(mode)
 
 
+def _check_spending(
+    *, workspace: Workspace, requested_by: User | None, count: int, economy: bool, most: Decimal | None
+) -> budgets.MonthlyBudget | None:
+    """Refuse `count` posts that `requested_by`'s limits or `workspace`'s budget have no room for.
+
+    The posts are weighed at their estimate (the Batch API's prices for economy), or at `most` when
+    a cost cap keeps them below it. Call it inside the transaction that commits the posts: both
+    checks lock a row (the user's, the workspace's) until it ends.
+    """
+    quotas.check_batch_limits(user=requested_by, count=count)
+    estimate = batch_estimate(count=count, economy=economy)
+    return budgets.check_budget(
+        workspace=workspace,
+        estimate=min(estimate, most) if most is not None else estimate,
+        post_cost=dispatch.post_cost_estimate(economy=economy),
+    )
+
+
 def batch_start(
     *,
     campaign: Campaign,
@@ -174,13 +192,9 @@ def batch_start(
     economy = mode == BatchMode.ECONOMY
     cost_cap_usd = None if economy else check_batch_cost_cap(cost_cap_usd, user=requested_by)
     provider, text_model, image_model = dispatch.engine_models()
-    post_cost, estimate = dispatch.post_cost_estimate(economy=economy), batch_estimate(count=count, economy=economy)
     with transaction.atomic():
-        quotas.check_batch_limits(user=requested_by, count=count)
-        budget = budgets.check_budget(
-            workspace=campaign.workspace,
-            estimate=min(estimate, cost_cap_usd) if cost_cap_usd is not None else estimate,
-            post_cost=post_cost,
+        budget = _check_spending(
+            workspace=campaign.workspace, requested_by=requested_by, count=count, economy=economy, most=cost_cap_usd
         )
         if budget is not None and budget.left >= Decimal("0.01") and not economy:
             left = budget.left.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
@@ -343,7 +357,12 @@ def batch_cancel(*, batch: BatchJob, actor: User | None) -> int:
 
 
 def batch_retry_failed(*, batch: BatchJob, actor: User | None) -> int:
-    """Put a finished batch's failed posts back in the queue. Returns how many."""
+    """Put a finished batch's failed posts back in the queue. Returns how many.
+
+    Retried posts spend as new ones do, so they are weighed like a new batch of that many posts
+    (what batch_start checks): the actor's limits and the workspace's budget, at the batch's mode's
+    prices, and no more than what its cost cap has left. A refusal changes nothing.
+    """
     check_allowed(actor, batch.campaign.workspace, Action.START_BATCH)
     with transaction.atomic():
         locked = BatchJob.objects.select_for_update().get(pk=batch.pk)
@@ -359,6 +378,15 @@ def batch_retry_failed(*, batch: BatchJob, actor: User | None) -> int:
         )
         if not retried:
             raise ValidationError(f"Batch #{batch.pk} has no failed posts to retry.")
+        cap_left = None if locked.cost_cap_usd is None else max(locked.cost_cap_usd - locked.cost_usd, Decimal("0"))
+        # A refusal raises inside this transaction: the posts' update above is rolled back with it.
+        _check_spending(
+            workspace=batch.campaign.workspace,
+            requested_by=actor,
+            count=retried,
+            economy=locked.is_economy,
+            most=cap_left,
+        )
         BatchJob.objects.filter(pk=locked.pk).update(
             status=BatchStatus.RUNNING,
             failed_count=F("failed_count") - retried,
