@@ -698,7 +698,8 @@ class ActivityVerb(models.TextChoices):
 
 class Activity(models.Model):
     """Who did what to which campaign, batch or post, and when: written by the services in the same
-    transaction as the change itself. actor is empty for staff in the admin and operators' commands."""
+    transaction as the change itself. actor is the member, or the staff member in the admin; empty when
+    no user is known (operators' commands, an account since deleted)."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="activities")
     batch = models.ForeignKey(BatchJob, on_delete=models.CASCADE, null=True, blank=True, related_name="activities")

@@ -9,7 +9,9 @@ Services that act for someone take `actor`: the signed-in user, checked with
 campaigns.access.require (member of the campaign's workspace, with a role that allows the
 action) before anything is read for writing. actor=None is for callers that act for nobody in
 particular and have checked their own rights: the admin (staff permissions), operators'
-commands and the engine. It has no default, so every caller says which it is.
+commands and the engine. It has no default, so every caller says which it is. Services that
+write the activity log also take `recorded_as`: who the log names when actor is None (the staff
+member in the admin); it grants nothing.
 
 Work is enqueued on commit with robust=True: the rows in PostgreSQL are the truth, so a
 queue that cannot take the work (Redis away) is logged, not raised, and the workers'
@@ -212,7 +214,7 @@ def batch_start(
             idempotency_key=idempotency[0],
             idempotency_fingerprint=idempotency[1],
         )
-        record(ActivityVerb.CREATED, actor=actor, batch=batch, detail=f"{count} posts")
+        record(ActivityVerb.CREATED, actor=actor or requested_by, batch=batch, detail=f"{count} posts")
         held = {
             "status": GenerationStatus.GENERATING,
             "lease_owner": economy_lease_owner(batch.pk),
@@ -322,7 +324,7 @@ def batch_set_cost_cap(*, batch: BatchJob, cost_cap_usd: Decimal | None, actor: 
     return batch
 
 
-def batch_cancel(*, batch: BatchJob, actor: User | None) -> int:
+def batch_cancel(*, batch: BatchJob, actor: User | None, recorded_as: User | None = None) -> int:
     """Cancel a running or queued batch: its pending posts are canceled, posts in flight finish.
 
     An economy batch's posts still at the provider are canceled too, and the workers' next
@@ -350,13 +352,15 @@ def batch_cancel(*, batch: BatchJob, actor: User | None) -> int:
             canceled_count=F("canceled_count") + canceled,
             finished_at=now,
         )
-        record(ActivityVerb.CANCELED, actor=actor, batch=locked, detail=f"{canceled} posts not generated")
+        record(
+            ActivityVerb.CANCELED, actor=actor or recorded_as, batch=locked, detail=f"{canceled} posts not generated"
+        )
         events.batch_ended(locked.pk)
     batch.refresh_from_db()
     return canceled
 
 
-def batch_retry_failed(*, batch: BatchJob, actor: User | None) -> int:
+def batch_retry_failed(*, batch: BatchJob, actor: User | None, recorded_as: User | None = None) -> int:
     """Put a finished batch's failed posts back in the queue. Returns how many.
 
     Retried posts spend as new ones do, so they are weighed like a new batch of that many posts
@@ -393,7 +397,7 @@ def batch_retry_failed(*, batch: BatchJob, actor: User | None) -> int:
             finished_at=None,
             error_summary="",
         )
-        record(ActivityVerb.RETRIED, actor=actor, batch=locked, detail=f"{retried} posts")
+        record(ActivityVerb.RETRIED, actor=actor or recorded_as, batch=locked, detail=f"{retried} posts")
         transaction.on_commit(lambda: dispatch.enqueue_batch(locked.pk, retried, reason="retry"), robust=True)
     batch.refresh_from_db()
     return retried
@@ -432,7 +436,9 @@ def check_caption(*, platform: str, caption: str, hashtags: list[str]) -> tuple[
     return caption, tags
 
 
-def post_update(*, post: Post, caption: str, hashtags: list[str], actor: User | None) -> Post:
+def post_update(
+    *, post: Post, caption: str, hashtags: list[str], actor: User | None, recorded_as: User | None = None
+) -> Post:
     """Save an edit of a caption and its hashtags, enforcing the platform's limits."""
     check_allowed(actor, post.campaign.workspace, Action.EDIT_POST)
     if post.is_busy:
@@ -445,7 +451,7 @@ def post_update(*, post: Post, caption: str, hashtags: list[str], actor: User | 
         fields += ["review_status", "scheduled_at"]
     with transaction.atomic():
         post.save(update_fields=fields)
-        record(ActivityVerb.EDITED, actor=actor, post=post)
+        record(ActivityVerb.EDITED, actor=actor or recorded_as, post=post)
     return post
 
 
@@ -463,7 +469,7 @@ REVIEW_VERBS = {
 }
 
 
-def post_review(*, post: Post, decision: str, actor: User | None) -> Post:
+def post_review(*, post: Post, decision: str, actor: User | None, recorded_as: User | None = None) -> Post:
     check_allowed(actor, post.campaign.workspace, Action.REVIEW)
     check_review(post=post, decision=decision)
     approving = decision == ReviewStatus.APPROVED and post.review_status != ReviewStatus.APPROVED
@@ -474,13 +480,13 @@ def post_review(*, post: Post, decision: str, actor: User | None) -> Post:
         fields.append("scheduled_at")
     with transaction.atomic():
         post.save(update_fields=fields)
-        record(REVIEW_VERBS[ReviewStatus(decision)], actor=actor, post=post)
+        record(REVIEW_VERBS[ReviewStatus(decision)], actor=actor or recorded_as, post=post)
         if approving:
             events.post_approved(post)
     return post
 
 
-def post_regenerate(*, post: Post, part: str, actor: User | None) -> Post:
+def post_regenerate(*, post: Post, part: str, actor: User | None, recorded_as: User | None = None) -> Post:
     """Ask the engine to write the caption, the image, or both of one post again.
 
     Counts against the actor's REGENERATIONS_PER_MINUTE (campaigns.quotas).
@@ -508,7 +514,7 @@ def post_regenerate(*, post: Post, part: str, actor: User | None) -> Post:
         if not updated:
             raise ValidationError("This post is already being generated.")
         quotas.take_regeneration(user=actor)  # a refusal rolls the update back
-        record(ActivityVerb.REGENERATED, actor=actor, post=post, detail=part)
+        record(ActivityVerb.REGENERATED, actor=actor or recorded_as, post=post, detail=part)
         transaction.on_commit(lambda: dispatch.enqueue_post_work(post.pk), robust=True)
     post.refresh_from_db()
     return post
@@ -534,17 +540,21 @@ def check_schedule(*, post: Post, scheduled_at: datetime | None) -> None:
     check_schedule_time(scheduled_at)
 
 
-def post_schedule(*, post: Post, scheduled_at: datetime | None, actor: User | None) -> Post:
+def post_schedule(
+    *, post: Post, scheduled_at: datetime | None, actor: User | None, recorded_as: User | None = None
+) -> Post:
     check_allowed(actor, post.campaign.workspace, Action.SCHEDULE)
     check_schedule(post=post, scheduled_at=scheduled_at)
     post.scheduled_at = scheduled_at
     with transaction.atomic():
         post.save(update_fields=["scheduled_at", "updated_at"])
         if scheduled_at is None:
-            record(ActivityVerb.UNSCHEDULED, actor=actor, post=post)
+            record(ActivityVerb.UNSCHEDULED, actor=actor or recorded_as, post=post)
         else:
             when = timezone.localtime(scheduled_at)
-            record(ActivityVerb.SCHEDULED, actor=actor, post=post, detail=f"for {when:%Y-%m-%d %H:%M %Z}")
+            record(
+                ActivityVerb.SCHEDULED, actor=actor or recorded_as, post=post, detail=f"for {when:%Y-%m-%d %H:%M %Z}"
+            )
     return post
 
 
@@ -566,23 +576,38 @@ def delete_files(storage: Storage, names: list[str]) -> None:
             storage.delete(name)
 
 
-def campaign_create(*, workspace: Workspace, owner: User, actor: User | None, **fields: Any) -> Campaign:
+def campaign_create(
+    *, workspace: Workspace, owner: User, actor: User | None, recorded_as: User | None = None, **fields: Any
+) -> Campaign:
     """Create a campaign in `workspace` from cleaned form data (CampaignForm.cleaned_data); `owner` is its creator."""
     check_allowed(actor, workspace, Action.EDIT_CAMPAIGN)
     campaign = Campaign(workspace=workspace, owner=owner, **fields)
     campaign.full_clean()
     with transaction.atomic():
         campaign.save()
-        record(ActivityVerb.CREATED, actor=actor or owner, campaign=campaign)
+        record(ActivityVerb.CREATED, actor=actor or recorded_as or owner, campaign=campaign)
     return campaign
 
 
-def campaign_update(*, campaign: Campaign, actor: User | None, **fields: Any) -> Campaign:
+def campaign_update(
+    *, campaign: Campaign, actor: User | None, recorded_as: User | None = None, **fields: Any
+) -> Campaign:
+    """Save an edit of a campaign's brief and settings; the activity log says which fields changed."""
     check_allowed(actor, campaign.workspace, Action.EDIT_CAMPAIGN)
     for name, value in fields.items():
         setattr(campaign, name, value)
     campaign.full_clean()
-    campaign.save()
+    with transaction.atomic():
+        # Compared with the stored row, not the instance: a ModelForm has already set its data on it.
+        stored = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        changed = [
+            field.name.replace("_", " ")
+            for field in Campaign._meta.concrete_fields
+            if field.name in fields and getattr(stored, field.attname) != getattr(campaign, field.attname)
+        ]
+        campaign.save()
+        if changed:
+            record(ActivityVerb.EDITED, actor=actor or recorded_as, campaign=campaign, detail=", ".join(changed))
     return campaign
 
 
