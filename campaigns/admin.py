@@ -53,6 +53,7 @@ from campaigns.models import (
     Campaign,
     Comment,
     GenerationStatus,
+    Invitation,
     Membership,
     Post,
     ProviderBatch,
@@ -133,6 +134,27 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    """Who invited whom to which workspace, and whether the link was used or revoked; never the link."""
+
+    list_display = ("created_at", "workspace", "role", "email", "created_by", "state", "accepted_by", "expires_at")
+    list_filter = ("role",)
+    list_select_related = ("workspace", "created_by", "accepted_by")
+    search_fields = ("workspace__name", "email", "created_by__username", "accepted_by__username")
+    fields = (
+        "workspace",
+        "role",
+        "email",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "accepted_by",
+        "accepted_at",
+        "revoked_at",
+    )
 
 
 @admin.register(Activity)
