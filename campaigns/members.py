@@ -22,6 +22,7 @@ from django.utils import timezone
 from campaigns.access import check_allowed
 from campaigns.models import Invitation, Membership, Workspace
 from campaigns.roles import Action, Role
+from campaigns.workspaces import personal_workspace
 
 INVITATION_MAX_AGE = timedelta(days=7)
 # Longer than any token we make (43 characters): anything longer is refused without hashing it.
@@ -120,6 +121,9 @@ def invitation_accept(*, token: str, user: User) -> Membership:
     The row is locked from the check to the write: of two people accepting at once, one joins and
     the other is told the link was used.
     """
+    # The pages make a personal workspace only for someone in no workspace yet: one whose first
+    # request is this would go without.
+    personal_workspace(user)
     with transaction.atomic():
         invitation = _find(token, lock=True)
         _check_usable(invitation)

@@ -12,10 +12,10 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import members, services
+from campaigns import members, selectors, services
 from campaigns.activity import batch_activity, post_activity
 from campaigns.exports import posts_to_export
-from campaigns.models import ActivityVerb, BatchStatus, Comment, Invitation, Membership, ReviewStatus
+from campaigns.models import ActivityVerb, BatchStatus, Comment, Invitation, Membership, ReviewStatus, Workspace
 from campaigns.roles import Role
 from campaigns.workspaces import personal_workspace
 from tests.factories import BatchFactory, CampaignFactory, MembershipFactory, PostFactory, UserFactory, WorkspaceFactory
@@ -241,6 +241,23 @@ def test_owners_see_pending_invitations_and_revoke_them(client, team):
     assert "This invitation was already used." in response.content.decode()
     client.force_login(UserFactory())
     assert client.post(pending_path).status_code == 400
+
+
+@pytest.mark.parametrize("opens_the_link_first", [True, False])
+def test_someone_invited_before_their_first_page_gets_a_personal_workspace_too(client, team, opens_the_link_first):
+    """A new account (made by staff) whose first request is the invitation's page, or the join itself."""
+    workspace, people, _campaign, _post = team
+    path = invite(workspace, people[Role.OWNER], role="reviewer")
+    newcomer = UserFactory()
+    client.force_login(newcomer)
+    if opens_the_link_first:
+        client.get(path)
+    assert client.post(path).status_code == 302
+    own = Workspace.objects.get(personal_for=newcomer)
+    assert own.memberships.get().user == newcomer and own.memberships.get().role == Role.OWNER
+    client.get(reverse("campaigns:list"))
+    assert [w.pk for w in selectors.workspaces_for(newcomer)] == [own.pk, workspace.pk]
+    assert client.session["workspace_id"] == workspace.pk  # they land in the team they joined
 
 
 def test_staff_read_invitations_in_the_admin_without_their_links(team, staff_client):
