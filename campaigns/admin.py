@@ -53,6 +53,7 @@ from campaigns.models import (
     Campaign,
     Comment,
     GenerationStatus,
+    Invitation,
     Membership,
     Post,
     ProviderBatch,
@@ -135,6 +136,27 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    """Who invited whom to which workspace, and whether the link was used or revoked; never the link."""
+
+    list_display = ("created_at", "workspace", "role", "email", "created_by", "state", "accepted_by", "expires_at")
+    list_filter = ("role",)
+    list_select_related = ("workspace", "created_by", "accepted_by")
+    search_fields = ("workspace__name", "email", "created_by__username", "accepted_by__username")
+    fields = (
+        "workspace",
+        "role",
+        "email",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "accepted_by",
+        "accepted_at",
+        "revoked_at",
+    )
+
+
 @admin.register(Activity)
 class ActivityAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "actor", "verb", "campaign", "batch", "post", "detail")
@@ -184,11 +206,16 @@ class CampaignAdmin(ServiceBackedAdmin):
     def save_model(self, request: HttpRequest, campaign: Campaign, form: CampaignAdminForm, change: bool) -> None:
         chosen_once = ("workspace", "owner")
         fields = {name: form.cleaned_data[name] for name in CampaignAdminForm.Meta.fields if name not in chosen_once}
+        staff = cast(User, request.user)  # the admin site lets only staff in
         if change:
-            services.campaign_update(campaign=campaign, actor=None, **fields)
+            services.campaign_update(campaign=campaign, actor=None, recorded_as=staff, **fields)
         else:
             created = services.campaign_create(
-                workspace=form.cleaned_data["workspace"], owner=form.cleaned_data["owner"], actor=None, **fields
+                workspace=form.cleaned_data["workspace"],
+                owner=form.cleaned_data["owner"],
+                actor=None,
+                recorded_as=staff,
+                **fields,
             )
             campaign.pk = created.pk  # the admin logs and links the object it handed over
 
@@ -429,6 +456,7 @@ class BatchJobAdmin(ServiceBackedAdmin):
             verb="cancel",
             done="canceled",
             actor=None,
+            recorded_as=request.user,
         )
 
     @admin.action(description="Retry the failed posts of the selected batches", permissions=["change"])
@@ -442,6 +470,7 @@ class BatchJobAdmin(ServiceBackedAdmin):
             verb="retry",
             done="put the failed posts back in the queue for",
             actor=None,
+            recorded_as=request.user,
         )
 
     def get_urls(self) -> list[URLPattern]:
@@ -625,12 +654,15 @@ class PostAdmin(ServiceBackedAdmin):
     def save_model(self, request: HttpRequest, post: Post, form: PostChangeForm, change: bool) -> None:
         """Each changed part through the service the marketer's pages use; the form checked the same rules."""
         data, changed = form.cleaned_data, set(form.changed_data)
+        staff = cast(User, request.user)
         if changed & {"caption", "hashtags"}:
-            services.post_update(post=post, caption=data["caption"], hashtags=data["hashtags"], actor=None)
+            services.post_update(
+                post=post, caption=data["caption"], hashtags=data["hashtags"], actor=None, recorded_as=staff
+            )
         if "review_status" in changed:
-            services.post_review(post=post, decision=data["review_status"], actor=None)
+            services.post_review(post=post, decision=data["review_status"], actor=None, recorded_as=staff)
         if "scheduled_at" in changed:
-            services.post_schedule(post=post, scheduled_at=data["scheduled_at"], actor=None)
+            services.post_schedule(post=post, scheduled_at=data["scheduled_at"], actor=None, recorded_as=staff)
 
     def delete_model(self, request: HttpRequest, post: Post) -> None:
         services.post_delete(post=post, actor=None)
@@ -653,7 +685,16 @@ class PostAdmin(ServiceBackedAdmin):
         posts = self.selected(request, queryset)
         if posts is not None:
             apply_service(
-                self, request, posts, services.post_review, "post", verb=verb, done=done, decision=decision, actor=None
+                self,
+                request,
+                posts,
+                services.post_review,
+                "post",
+                verb=verb,
+                done=done,
+                decision=decision,
+                actor=None,
+                recorded_as=request.user,
             )
 
     def _regenerate(self, request: HttpRequest, queryset: QuerySet[Post], part: str) -> None:
@@ -661,7 +702,16 @@ class PostAdmin(ServiceBackedAdmin):
         if posts is not None:
             regenerate = services.post_regenerate
             apply_service(
-                self, request, posts, regenerate, "post", verb="regenerate", done="queued", part=part, actor=None
+                self,
+                request,
+                posts,
+                regenerate,
+                "post",
+                verb="regenerate",
+                done="queued",
+                part=part,
+                actor=None,
+                recorded_as=request.user,
             )
 
     @admin.action(description="Approve the selected posts", permissions=["change"])

@@ -133,6 +133,49 @@ class Membership(models.Model):
         return f"{self.user} in {self.workspace} ({self.get_role_display()})"
 
 
+class Invitation(models.Model):
+    """A link an owner made for one person to join `workspace` with `role`: used once, revocable,
+    and valid until expires_at (campaigns.members)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    email = models.EmailField(blank=True, help_text="Where the link was emailed, if it was.")
+    # SHA-256 of the link's random token: the link is shown once, and the table holds no working link.
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            _choices_check("role", Role),
+            # Used or revoked, never both: each is a conditional UPDATE of a pending row.
+            models.CheckConstraint(
+                condition=Q(accepted_at__isnull=True) | Q(revoked_at__isnull=True), name="invitation_used_or_revoked"
+            ),
+        ]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="invitation_workspace_created")]
+
+    def __str__(self) -> str:
+        return f"Invitation to {self.workspace} as {self.get_role_display().lower()}"
+
+    @property
+    def state(self) -> str:
+        if self.accepted_at is not None:
+            return "used"
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= timezone.now() else "pending"
+
+
 class CampaignQuerySet(models.QuerySet):
     def visible_to(self, user: User) -> "CampaignQuerySet":
         """Campaigns of the workspaces `user` is a member of (one join: a user has one membership per workspace)."""
@@ -703,7 +746,8 @@ class ActivityVerb(models.TextChoices):
 
 class Activity(models.Model):
     """Who did what to which campaign, batch or post, and when: written by the services in the same
-    transaction as the change itself. actor is empty for staff in the admin and operators' commands."""
+    transaction as the change itself. actor is the member, or the staff member in the admin; empty when
+    no user is known (operators' commands, an account since deleted)."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="activities")
     batch = models.ForeignKey(BatchJob, on_delete=models.CASCADE, null=True, blank=True, related_name="activities")

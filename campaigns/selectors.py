@@ -38,6 +38,7 @@ from campaigns.models import (
     Campaign,
     Export,
     GenerationStatus,
+    Invitation,
     Membership,
     Post,
     Profile,
@@ -79,6 +80,17 @@ def membership_of(user: User | AnonymousUser, workspace: Workspace | int) -> Mem
 
 def workspace_members(workspace: Workspace) -> QuerySet[Membership]:
     return Membership.objects.filter(workspace=workspace).select_related("user").order_by("user__username")
+
+
+def workspace_invitations(workspace: Workspace) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(workspace=workspace).select_related("created_by")
+
+
+def workspace_pending_invitations(workspace: Workspace) -> QuerySet[Invitation]:
+    """Invitations not yet used, revoked or expired, newest first: what an owner may still revoke."""
+    return workspace_invitations(workspace).filter(
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
 
 
 def visible_campaigns(user: User, workspace: Workspace | None = None) -> QuerySet[Campaign]:

@@ -9,7 +9,9 @@ Services that act for someone take `actor`: the signed-in user, checked with
 campaigns.access.require (member of the campaign's workspace, with a role that allows the
 action) before anything is read for writing. actor=None is for callers that act for nobody in
 particular and have checked their own rights: the admin (staff permissions), operators'
-commands and the engine. It has no default, so every caller says which it is.
+commands and the engine. It has no default, so every caller says which it is. Services that
+write the activity log also take `recorded_as`: who the log names when actor is None (the staff
+member in the admin); it grants nothing.
 
 Work is enqueued on commit with robust=True: the rows in PostgreSQL are the truth, so a
 queue that cannot take the work (Redis away) is logged, not raised, and the workers'
@@ -137,6 +139,24 @@ def check_mode(mode: object, *, cost_cap_usd: Decimal | None = None) -> str:
     return str(mode)
 
 
+def _check_spending(
+    *, workspace: Workspace, requested_by: User | None, count: int, economy: bool, most: Decimal | None
+) -> budgets.MonthlyBudget | None:
+    """Refuse `count` posts that `requested_by`'s limits or `workspace`'s budget have no room for.
+
+    The posts are weighed at their estimate (the Batch API's prices for economy), or at `most` when
+    a cost cap keeps them below it. Call it inside the transaction that commits the posts: both
+    checks lock a row (the user's, the workspace's) until it ends.
+    """
+    quotas.check_batch_limits(user=requested_by, count=count)
+    estimate = batch_estimate(count=count, economy=economy)
+    return budgets.check_budget(
+        workspace=workspace,
+        estimate=min(estimate, most) if most is not None else estimate,
+        post_cost=dispatch.post_cost_estimate(economy=economy),
+    )
+
+
 def batch_start(
     *,
     campaign: Campaign,
@@ -174,13 +194,9 @@ def batch_start(
     economy = mode == BatchMode.ECONOMY
     cost_cap_usd = None if economy else check_batch_cost_cap(cost_cap_usd, user=requested_by)
     provider, text_model, image_model = dispatch.engine_models()
-    post_cost, estimate = dispatch.post_cost_estimate(economy=economy), batch_estimate(count=count, economy=economy)
     with transaction.atomic():
-        quotas.check_batch_limits(user=requested_by, count=count)
-        budget = budgets.check_budget(
-            workspace=campaign.workspace,
-            estimate=min(estimate, cost_cap_usd) if cost_cap_usd is not None else estimate,
-            post_cost=post_cost,
+        budget = _check_spending(
+            workspace=campaign.workspace, requested_by=requested_by, count=count, economy=economy, most=cost_cap_usd
         )
         if budget is not None and budget.left >= Decimal("0.01") and not economy:
             left = budget.left.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
@@ -198,7 +214,7 @@ def batch_start(
             idempotency_key=idempotency[0],
             idempotency_fingerprint=idempotency[1],
         )
-        record(ActivityVerb.CREATED, actor=actor, batch=batch, detail=f"{count} posts")
+        record(ActivityVerb.CREATED, actor=actor or requested_by, batch=batch, detail=f"{count} posts")
         held = {
             "status": GenerationStatus.GENERATING,
             "lease_owner": economy_lease_owner(batch.pk),
@@ -314,7 +330,7 @@ def batch_set_cost_cap(*, batch: BatchJob, cost_cap_usd: Decimal | None, actor: 
     return batch
 
 
-def batch_cancel(*, batch: BatchJob, actor: User | None) -> int:
+def batch_cancel(*, batch: BatchJob, actor: User | None, recorded_as: User | None = None) -> int:
     """Cancel a running or queued batch: its pending posts are canceled, posts in flight finish.
 
     An economy batch's posts still at the provider are canceled too, and the workers' next
@@ -342,14 +358,21 @@ def batch_cancel(*, batch: BatchJob, actor: User | None) -> int:
             canceled_count=F("canceled_count") + canceled,
             finished_at=now,
         )
-        record(ActivityVerb.CANCELED, actor=actor, batch=locked, detail=f"{canceled} posts not generated")
+        record(
+            ActivityVerb.CANCELED, actor=actor or recorded_as, batch=locked, detail=f"{canceled} posts not generated"
+        )
         events.batch_ended(locked.pk)
     batch.refresh_from_db()
     return canceled
 
 
-def batch_retry_failed(*, batch: BatchJob, actor: User | None) -> int:
-    """Put a finished batch's failed posts back in the queue. Returns how many."""
+def batch_retry_failed(*, batch: BatchJob, actor: User | None, recorded_as: User | None = None) -> int:
+    """Put a finished batch's failed posts back in the queue. Returns how many.
+
+    Retried posts spend as new ones do, so they are weighed like a new batch of that many posts
+    (what batch_start checks): the actor's limits and the workspace's budget, at the batch's mode's
+    prices, and no more than what its cost cap has left. A refusal changes nothing.
+    """
     check_allowed(actor, batch.campaign.workspace, Action.START_BATCH)
     with transaction.atomic():
         locked = BatchJob.objects.select_for_update().get(pk=batch.pk)
@@ -365,13 +388,22 @@ def batch_retry_failed(*, batch: BatchJob, actor: User | None) -> int:
         )
         if not retried:
             raise ValidationError(f"Batch #{batch.pk} has no failed posts to retry.")
+        cap_left = None if locked.cost_cap_usd is None else max(locked.cost_cap_usd - locked.cost_usd, Decimal("0"))
+        # A refusal raises inside this transaction: the posts' update above is rolled back with it.
+        _check_spending(
+            workspace=batch.campaign.workspace,
+            requested_by=actor,
+            count=retried,
+            economy=locked.is_economy,
+            most=cap_left,
+        )
         BatchJob.objects.filter(pk=locked.pk).update(
             status=BatchStatus.RUNNING,
             failed_count=F("failed_count") - retried,
             finished_at=None,
             error_summary="",
         )
-        record(ActivityVerb.RETRIED, actor=actor, batch=locked, detail=f"{retried} posts")
+        record(ActivityVerb.RETRIED, actor=actor or recorded_as, batch=locked, detail=f"{retried} posts")
         transaction.on_commit(lambda: dispatch.enqueue_batch(locked.pk, retried, reason="retry"), robust=True)
     batch.refresh_from_db()
     return retried
@@ -410,7 +442,9 @@ def check_caption(*, platform: str, caption: str, hashtags: list[str]) -> tuple[
     return caption, tags
 
 
-def post_update(*, post: Post, caption: str, hashtags: list[str], actor: User | None) -> Post:
+def post_update(
+    *, post: Post, caption: str, hashtags: list[str], actor: User | None, recorded_as: User | None = None
+) -> Post:
     """Save an edit of a caption and its hashtags, enforcing the platform's limits."""
     check_allowed(actor, post.campaign.workspace, Action.EDIT_POST)
     if post.is_busy:
@@ -423,7 +457,7 @@ def post_update(*, post: Post, caption: str, hashtags: list[str], actor: User | 
         fields += ["review_status", "scheduled_at"]
     with transaction.atomic():
         post.save(update_fields=fields)
-        record(ActivityVerb.EDITED, actor=actor, post=post)
+        record(ActivityVerb.EDITED, actor=actor or recorded_as, post=post)
     return post
 
 
@@ -441,7 +475,7 @@ REVIEW_VERBS = {
 }
 
 
-def post_review(*, post: Post, decision: str, actor: User | None) -> Post:
+def post_review(*, post: Post, decision: str, actor: User | None, recorded_as: User | None = None) -> Post:
     check_allowed(actor, post.campaign.workspace, Action.REVIEW)
     check_review(post=post, decision=decision)
     approving = decision == ReviewStatus.APPROVED and post.review_status != ReviewStatus.APPROVED
@@ -452,13 +486,13 @@ def post_review(*, post: Post, decision: str, actor: User | None) -> Post:
         fields.append("scheduled_at")
     with transaction.atomic():
         post.save(update_fields=fields)
-        record(REVIEW_VERBS[ReviewStatus(decision)], actor=actor, post=post)
+        record(REVIEW_VERBS[ReviewStatus(decision)], actor=actor or recorded_as, post=post)
         if approving:
             events.post_approved(post)
     return post
 
 
-def post_regenerate(*, post: Post, part: str, actor: User | None) -> Post:
+def post_regenerate(*, post: Post, part: str, actor: User | None, recorded_as: User | None = None) -> Post:
     """Ask the engine to write the caption, the image, or both of one post again.
 
     Counts against the actor's REGENERATIONS_PER_MINUTE (campaigns.quotas).
@@ -486,7 +520,7 @@ def post_regenerate(*, post: Post, part: str, actor: User | None) -> Post:
         if not updated:
             raise ValidationError("This post is already being generated.")
         quotas.take_regeneration(user=actor)  # a refusal rolls the update back
-        record(ActivityVerb.REGENERATED, actor=actor, post=post, detail=part)
+        record(ActivityVerb.REGENERATED, actor=actor or recorded_as, post=post, detail=part)
         transaction.on_commit(lambda: dispatch.enqueue_post_work(post.pk), robust=True)
     post.refresh_from_db()
     return post
@@ -512,17 +546,21 @@ def check_schedule(*, post: Post, scheduled_at: datetime | None) -> None:
     check_schedule_time(scheduled_at)
 
 
-def post_schedule(*, post: Post, scheduled_at: datetime | None, actor: User | None) -> Post:
+def post_schedule(
+    *, post: Post, scheduled_at: datetime | None, actor: User | None, recorded_as: User | None = None
+) -> Post:
     check_allowed(actor, post.campaign.workspace, Action.SCHEDULE)
     check_schedule(post=post, scheduled_at=scheduled_at)
     post.scheduled_at = scheduled_at
     with transaction.atomic():
         post.save(update_fields=["scheduled_at", "updated_at"])
         if scheduled_at is None:
-            record(ActivityVerb.UNSCHEDULED, actor=actor, post=post)
+            record(ActivityVerb.UNSCHEDULED, actor=actor or recorded_as, post=post)
         else:
             when = timezone.localtime(scheduled_at)
-            record(ActivityVerb.SCHEDULED, actor=actor, post=post, detail=f"for {when:%Y-%m-%d %H:%M %Z}")
+            record(
+                ActivityVerb.SCHEDULED, actor=actor or recorded_as, post=post, detail=f"for {when:%Y-%m-%d %H:%M %Z}"
+            )
     return post
 
 
@@ -544,23 +582,38 @@ def delete_files(storage: Storage, names: list[str]) -> None:
             storage.delete(name)
 
 
-def campaign_create(*, workspace: Workspace, owner: User, actor: User | None, **fields: Any) -> Campaign:
+def campaign_create(
+    *, workspace: Workspace, owner: User, actor: User | None, recorded_as: User | None = None, **fields: Any
+) -> Campaign:
     """Create a campaign in `workspace` from cleaned form data (CampaignForm.cleaned_data); `owner` is its creator."""
     check_allowed(actor, workspace, Action.EDIT_CAMPAIGN)
     campaign = Campaign(workspace=workspace, owner=owner, **fields)
     campaign.full_clean()
     with transaction.atomic():
         campaign.save()
-        record(ActivityVerb.CREATED, actor=actor or owner, campaign=campaign)
+        record(ActivityVerb.CREATED, actor=actor or recorded_as or owner, campaign=campaign)
     return campaign
 
 
-def campaign_update(*, campaign: Campaign, actor: User | None, **fields: Any) -> Campaign:
+def campaign_update(
+    *, campaign: Campaign, actor: User | None, recorded_as: User | None = None, **fields: Any
+) -> Campaign:
+    """Save an edit of a campaign's brief and settings; the activity log says which fields changed."""
     check_allowed(actor, campaign.workspace, Action.EDIT_CAMPAIGN)
     for name, value in fields.items():
         setattr(campaign, name, value)
     campaign.full_clean()
-    campaign.save()
+    with transaction.atomic():
+        # Compared with the stored row, not the instance: a ModelForm has already set its data on it.
+        stored = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        changed = [
+            field.name.replace("_", " ")
+            for field in Campaign._meta.concrete_fields
+            if field.name in fields and getattr(stored, field.attname) != getattr(campaign, field.attname)
+        ]
+        campaign.save()
+        if changed:
+            record(ActivityVerb.EDITED, actor=actor or recorded_as, campaign=campaign, detail=", ".join(changed))
     return campaign
 
 

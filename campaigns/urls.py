@@ -50,6 +50,7 @@ urlpatterns = [
     path("workspace/settings/", workspaces.workspace_settings, name="workspace_settings"),
     path("workspace/members/<int:pk>/role/", workspaces.member_role, name="member_role"),
     path("workspace/members/<int:pk>/remove/", workspaces.member_remove, name="member_remove"),
+    path("workspace/invitations/<int:pk>/revoke/", workspaces.invitation_revoke, name="invitation_revoke"),
     path("invitations/<str:token>/", workspaces.invitation, name="invitation"),
     # Private media: images, served after an access check (campaigns.media). MEDIA_URL is a path.
     path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media.media_file, name="media"),

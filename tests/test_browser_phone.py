@@ -10,7 +10,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns import members
 from campaigns.models import BatchJob, BatchStatus, GenerationStatus, Post, ReviewStatus
+from campaigns.workspaces import personal_workspace
 from generation.images import store_post_image
 from generation.providers.base import Brief
 from generation.providers.local import draw_image
@@ -241,3 +243,27 @@ def test_bulk_actions_and_drag_and_drop_in_the_browser(desktop, live_server, wor
     local = timezone.localtime(post.scheduled_at)
     assert (local.date(), local.strftime("%H:%M")) == (target, "09:30")
     screenshot(desktop, "calendar-all-campaigns")
+
+
+def test_the_members_page_with_pending_invitations_fits_a_phone(phone, live_server):
+    """Long addresses and the Revoke buttons stay within 360 px; revoking takes the invitation off the list."""
+    owner = UserFactory(username="owner-with-a-rather-long-username")
+    workspace = personal_workspace(owner)
+    for role, email in (
+        ("editor", "someone.with.a.very.long.address@marketing-department.example.com"),
+        ("viewer", ""),
+    ):
+        members.invitation_create(workspace=workspace, actor=owner, role=role, email=email, url_for=str)
+    sign_in_with_a_session(phone, live_server, owner)
+    phone.goto(reverse("campaigns:members"))
+    assert phone.locator("form[action*='/revoke/']").count() == 2
+    assert_no_sideways_scroll(phone, "members")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(phone, "phone-members-invitations", full_page=True)
+
+    phone.on("dialog", lambda dialog: dialog.accept())
+    phone.locator("li.member", has_text="very.long.address").get_by_role("button", name="Revoke").click()
+    phone.get_by_text("Invitation revoked: its link no longer works.").wait_for()
+    assert phone.locator("form[action*='/revoke/']").count() == 1
+    assert "very.long.address" not in phone.content()
+    assert_no_sideways_scroll(phone, "members after revoking")

@@ -8,11 +8,11 @@ import pytest
 from django.urls import reverse
 
 from campaigns.budgets import BudgetExceeded
-from campaigns.models import BatchJob, BatchStatus, Post
+from campaigns.models import Activity, ActivityVerb, BatchJob, BatchMode, BatchStatus, GenerationStatus, Post
 from campaigns.selectors import month_start
-from campaigns.services import batch_start
+from campaigns.services import batch_retry_failed, batch_start
 from campaigns.workspaces import personal_workspace
-from tests.factories import BatchFactory, CampaignFactory
+from tests.factories import BatchFactory, CampaignFactory, PostFactory
 
 HTMX = {"HX-Request": "true"}
 
@@ -58,6 +58,52 @@ def test_a_lower_cap_is_what_a_batch_is_weighed_at(budgeted, user, campaign):
     """500 posts would cost $21.15, but a $1.50 cap means the batch cannot spend more than that."""
     batch = batch_start(campaign=campaign, count=500, actor=user, cost_cap_usd=Decimal("1.50"), enqueue=False)
     assert batch.cost_cap_usd == Decimal("1.50")
+
+
+def failed_batch(campaign, failed: int, **fields) -> BatchJob:
+    """A batch that ended with `failed` failed posts (and nothing spent)."""
+    batch = BatchFactory(
+        campaign=campaign, requested_count=failed, status=BatchStatus.FAILED, failed_count=failed, **fields
+    )
+    PostFactory.create_batch(failed, campaign=campaign, batch=batch, status=GenerationStatus.FAILED, caption="")
+    return batch
+
+
+def test_retrying_failed_posts_is_weighed_against_the_budget_like_a_new_batch(budgeted, user, campaign):
+    batch = failed_batch(campaign, 100)
+    with pytest.raises(BudgetExceeded) as refusal:
+        batch_retry_failed(batch=batch, actor=user)
+    assert refusal.value.messages == [
+        "This batch would cost about $4.23: more than is left of the workspace's $10.00 budget this month "
+        "($8.00 spent, $2.00 left). Ask for fewer posts, or ask an owner to raise the budget."
+    ]
+    # Nothing changed: the posts are still failed, the batch ended, and the log says nothing.
+    batch.refresh_from_db()
+    assert (batch.status, batch.failed_count) == (BatchStatus.FAILED, 100)
+    assert set(batch.posts.values_list("status", flat=True)) == {GenerationStatus.FAILED}
+    assert not Activity.objects.filter(verb=ActivityVerb.RETRIED).exists()
+    # Staff in the admin (no actor) are held to the budget as well.
+    with pytest.raises(BudgetExceeded):
+        batch_retry_failed(batch=batch, actor=None)
+
+    # 40 of them ($1.70) fit.
+    smaller = failed_batch(campaign, 40)
+    assert batch_retry_failed(batch=smaller, actor=user) == 40
+    assert smaller.posts.filter(status=GenerationStatus.PENDING).count() == 40
+
+
+def test_a_retry_is_weighed_at_its_batchs_cost_cap_and_an_economy_batch_at_the_batch_apis_prices(
+    budgeted, user, campaign
+):
+    # 100 posts would cost $4.23, but the batch's cap leaves it $1.50 to spend.
+    capped = failed_batch(campaign, 100, cost_cap_usd=Decimal("2.00"), cost_usd=Decimal("0.50"))
+    assert batch_retry_failed(batch=capped, actor=user) == 100
+
+    BatchJob.objects.filter(pk=capped.pk).update(status=BatchStatus.CANCELED)  # no longer running: spends nothing
+    # $1.50 left. 60 posts: $2.54 at the standard prices, $1.27 at the Batch API's.
+    with pytest.raises(BudgetExceeded, match=r"would cost about \$2\.54"):
+        batch_retry_failed(batch=failed_batch(campaign, 60), actor=user)
+    assert batch_retry_failed(batch=failed_batch(campaign, 60, mode=BatchMode.ECONOMY), actor=user) == 60
 
 
 def test_no_budget_means_no_refusal(openai_settings, user, campaign):

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from campaigns.models import BatchJob, BatchStatus, GenerationStatus, Post, ReviewStatus
 from campaigns.quotas import LimitReached
-from campaigns.services import batch_cancel, batch_start, post_regenerate
+from campaigns.services import batch_cancel, batch_retry_failed, batch_start, post_regenerate
 from tests.factories import CampaignFactory, PostFactory
 
 HTMX = {"HX-Request": "true"}
@@ -53,6 +53,39 @@ def test_posts_per_day_per_user(limits, user, campaign):
     other = CampaignFactory()
     batch_start(campaign=other, count=25, actor=other.owner, enqueue=False)
     batch_start(campaign=campaign, count=30, actor=None, enqueue=False)
+
+
+def test_retrying_failed_posts_counts_against_the_posts_per_day(limits, user, campaign):
+    limits.ACTIVE_BATCHES_PER_USER = 10
+    batch = batch_start(campaign=campaign, count=20, actor=user, enqueue=False)
+    Post.objects.filter(batch=batch).update(status=GenerationStatus.FAILED)
+    BatchJob.objects.filter(pk=batch.pk).update(status=BatchStatus.FAILED, failed_count=20)
+    with pytest.raises(LimitReached) as refusal:
+        batch_retry_failed(batch=batch, actor=user)
+    assert refusal.value.messages == [
+        "You may ask for 25 posts a day and have asked for 20 in the last 24 hours: 5 more now."
+    ]
+    batch.refresh_from_db()
+    assert (batch.status, batch.failed_count) == (BatchStatus.FAILED, 20)
+    assert not Post.objects.exclude(status=GenerationStatus.FAILED).exists()
+    # Five fit.
+    Post.objects.filter(pk__in=Post.objects.filter(batch=batch).values("pk")[:15]).update(
+        status=GenerationStatus.SUCCEEDED
+    )
+    BatchJob.objects.filter(pk=batch.pk).update(failed_count=5)
+    assert batch_retry_failed(batch=batch, actor=user) == 5
+
+
+def test_a_retry_counts_as_a_running_batch(limits, user, campaign):
+    """A retried batch runs again: it needs room among the batches that may run at once."""
+    ended = batch_start(campaign=campaign, count=2, actor=user, enqueue=False)
+    Post.objects.filter(batch=ended).update(status=GenerationStatus.FAILED)
+    BatchJob.objects.filter(pk=ended.pk).update(status=BatchStatus.FAILED, failed_count=2)
+    batch_start(campaign=campaign, count=2, actor=user, enqueue=False)
+    batch_start(campaign=campaign, count=2, actor=user, enqueue=False)
+    with pytest.raises(LimitReached, match=r"You already have 2 batches running"):
+        batch_retry_failed(batch=ended, actor=user)
+    assert Post.objects.filter(batch=ended, status=GenerationStatus.FAILED).count() == 2
 
 
 def test_staff_are_exempt(limits, staff_user, campaign):

@@ -1,18 +1,21 @@
 """Team workspaces on the pages: the header's switcher, the members page and invitations, buttons
 hidden by role, approval required, comments and the activity log."""
 
+import hashlib
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import members, services
+from campaigns import members, selectors, services
 from campaigns.activity import batch_activity, post_activity
 from campaigns.exports import posts_to_export
-from campaigns.models import ActivityVerb, BatchStatus, Comment, Membership, ReviewStatus
+from campaigns.models import ActivityVerb, BatchStatus, Comment, Invitation, Membership, ReviewStatus, Workspace
 from campaigns.roles import Role
 from campaigns.workspaces import personal_workspace
 from tests.factories import BatchFactory, CampaignFactory, MembershipFactory, PostFactory, UserFactory, WorkspaceFactory
@@ -71,6 +74,14 @@ def test_only_owners_open_the_members_page(client, team):
         assert (reverse("campaigns:members") in html) == (role == Role.OWNER)
 
 
+def invite(workspace, owner, role="editor", **fields) -> str:
+    """A new invitation's link, as a path."""
+    link = members.invitation_create(
+        workspace=workspace, actor=owner, role=role, url_for=lambda token: f"/invitations/{token}/", **fields
+    )
+    return link.url
+
+
 def test_an_invitation_link_makes_a_member_with_its_role(client, team, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.EMAIL_CONFIGURED = True
@@ -78,9 +89,18 @@ def test_an_invitation_link_makes_a_member_with_its_role(client, team, settings)
     client.force_login(people[Role.OWNER])
     switch_to(client, workspace)
     response = client.post(reverse("campaigns:members"), {"role": "reviewer", "email": "newcomer@example.com"})
-    link = response.context["invitation"].url
+    link = response.context["new_link"].url
     assert link.startswith("http://testserver/invitations/")
     assert len(mail.outbox) == 1 and link in mail.outbox[0].body
+    # The table keeps the token's hash only: the link is nowhere in it.
+    token = link.removeprefix("http://testserver/invitations/").strip("/")
+    invitation = Invitation.objects.get()
+    assert (invitation.role, invitation.email, invitation.created_by) == (
+        "reviewer",
+        "newcomer@example.com",
+        people[Role.OWNER],
+    )
+    assert invitation.token_hash == hashlib.sha256(token.encode()).hexdigest()
     newcomer = UserFactory()
     client.force_login(newcomer)
     assert client.get(campaign.get_absolute_url()).status_code == 404
@@ -90,6 +110,60 @@ def test_an_invitation_link_makes_a_member_with_its_role(client, team, settings)
     assert client.post(path).status_code == 302
     assert Membership.objects.get(workspace=workspace, user=newcomer).role == Role.REVIEWER
     assert client.get(campaign.get_absolute_url()).status_code == 200
+    invitation.refresh_from_db()
+    assert (invitation.accepted_by, invitation.state) == (newcomer, "used")
+
+
+def test_an_invitation_link_works_once(client, team):
+    workspace, people, _campaign, _post = team
+    path = invite(workspace, people[Role.OWNER], role="owner")
+    first, second = UserFactory(), UserFactory()
+    client.force_login(first)
+    assert client.post(path).status_code == 302
+    client.force_login(second)
+    for response in (client.get(path), client.post(path)):
+        assert response.status_code == 400
+        assert "This invitation to Acme marketing has already been used" in response.content.decode()
+    assert not workspace.memberships.filter(user=second).exists()
+
+
+def test_a_member_who_opens_a_link_leaves_it_for_the_one_it_was_meant_for(client, team):
+    workspace, people, _campaign, _post = team
+    path = invite(workspace, people[Role.OWNER], role="owner")
+    client.force_login(people[Role.VIEWER])
+    assert "You are already in Acme marketing" in client.get(path).content.decode()
+    client.post(path)
+    assert workspace.memberships.get(user=people[Role.VIEWER]).role == Role.VIEWER  # keeps the role they have
+    client.force_login(UserFactory())
+    assert client.post(path).status_code == 302  # the link still works
+
+
+def test_two_people_accepting_one_link_at_once_make_one_member(transactional_db):
+    workspace = WorkspaceFactory(name="Acme marketing")
+    owner = MembershipFactory(workspace=workspace, role=Role.OWNER).user
+    token = invite(workspace, owner).split("/")[-2]
+    people = [UserFactory() for _ in range(4)]
+    barrier = threading.Barrier(len(people))
+    outcomes: list[str] = []
+
+    def accept(user) -> None:
+        try:
+            barrier.wait()
+            members.invitation_accept(token=token, user=user)
+            outcomes.append("joined")
+        except ValidationError as error:
+            outcomes.append(error.messages[0])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=accept, args=[user]) for user in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    used = "This invitation to Acme marketing has already been used: ask its owners for a new link."
+    assert sorted(outcomes) == sorted(["joined"] + [used] * 3)
+    assert workspace.memberships.count() == 2
 
 
 def test_no_email_when_email_is_not_configured(client, team, settings):
@@ -98,23 +172,103 @@ def test_no_email_when_email_is_not_configured(client, team, settings):
     client.force_login(people[Role.OWNER])
     switch_to(client, workspace)
     response = client.post(reverse("campaigns:members"), {"role": "viewer", "email": "someone@example.com"})
-    assert response.context["invitation"].emailed is False
+    assert response.context["new_link"].emailed is False
     assert "Email isn" in response.content.decode()
+    assert response.context["new_link"].url in response.content.decode()  # to copy
 
 
-def test_an_altered_or_expired_invitation_is_refused(client, team, monkeypatch):
+def test_an_altered_expired_or_revoked_invitation_says_so(client, team):
     workspace, people, _campaign, _post = team
-    invitation = members.invitation_create(
-        workspace=workspace, actor=people[Role.OWNER], role="owner", url_for=lambda token: token
-    )
+    owner = people[Role.OWNER]
     client.force_login(UserFactory())
-    altered = invitation.url[:-2] + ("aa" if not invitation.url.endswith("aa") else "bb")
-    response = client.post(reverse("campaigns:invitation", args=[altered]))
-    assert response.status_code == 400 and "not valid" in response.content.decode()
-    monkeypatch.setattr(members, "INVITATION_MAX_AGE", timedelta(seconds=-1))
-    response = client.post(reverse("campaigns:invitation", args=[invitation.url]))
-    assert response.status_code == 400 and "expired" in response.content.decode()
+    path = invite(workspace, owner, role="owner")
+    for altered in (path[:-3] + ("aa/" if not path.endswith("aa/") else "bb/"), "/invitations/" + "x" * 5000 + "/"):
+        response = client.post(altered)
+        assert response.status_code == 400 and "This invitation link is not valid" in response.content.decode()
+
+    Invitation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = client.post(path)
+    assert response.status_code == 400
+    assert "This invitation to Acme marketing has expired: ask its owners for a new link." in response.content.decode()
+
+    revoked = invite(workspace, owner, role="owner")
+    members.invitation_revoke(invitation=Invitation.objects.first(), actor=owner)
+    response = client.get(revoked)
+    assert response.status_code == 400
+    assert "This invitation to Acme marketing was revoked: ask its owners for a new link." in response.content.decode()
+    assert client.post(revoked).status_code == 400
     assert workspace.memberships.count() == len(Role)
+
+
+def test_owners_see_pending_invitations_and_revoke_them(client, team):
+    workspace, people, _campaign, _post = team
+    owner = people[Role.OWNER]
+    pending_path = invite(workspace, owner, role="reviewer", email="pat@example.com")
+    used_path = invite(workspace, owner, role="viewer")
+    client.force_login(UserFactory())
+    client.post(used_path)
+    pending, used = Invitation.objects.get(role="reviewer"), Invitation.objects.get(role="viewer")
+    revoke_url = reverse("campaigns:invitation_revoke", args=[pending.pk])
+
+    client.force_login(owner)
+    switch_to(client, workspace)
+    page = client.get(reverse("campaigns:members")).content.decode()
+    assert "Reviewer</strong> for pat@example.com" in page and revoke_url in page
+    assert reverse("campaigns:invitation_revoke", args=[used.pk]) not in page  # used: nothing to revoke
+
+    # Only owners revoke, by POST, and only their workspace's invitations.
+    for role in (Role.EDITOR, Role.REVIEWER, Role.VIEWER):
+        client.force_login(people[role])
+        switch_to(client, workspace)
+        assert client.post(revoke_url).status_code == 403
+    client.force_login(owner)
+    switch_to(client, workspace)
+    assert client.get(revoke_url).status_code == 405
+    elsewhere = personal_workspace(UserFactory())
+    stranger = members.invitation_create(
+        workspace=elsewhere, actor=elsewhere.memberships.get().user, role="owner", url_for=str
+    ).invitation
+    assert client.post(reverse("campaigns:invitation_revoke", args=[stranger.pk])).status_code == 404
+    pending.refresh_from_db()
+    assert pending.state == "pending"
+
+    response = client.post(revoke_url, follow=True)
+    assert "Invitation revoked: its link no longer works." in response.content.decode()
+    assert "pat@example.com" not in response.content.decode()
+    pending.refresh_from_db()
+    assert pending.state == "revoked"
+    response = client.post(reverse("campaigns:invitation_revoke", args=[used.pk]), follow=True)
+    assert "This invitation was already used." in response.content.decode()
+    client.force_login(UserFactory())
+    assert client.post(pending_path).status_code == 400
+
+
+@pytest.mark.parametrize("opens_the_link_first", [True, False])
+def test_someone_invited_before_their_first_page_gets_a_personal_workspace_too(client, team, opens_the_link_first):
+    """A new account (made by staff) whose first request is the invitation's page, or the join itself."""
+    workspace, people, _campaign, _post = team
+    path = invite(workspace, people[Role.OWNER], role="reviewer")
+    newcomer = UserFactory()
+    client.force_login(newcomer)
+    if opens_the_link_first:
+        client.get(path)
+    assert client.post(path).status_code == 302
+    own = Workspace.objects.get(personal_for=newcomer)
+    assert own.memberships.get().user == newcomer and own.memberships.get().role == Role.OWNER
+    client.get(reverse("campaigns:list"))
+    assert [w.pk for w in selectors.workspaces_for(newcomer)] == [own.pk, workspace.pk]
+    assert client.session["workspace_id"] == workspace.pk  # they land in the team they joined
+
+
+def test_staff_read_invitations_in_the_admin_without_their_links(team, staff_client):
+    workspace, people, _campaign, _post = team
+    invite(workspace, people[Role.OWNER], role="reviewer", email="pat@example.com")
+    invitation = Invitation.objects.get()
+    page = staff_client.get(reverse("admin:campaigns_invitation_changelist")).content.decode()
+    assert "pat@example.com" in page and "Acme marketing" in page and ">pending<" in page
+    detail = staff_client.get(reverse("admin:campaigns_invitation_change", args=[invitation.pk])).content.decode()
+    assert "pat@example.com" in detail and invitation.token_hash not in detail
+    assert staff_client.get(reverse("admin:campaigns_invitation_add")).status_code == 403
 
 
 def test_owners_change_roles_and_remove_members_but_keep_an_owner(client, team):

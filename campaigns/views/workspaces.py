@@ -68,6 +68,7 @@ def _members_page(request: AuthenticatedHttpRequest, **context: object) -> HttpR
         {
             "workspace": workspace,
             "memberships": selectors.workspace_members(workspace),
+            "pending_invitations": selectors.workspace_pending_invitations(workspace),
             "roles": Role.choices,
             "role_actions": [(Role(role), sorted(a.label for a in actions)) for role, actions in ROLE_ACTIONS.items()],
             "email_configured": members.email_configured(),
@@ -87,14 +88,14 @@ def workspace_members(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = InviteForm(request.POST)
     if not form.is_valid():
         return _members_page(request, invite_form=form)
-    invitation = members.invitation_create(
+    link = members.invitation_create(
         workspace=request.workspace,
         actor=request.user,
         role=form.cleaned_data["role"],
         email=form.cleaned_data["email"],
         url_for=lambda token: request.build_absolute_uri(reverse("campaigns:invitation", args=[token])),
     )
-    return _members_page(request, invitation=invitation)
+    return _members_page(request, new_link=link)
 
 
 def _membership(request: AuthenticatedHttpRequest, pk: int) -> Membership:
@@ -146,17 +147,40 @@ def member_remove(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def invitation_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    require(request.user, request.workspace, Action.MANAGE_MEMBERS)
+    invitation = selectors.workspace_invitations(request.workspace).filter(pk=pk).first()
+    if invitation is None:
+        raise Http404("Not found")
+    try:
+        members.invitation_revoke(invitation=invitation, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, "Invitation revoked: its link no longer works.")
+    return redirect("campaigns:members")
+
+
+def _invitation_refused(request: AuthenticatedHttpRequest, error: ValidationError) -> HttpResponse:
+    return render(request, "campaigns/invitation.html", {"error": error.messages[0]}, status=400)
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def invitation(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
     """GET shows what the link invites to; POST joins (a GET never changes anything)."""
-    try:
-        invited = members.invitation_read(token)
-    except ValidationError as error:
-        return render(request, "campaigns/invitation.html", {"error": error.messages[0]}, status=400)
     if request.method == "POST":
-        membership = members.invitation_accept(token=token, user=request.user)
+        try:
+            membership = members.invitation_accept(token=token, user=request.user)
+        except ValidationError as error:
+            return _invitation_refused(request, error)
         request.session[SESSION_KEY] = membership.workspace_id
         messages.success(request, f"Welcome to {membership.workspace.name}.")
         return redirect("campaigns:list")
+    try:
+        invited = members.invitation_read(token)
+    except ValidationError as error:
+        return _invitation_refused(request, error)
     already = selectors.membership_of(request.user, invited.workspace)
     return render(request, "campaigns/invitation.html", {"invitation": invited, "already": already})

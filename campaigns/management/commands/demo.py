@@ -21,7 +21,7 @@ DEMO_TEAM_BUDGET = Decimal("100.00")
 DEMO_TEAM_BATCH = 4
 DEMO_FIRST_BATCH = 12
 
-CAMPAIGNS = [
+CAMPAIGNS: list[dict[str, Any]] = [
     {
         "name": "Summer Cold Brew Launch",
         "brief": "Launch our new nitro cold brew for the summer. Smooth, naturally sweet, no sugar added, "
