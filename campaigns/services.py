@@ -390,12 +390,9 @@ def batch_retry_failed(*, batch: BatchJob, actor: User | None, recorded_as: User
             raise ValidationError(f"Batch #{batch.pk} has no failed posts to retry.")
         cap_left = None if locked.cost_cap_usd is None else max(locked.cost_cap_usd - locked.cost_usd, Decimal("0"))
         # A refusal raises inside this transaction: the posts' update above is rolled back with it.
+        # Retried posts go through the live path (the chunk jobs), an economy batch's too: standard prices.
         _check_spending(
-            workspace=batch.campaign.workspace,
-            requested_by=actor,
-            count=retried,
-            economy=locked.is_economy,
-            most=cap_left,
+            workspace=batch.campaign.workspace, requested_by=actor, count=retried, economy=False, most=cap_left
         )
         BatchJob.objects.filter(pk=locked.pk).update(
             status=BatchStatus.RUNNING,

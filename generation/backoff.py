@@ -36,8 +36,10 @@ class Backoff:
 # hiccuped for every worker at once gets its requests back spread out.
 PROVIDER_REQUEST = Backoff(base=0.5, cap=20.0, jitter=1.0)
 # PostgreSQL briefly away (a restart, a failover): a worker waits up to two minutes, then its
-# job fails and its leases expire for another worker.
-DATABASE = Backoff(base=0.25, cap=5.0, give_up_after=120.0)
+# job fails and its leases expire for another worker. Tries at least every second: a worker
+# that comes back seconds after the database would miss its lease renewals (every 5 s, for 15 s
+# leases), and another worker would take over (and pay for) posts it is still generating.
+DATABASE = Backoff(base=0.25, cap=1.0, give_up_after=120.0)
 # Redis away, for the shared rate limiter: requests wait for it rather than go unmetered, up to
 # two minutes, after which their posts fail with that reason.
 RATE_LIMITER_REDIS = Backoff(base=0.2, cap=3.0, jitter=0.5, give_up_after=120.0)

@@ -48,5 +48,5 @@ def test_benchmark_smoke_run_completes(tmp_path):
         assert (row["status"], row["failed"], row["succeeded"]) == ("succeeded", 0, row["posts"]), row["scenario"]
         assert row["scenario"] in result.stdout
     assert [row["page"] for row in record["web"]] == ["campaign page", "batch progress partial"]
-    assert all(row["errors"] == 0 and row["requests"] > 0 for row in record["web"])
+    assert all(row["errors"] == 0 and row["requests"] > 0 for row in record["web"]), record["web"]
     assert (output / "scenario1.png").stat().st_size > 0

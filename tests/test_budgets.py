@@ -92,18 +92,19 @@ def test_retrying_failed_posts_is_weighed_against_the_budget_like_a_new_batch(bu
     assert smaller.posts.filter(status=GenerationStatus.PENDING).count() == 40
 
 
-def test_a_retry_is_weighed_at_its_batchs_cost_cap_and_an_economy_batch_at_the_batch_apis_prices(
-    budgeted, user, campaign
-):
+def test_a_retry_is_weighed_at_its_batchs_cost_cap_and_at_the_standard_prices(budgeted, user, campaign):
     # 100 posts would cost $4.23, but the batch's cap leaves it $1.50 to spend.
     capped = failed_batch(campaign, 100, cost_cap_usd=Decimal("2.00"), cost_usd=Decimal("0.50"))
     assert batch_retry_failed(batch=capped, actor=user) == 100
 
     BatchJob.objects.filter(pk=capped.pk).update(status=BatchStatus.CANCELED)  # no longer running: spends nothing
-    # $1.50 left. 60 posts: $2.54 at the standard prices, $1.27 at the Batch API's.
+    # $1.50 left. 60 posts: $2.54 at the standard prices. An economy batch's retried posts go through
+    # the live path (the chunk jobs), so they are weighed at the standard prices too, not the Batch API's $1.27.
     with pytest.raises(BudgetExceeded, match=r"would cost about \$2\.54"):
         batch_retry_failed(batch=failed_batch(campaign, 60), actor=user)
-    assert batch_retry_failed(batch=failed_batch(campaign, 60, mode=BatchMode.ECONOMY), actor=user) == 60
+    with pytest.raises(BudgetExceeded, match=r"would cost about \$2\.54"):
+        batch_retry_failed(batch=failed_batch(campaign, 60, mode=BatchMode.ECONOMY), actor=user)
+    assert batch_retry_failed(batch=failed_batch(campaign, 30, mode=BatchMode.ECONOMY), actor=user) == 30
 
 
 def test_no_budget_means_no_refusal(openai_settings, user, campaign):

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0008_batch_idempotency_key'),
+        ('campaigns', '0009_ical_token_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
