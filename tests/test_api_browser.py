@@ -62,6 +62,7 @@ def test_a_member_makes_sees_once_and_revokes_a_token_and_adds_a_webhook(page, l
         screenshot(page, "api-tokens-phone", full_page=True)
     page.goto("/settings/api-tokens/")
     assert secret not in page.content()  # shown once
+    page.once("dialog", lambda dialog: dialog.accept())  # "Revoke the token …?"
     page.get_by_role("button", name="Revoke").click()
     assert page.get_by_text("revoked").first.is_visible()
     token.refresh_from_db()

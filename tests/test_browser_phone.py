@@ -261,8 +261,20 @@ def test_the_members_page_with_pending_invitations_fits_a_phone(phone, live_serv
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(phone, "phone-members-invitations", full_page=True)
 
-    phone.on("dialog", lambda dialog: dialog.accept())
-    phone.locator("li.member", has_text="very.long.address").get_by_role("button", name="Revoke").click()
+    revoke = phone.locator("li.member", has_text="very.long.address").get_by_role("button", name="Revoke")
+    questions = []
+
+    def answer(dialog, accept):
+        questions.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    phone.once("dialog", lambda dialog: answer(dialog, accept=False))
+    revoke.click()  # asked first; saying no leaves the invitation alone
+    phone.wait_for_timeout(300)
+    assert questions == ["Revoke this invitation? Its link will no longer work."]
+    assert phone.locator("form[action*='/revoke/']").count() == 2
+    phone.once("dialog", lambda dialog: answer(dialog, accept=True))
+    revoke.click()
     phone.get_by_text("Invitation revoked: its link no longer works.").wait_for()
     assert phone.locator("form[action*='/revoke/']").count() == 1
     assert "very.long.address" not in phone.content()

@@ -96,6 +96,15 @@
     });
   });
 
+  // ---- A plain form (no htmx) that undoes something asks first: data-confirm on the form or on the
+  // button pressed holds the question (htmx's hx-confirm only guards htmx requests).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var button = event.submitter;
+    var question = (button && button.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
   // ---- A select marked data-submit-on-change (the workspace switcher) submits its form when changed.
   document.addEventListener("change", function (event) {
     var element = event.target;
