@@ -13,53 +13,25 @@ bench.generation.
 """
 
 import argparse
-import os
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
-from bench.generation import (
-    DEFAULT_DATABASE_URL,
-    DEFAULT_REDIS_URL,
-    base_environment,
-    check_targets,
-    drop_database,
-    recreate_database,
-)
+from bench.generation import add_target_arguments, scratch_run
 
 WORKERS = 2
+MODES = ("standard", "economy")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.economy", description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=int, default=100)
     parser.add_argument("--stage-seconds", type=float, default=2.0)
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
+    add_target_arguments(parser)
     args = parser.parse_args(argv)
-    database, _ = check_targets(args.database_url, args.redis_url)
-    scratch = Path(tempfile.mkdtemp(prefix="cp-bench-economy-"))
-    env = base_environment(database_url=args.database_url, redis_url=args.redis_url, scratch=scratch)
-    os.environ.update({**env, "PGAPPNAME": "cp-bench-driver", "LOG_LEVEL": "warning"})
-    recreate_database(args.database_url, database)
-    try:
-        from bench.suite import BenchmarkRun
-
-        run = BenchmarkRun(env=env, database_url=args.database_url, database=database, scratch=scratch)
+    with scratch_run(args, name="economy") as run:
         rows = [one_run(run, mode, posts=args.posts, stage_seconds=args.stage_seconds) for mode in MODES]
         standard, economy = rows
         print(f"economy costs {economy['cost_usd'] / standard['cost_usd']:.2f}× standard", flush=True)
-        return 0
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        drop_database(args.database_url, database)
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-MODES = ("standard", "economy")
+    return 0
 
 
 def one_run(run, mode: str, *, posts: int, stage_seconds: float) -> dict:

@@ -17,6 +17,7 @@ unless --output says otherwise.
 """
 
 import argparse
+import contextlib
 import os
 import secrets
 import shlex
@@ -24,8 +25,10 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -117,6 +120,33 @@ def base_environment(*, database_url: str, redis_url: str, scratch: Path) -> dic
         "OPENAI_API_KEY": "sk-bench-fake-key-0123456789abcdefghij",
         "PYTHONUNBUFFERED": "1",
     }
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """--database-url and --redis-url, as every benchmark takes them."""
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
+
+
+@contextlib.contextmanager
+def scratch_run(args: argparse.Namespace, *, name: str) -> Iterator[Any]:
+    """A BenchmarkRun on a fresh benchmark database and a scratch folder, both gone afterwards:
+    the setup of the one-question benchmarks (bench.economy, bench.takeover)."""
+    database, _ = check_targets(args.database_url, args.redis_url)
+    scratch = Path(tempfile.mkdtemp(prefix=f"cp-bench-{name}-"))
+    env = base_environment(database_url=args.database_url, redis_url=args.redis_url, scratch=scratch)
+    os.environ.update({**env, "PGAPPNAME": "cp-bench-driver", "LOG_LEVEL": "warning"})
+    recreate_database(args.database_url, database)
+    try:
+        from bench.suite import BenchmarkRun
+
+        yield BenchmarkRun(env=env, database_url=args.database_url, database=database, scratch=scratch)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        drop_database(args.database_url, database)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,23 +15,13 @@ benchmark's own database and Redis database, like bench.generation.
 import argparse
 import os
 import random
-import shutil
 import signal
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import psutil
 
-from bench.generation import (
-    DEFAULT_DATABASE_URL,
-    DEFAULT_REDIS_URL,
-    base_environment,
-    check_targets,
-    drop_database,
-    recreate_database,
-)
+from bench.generation import add_target_arguments, scratch_run
 
 POSTS = 16
 CONCURRENCY = 4
@@ -40,30 +30,15 @@ CONCURRENCY = 4
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.takeover", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
+    add_target_arguments(parser)
     args = parser.parse_args(argv)
-    database, _ = check_targets(args.database_url, args.redis_url)
-    scratch = Path(tempfile.mkdtemp(prefix="cp-bench-takeover-"))
-    env = base_environment(database_url=args.database_url, redis_url=args.redis_url, scratch=scratch)
-    os.environ.update({**env, "PGAPPNAME": "cp-bench-driver", "LOG_LEVEL": "warning"})
-    recreate_database(args.database_url, database)
-    try:
-        from bench.suite import BenchmarkRun
-
-        run = BenchmarkRun(env=env, database_url=args.database_url, database=database, scratch=scratch)
+    with scratch_run(args, name="takeover") as run:
         times = [one_round(run, index) for index in range(1, args.rounds + 1)]
         print(
             f"SIGKILL to takeover over {len(times)} rounds: median {statistics.median(times):.1f} s, "
             f"min {min(times):.1f} s, max {max(times):.1f} s"
         )
-        return 0
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        drop_database(args.database_url, database)
-        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
 
 
 def one_round(run, index: int) -> float:

@@ -11,7 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from campaigns import services
-from campaigns.forms import BATCH_MODE_CHOICES, CampaignForm, HashtagsField
+from campaigns.forms import CampaignForm, HashtagsField, batch_mode_field
 from campaigns.models import MAX_BATCH_SIZE, PLATFORM_VALUES, BatchJob, BatchMode, Post, Workspace
 from campaigns.platforms import Platform
 
@@ -49,14 +49,7 @@ class StartBatchForm(forms.Form):
     cost_cap_usd = cost_cap_field(
         "Stop each batch cleanly once it has cost this much; empty: the default cap (GENERATION_DEFAULT_COST_CAP_USD)."
     )
-    mode = forms.ChoiceField(
-        label="Speed",
-        choices=BATCH_MODE_CHOICES,
-        initial=BatchMode.STANDARD,
-        required=False,
-        widget=forms.RadioSelect,
-        help_text="Economy goes through the provider's Batch API: about half the cost, done within 24 hours.",
-    )
+    mode = batch_mode_field("Economy goes through the provider's Batch API: about half the cost, done within 24 hours.")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

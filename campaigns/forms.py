@@ -172,6 +172,18 @@ BATCH_MODE_CHOICES = [
 ]
 
 
+def batch_mode_field(help_text: str = "") -> forms.ChoiceField:
+    """Standard or economy, as the batch form and the admin's start action ask it (check_mode decides)."""
+    return forms.ChoiceField(
+        label="Speed",
+        choices=BATCH_MODE_CHOICES,
+        initial=BatchMode.STANDARD,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=help_text,
+    )
+
+
 class BatchForm(forms.Form):
     # The bounds are the service's rule (check_count); the widget's min/max let the browser say it first.
     count = forms.IntegerField(
@@ -184,13 +196,7 @@ class BatchForm(forms.Form):
         required=False,
         widget=forms.NumberInput(attrs={"min": "0.01", "step": "0.01", "inputmode": "decimal"}),
     )
-    mode = forms.ChoiceField(
-        label="Speed",
-        choices=BATCH_MODE_CHOICES,
-        initial=BatchMode.STANDARD,
-        required=False,
-        widget=forms.RadioSelect,
-    )
+    mode = batch_mode_field()
 
     def __init__(self, *args: Any, campaign: Campaign, user: User, **kwargs: Any) -> None:
         self.campaign = campaign
