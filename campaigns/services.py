@@ -370,8 +370,9 @@ def batch_retry_failed(*, batch: BatchJob, actor: User | None, recorded_as: User
     """Put a finished batch's failed posts back in the queue. Returns how many.
 
     Retried posts spend as new ones do, so they are weighed like a new batch of that many posts
-    (what batch_start checks): the actor's limits and the workspace's budget, at the batch's mode's
-    prices, and no more than what its cost cap has left. A refusal changes nothing.
+    (what batch_start checks): the actor's limits and the workspace's budget, at the standard prices
+    (retried posts take the live path, an economy batch's too), and no more than what its cost cap
+    has left. A refusal changes nothing.
     """
     check_allowed(actor, batch.campaign.workspace, Action.START_BATCH)
     with transaction.atomic():
