@@ -17,7 +17,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -298,9 +298,12 @@ class CampaignAdmin(ServiceBackedAdmin):
             )
 
     def _campaign_posts(self, queryset: QuerySet[Campaign]) -> QuerySet[Post]:
+        """What an export of these campaigns holds: as on their pages (campaigns.exports.exportable_posts),
+        only approved posts from workspaces that require approval."""
         return (
             Post.objects.filter(campaign__in=queryset)
             .exclude(status=GenerationStatus.CANCELED)
+            .exclude(Q(campaign__workspace__approval_required=True) & ~Q(review_status=ReviewStatus.APPROVED))
             .order_by("campaign_id", "-created_at", "-id")
         )
 

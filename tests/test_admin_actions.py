@@ -114,6 +114,18 @@ def test_export_posts_of_the_selected_campaigns_as_csv(staff_client):
     assert rows[0]["caption"] == "'=HYPERLINK(1)"
 
 
+def test_the_admins_csv_holds_only_approved_posts_where_approval_is_required(staff_client):
+    strict = CampaignFactory()
+    strict.workspace.approval_required = True
+    strict.workspace.save()
+    approved = PostFactory(campaign=strict, review_status=ReviewStatus.APPROVED)
+    PostFactory(campaign=strict)  # a draft there stays out
+    relaxed_draft = PostFactory(campaign=CampaignFactory())
+    response = run_action(staff_client, "campaign", "export_posts_csv", [strict, relaxed_draft.campaign])
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert sorted(int(row["post_id"]) for row in rows) == sorted([approved.pk, relaxed_draft.pk])
+
+
 def test_export_posts_as_zip_starts_one_job_per_campaign_with_its_link_in_the_admin(staff_client, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     campaigns = [CampaignFactory(name="Cold Brew"), CampaignFactory(name="Iced Tea")]
