@@ -148,8 +148,9 @@ def _approve(campaign: Campaign, chosen: list[Post], actor: User | None) -> Bulk
     )
     _record(ready, ActivityVerb.APPROVED, actor)
     # The webhook's payload carries the words approved: read them for the posts approved just now.
-    for post in Post.objects.filter(pk__in=[post.pk for post in newly]).select_related("campaign").order_by("pk"):
-        events.post_approved(post)
+    payload_fields = ("campaign_id", "batch_id", "platform", "caption", "hashtags")
+    approved_now = Post.objects.filter(pk__in=[post.pk for post in newly]).only(*payload_fields).order_by("pk")
+    events.posts_approved(workspace_id=campaign.workspace_id, posts=list(approved_now))
     return BulkResult(
         action="approve",
         changed=len(ready),

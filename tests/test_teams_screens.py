@@ -247,3 +247,21 @@ def test_bulk_refuses_a_stranger_through_the_service_too(team):
             campaign=campaign, posts=Post.objects.filter(campaign=campaign), action="approve", actor=UserFactory()
         )
     assert not Post.objects.filter(review_status=ReviewStatus.APPROVED).exists()
+
+
+def test_a_bulk_approval_costs_the_same_queries_for_60_posts_as_for_a_few(
+    team, settings, django_assert_max_num_queries
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    workspace, members, campaign, _posts = team
+    webhook_services.endpoint_create(
+        workspace=workspace, actor=members[Role.OWNER], url="http://127.0.0.1:9/hooks", events=[Event.POST_APPROVED]
+    )
+    PostFactory.create_batch(57, campaign=campaign, platform="x")
+    with django_assert_max_num_queries(12):
+        result = posts_bulk_apply(
+            campaign=campaign, posts=Post.objects.filter(campaign=campaign), action="approve", actor=members[Role.OWNER]
+        )
+    assert result.changed == 60
+    assert WebhookDelivery.objects.filter(event=Event.POST_APPROVED).count() == 60
+    assert Activity.objects.filter(verb=ActivityVerb.APPROVED).count() == 60

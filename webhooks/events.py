@@ -24,25 +24,34 @@ BATCH_EVENTS = {
 
 def emit(*, workspace_id: int, event: str, data: dict[str, Any]) -> list[int]:
     """Write one delivery for each active endpoint of the workspace subscribed to `event`; their ids."""
+    return emit_each(workspace_id=workspace_id, event=event, items=[data])
+
+
+def emit_each(*, workspace_id: int, event: str, items: list[dict[str, Any]]) -> list[int]:
+    """One message per item of `items` (its `data`), to each subscribed endpoint: the endpoints are
+    read once however many items there are (a bulk approval of thousands of posts)."""
     # A workspace has a few endpoints: filtered here, as SQLite (make run's default) has no JSON "contains".
     active = WebhookEndpoint.objects.filter(workspace_id=workspace_id, is_active=True).only("pk", "events")
     endpoints = [endpoint for endpoint in active if event in endpoint.events]
-    payload = {"type": event, "timestamp": timezone.now().isoformat(), "data": data}
+    if not endpoints:
+        return []
+    now = timezone.now()
     deliveries = WebhookDelivery.objects.bulk_create(
         [
             WebhookDelivery(
                 endpoint=endpoint,
                 message_id=f"msg_{uuid.uuid4().hex}",
                 event=event,
-                payload=payload,
-                next_attempt_at=timezone.now(),
+                payload={"type": event, "timestamp": now.isoformat(), "data": data},
+                next_attempt_at=now,
             )
+            for data in items
             for endpoint in endpoints
-        ]
+        ],
+        batch_size=500,
     )
     ids = [delivery.pk for delivery in deliveries]
-    if ids:
-        transaction.on_commit(lambda: queue.enqueue_deliveries(ids), robust=True)
+    transaction.on_commit(lambda: queue.enqueue_deliveries(ids), robust=True)
     return ids
 
 
@@ -69,18 +78,23 @@ def batch_ended(batch_id: int) -> None:
 
 
 def post_approved(post: Post) -> None:
-    emit(
-        workspace_id=post.campaign.workspace_id,
-        event=Event.POST_APPROVED,
-        data={
+    posts_approved(workspace_id=post.campaign.workspace_id, posts=[post])
+
+
+def posts_approved(*, workspace_id: int, posts: list[Post]) -> None:
+    """post.approved for each of `posts` (of one workspace), with the words that were approved."""
+    items = [
+        {
             "post_id": post.pk,
             "campaign_id": post.campaign_id,
             "batch_id": post.batch_id,
             "platform": post.platform,
             "caption": post.caption,
             "hashtags": post.hashtags,
-        },
-    )
+        }
+        for post in posts
+    ]
+    emit_each(workspace_id=workspace_id, event=Event.POST_APPROVED, items=items)
 
 
 def export_ready(
