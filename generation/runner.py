@@ -125,6 +125,9 @@ class Runner:
         self._stop_claiming_at: float | None = None
         self._shutdown_deadline: float | None = None
         self._next_renewal = 0.0
+        # A database call failed since the last claim: it may have committed a claim whose answer
+        # never came back, so the next claim takes back the posts leased to us that we don't hold.
+        self._answer_lost = False
         # What a batch's posts in flight and not yet written could spend before its counters show
         # it, on every chunk job of the batch: a batch this close to its cap is written post by post.
         self.cap_margin_usd = estimated_post_cost(config) * (2 * config.concurrency + FLUSH_SIZE) * config.max_chunks
@@ -251,6 +254,8 @@ class Runner:
 
         async def forget_dead_connections(exc: BaseException, delay: float) -> None:
             log.warning("database unavailable (%s); retrying in %.1fs", exc.__class__.__name__, delay)
+            # The failed call may have committed before its answer was lost: the next claim looks.
+            self._answer_lost = True
             await loop.run_in_executor(self._db, store.close_database_connections)
 
         return await keep_trying(
@@ -270,10 +275,13 @@ class Runner:
                 lease_seconds=self.config.lease_seconds,
                 batch_id=self.batch_id,
                 cap_margin_usd=self.cap_margin_usd,
+                adopt_unless=set(self.held) if self._answer_lost else None,
             )
             if claim
             else []
         )
+        if claim:
+            self._answer_lost = False
         missing = {task.campaign_id for task in tasks} - self.briefs.keys()
         if missing:
             self.briefs.update(store.load_briefs(missing))

@@ -15,6 +15,7 @@ import heapq
 import logging
 import random
 from collections import Counter, defaultdict, deque
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -133,8 +134,14 @@ def claim_posts(
     lease_seconds: float,
     batch_id: int | None = None,
     cap_margin_usd: Decimal = Decimal("0"),
+    adopt_unless: Collection[int] | None = None,
 ) -> list[PostTask]:
     """Take up to `limit` posts under a lease for `owner`.
+
+    `adopt_unless`, after a database round whose answer was lost (the connection died around its
+    COMMIT): the posts this owner holds. Posts leased to `owner` but not among them were claimed by
+    that round and committed; they are taken back first, as they are, not counted as a new attempt
+    and not left to wait out their lease.
 
     A post of a batch whose cost is within `cap_margin_usd` of its cap (what the posts in flight
     and not yet written could spend meanwhile) is marked near_cost_cap: the runner then writes
@@ -154,14 +161,21 @@ def claim_posts(
         scope.filter(status=GenerationStatus.GENERATING, lease_expires_at__lt=now).order_by("lease_expires_at"),
     )
     with transaction.atomic():
+        adopted: list[int] = []
+        if adopt_unless is not None:
+            mine = Post.objects.filter(lease_owner=owner, status=GenerationStatus.GENERATING)
+            adopted = list(mine.exclude(id__in=list(adopt_unless)).values_list("id", flat=True)[:limit])
+            if adopted:
+                Post.objects.filter(id__in=adopted).update(lease_expires_at=now + timedelta(seconds=lease_seconds))
         ids: list[int] = []
+        limit -= len(adopted)
         for source in sources:
             if len(ids) >= limit:
                 break
             ids += source.select_for_update(skip_locked=True).values_list("id", flat=True)[: limit - len(ids)]
         if len(ids) < limit:
             ids += _pending_batch_posts(scope, limit - len(ids), one_batch=batch_id is not None)
-        if not ids:
+        if not ids and not adopted:
             return []
         Post.objects.filter(id__in=ids).update(
             status=GenerationStatus.GENERATING,
@@ -170,6 +184,7 @@ def claim_posts(
             attempts=F("attempts") + 1,
             updated_at=now,
         )
+        ids += adopted
         rows = list(Post.objects.filter(id__in=ids).order_by("sequence").values(*_CLAIM_FIELDS))
         batch_ids = {row["batch_id"] for row in rows if row["batch_id"]}
         if batch_ids:

@@ -172,6 +172,21 @@ def test_posts_claimed_in_a_round_whose_reply_was_lost_are_not_kept_by_renewals(
     assert {post.attempts for post in Post.objects.filter(pk__in=[task.post_id for task in lost])} == {2}
 
 
+def test_after_a_failed_round_the_next_claim_takes_back_what_a_lost_reply_had_claimed(db):
+    """When the runner saw a database call fail, its next claim looks for posts leased to it that
+    it doesn't hold (a claim committed, its reply lost) and takes them back as they are: no second
+    attempt counted, no lease to wait out."""
+    batch = batch_start(campaign=CampaignFactory(platforms=["x"]), count=6, enqueue=False, actor=None)
+    held = store.claim_posts(owner="worker-y", limit=1, lease_seconds=30)  # being generated
+    lost = store.claim_posts(owner="worker-y", limit=2, lease_seconds=30)  # the round whose reply was lost
+    again = store.claim_posts(owner="worker-y", limit=3, lease_seconds=30, adopt_unless={task.post_id for task in held})
+    taken = {task.post_id for task in again}
+    assert {task.post_id for task in lost} <= taken and len(taken) == 3
+    assert not taken & {task.post_id for task in held}
+    attempts = dict(Post.objects.filter(batch=batch).values_list("pk", "attempts"))
+    assert all(attempts[task.post_id] == 1 for task in again)  # adopted or new: one attempt each
+
+
 def test_requests_in_flight_never_exceed_the_concurrency(openai_settings, fake_openai):
     """A post's slot frees once its image has arrived, so image work does not hold the next
     post back; still, no more than GENERATION_CONCURRENCY requests are ever in flight."""
