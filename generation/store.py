@@ -164,7 +164,8 @@ def claim_posts(
         adopted: list[int] = []
         if adopt_unless is not None:
             mine = Post.objects.filter(lease_owner=owner, status=GenerationStatus.GENERATING)
-            adopted = list(mine.exclude(id__in=list(adopt_unless)).values_list("id", flat=True)[:limit])
+            mine = mine.exclude(id__in=list(adopt_unless)).select_for_update(skip_locked=True)
+            adopted = list(mine.values_list("id", flat=True)[:limit])
             if adopted:
                 Post.objects.filter(id__in=adopted).update(lease_expires_at=now + timedelta(seconds=lease_seconds))
         ids: list[int] = []
