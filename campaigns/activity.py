@@ -4,7 +4,10 @@ Services write an entry with `record` inside the transaction of the change itsel
 never shows a change that didn't happen. Pages read it with `post_activity` and `batch_activity`.
 """
 
+from datetime import datetime
+
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from campaigns.models import Activity, ActivityVerb, BatchJob, Campaign, Post
 
@@ -33,6 +36,11 @@ def record(
     return Activity.objects.create(
         verb=verb, actor=actor, campaign_id=campaign_id, batch_id=batch_id, post=post, detail=detail[:200]
     )
+
+
+def schedule_detail(scheduled_at: datetime) -> str:
+    """A scheduling entry's detail: the time in the scheduler's zone ("for 2026-06-01 09:00 CEST")."""
+    return f"for {timezone.localtime(scheduled_at):%Y-%m-%d %H:%M %Z}"
 
 
 def post_activity(post: Post) -> list[Activity]:

@@ -10,6 +10,7 @@ approval required (only approved posts are scheduled; a rejection unschedules), 
 per post changed and a post.approved webhook per approval, in the same transaction.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -21,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import ngettext
 
 from campaigns.access import check_allowed
+from campaigns.activity import schedule_detail
 from campaigns.models import Activity, ActivityVerb, Campaign, GenerationStatus, Post, ReviewStatus
 from campaigns.roles import Action
 from campaigns.services import delete_files
@@ -128,11 +130,19 @@ def posts_bulk_apply(
         return _schedule(chosen, plan, actor, approved_only=approval_required)
 
 
-def _record(posts: list[Post], verb: ActivityVerb, actor: User | None, detail: str = "") -> None:
+def _record(
+    posts: list[Post], verb: ActivityVerb, actor: User | None, detail: Callable[[Post], str] = lambda post: ""
+) -> None:
+    """One activity entry per post, as the single-post services write them."""
     Activity.objects.bulk_create(
         [
             Activity(
-                verb=verb, actor=actor, campaign_id=post.campaign_id, batch_id=post.batch_id, post=post, detail=detail
+                verb=verb,
+                actor=actor,
+                campaign_id=post.campaign_id,
+                batch_id=post.batch_id,
+                post=post,
+                detail=detail(post),
             )
             for post in posts
         ],
@@ -208,24 +218,11 @@ def _schedule(chosen: list[Post], plan: SpreadPlan, actor: User | None, *, appro
             % {"posts": len(ready), "slots": len(slots)}
         )
     now = timezone.now()
-    for post, slot in zip(ready, slots, strict=False):
-        post.scheduled_at, post.updated_at = slot, now
+    slot_of = dict(zip((post.pk for post in ready), slots, strict=False))
+    for post in ready:
+        post.scheduled_at, post.updated_at = slot_of[post.pk], now
     Post.objects.bulk_update(ready, ["scheduled_at", "updated_at"], batch_size=500)
-    Activity.objects.bulk_create(
-        [
-            Activity(
-                verb=ActivityVerb.SCHEDULED,
-                actor=actor,
-                campaign_id=post.campaign_id,
-                batch_id=post.batch_id,
-                post=post,
-                detail=f"for {timezone.localtime(post.scheduled_at):%Y-%m-%d %H:%M %Z}",
-            )
-            for post in ready
-            if post.scheduled_at is not None
-        ],
-        batch_size=500,
-    )
+    _record(ready, ActivityVerb.SCHEDULED, actor, detail=lambda post: schedule_detail(slot_of[post.pk]))
     return BulkResult(
         action="schedule",
         changed=len(ready),

@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from campaigns import budgets, export_jobs, quotas
 from campaigns.access import check_allowed
-from campaigns.activity import record
+from campaigns.activity import record, schedule_detail
 from campaigns.exports import allow_export
 from campaigns.models import (
     ACTIVE_BATCH_STATUSES,
@@ -555,10 +555,7 @@ def post_schedule(
         if scheduled_at is None:
             record(ActivityVerb.UNSCHEDULED, actor=actor or recorded_as, post=post)
         else:
-            when = timezone.localtime(scheduled_at)
-            record(
-                ActivityVerb.SCHEDULED, actor=actor or recorded_as, post=post, detail=f"for {when:%Y-%m-%d %H:%M %Z}"
-            )
+            record(ActivityVerb.SCHEDULED, actor=actor or recorded_as, post=post, detail=schedule_detail(scheduled_at))
     return post
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.access import NotMember
+from campaigns.activity import schedule_detail
 from campaigns.bulk import SpreadPlan, posts_bulk_apply
 from campaigns.models import (
     Activity,
@@ -121,7 +122,8 @@ def test_where_approval_is_required_bulk_scheduling_takes_only_approved_posts(te
     assert (result.changed, result.skipped) == (1, 2)
     assert "requires approval" in result.summary
     assert list(Post.objects.exclude(scheduled_at=None).values_list("pk", flat=True)) == [posts[0].pk]
-    assert Activity.objects.filter(verb=ActivityVerb.SCHEDULED, post=posts[0]).exists()
+    scheduled = Activity.objects.get(verb=ActivityVerb.SCHEDULED, post=posts[0])
+    assert scheduled.detail == schedule_detail(Post.objects.get(pk=posts[0].pk).scheduled_at)
 
     # A bulk rejection there unschedules, as rejecting one post does.
     posts_bulk_apply(
