@@ -2,6 +2,7 @@
 
 import asyncio
 import dataclasses
+import ssl
 
 import pytest
 
@@ -13,7 +14,7 @@ from generation.providers.base import (
     RateLimitedError,
     TransientProviderError,
 )
-from generation.providers.openai_api import OpenAIProvider, parse_duration
+from generation.providers.openai_api import OpenAIProvider, parse_duration, tls_context
 from tests.fake_openai import Config
 from tests.support import FAKE_KEY
 from tests.test_local_provider import BRIEF
@@ -139,3 +140,26 @@ def test_wrong_key_is_permanent_and_never_echoes_the_key(openai_settings, fake_o
 @pytest.mark.parametrize(("value", "seconds"), [("6m0s", 360.0), ("20ms", 0.02), ("1.5s", 1.5), ("2", 2.0), ("", None)])
 def test_reset_durations_are_parsed(value, seconds):
     assert parse_duration(value) == (pytest.approx(seconds) if seconds is not None else None)
+
+
+def test_providers_use_the_process_s_one_verifying_tls_context(openai_settings, monkeypatch):
+    # Made once, before any provider: the worker does it before forking its work horses.
+    context = tls_context()
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+    certificate_loads = []
+    for name in ("load_verify_locations", "load_default_certs", "set_default_verify_paths"):
+        original = getattr(ssl.SSLContext, name)
+
+        def counted(self, *args, _original=original, _name=name, **kwargs):
+            certificate_loads.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(ssl.SSLContext, name, counted)
+
+    async def build_two_and_close() -> None:
+        for provider in [OpenAIProvider(engine_config()) for _ in range(2)]:
+            await provider.aclose()
+
+    asyncio.run(build_two_and_close())
+    # Neither the SDK's client nor the image downloader loaded certificates into a context of its own.
+    assert certificate_loads == []

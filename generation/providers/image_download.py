@@ -13,6 +13,7 @@ again.
 
 import asyncio
 import io
+import ssl
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,12 +26,15 @@ MAX_REDIRECTS = 3
 
 
 class ImageDownloader:
-    def __init__(self, *, base_url: str | None, timeout: float, max_bytes: int) -> None:
+    def __init__(
+        self, *, base_url: str | None, timeout: float, max_bytes: int, verify: ssl.SSLContext | bool = True
+    ) -> None:
         self.http_host = urlsplit(base_url).hostname if base_url else None
         self.max_bytes = max_bytes
         self.timeout = timeout
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
+            verify=verify,
             follow_redirects=True,
             max_redirects=MAX_REDIRECTS,
             event_hooks={"request": [self._check_request]},
