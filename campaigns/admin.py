@@ -9,6 +9,7 @@ no full result count, no facets), no filter that lists every campaign or batch, 
 thumbnails made at generation time.
 """
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, cast
 
@@ -448,32 +449,39 @@ class BatchJobAdmin(ServiceBackedAdmin):
     def progress(self, batch: BatchJob) -> str:
         return f"{batch.done_count}/{batch.requested_count} ({batch.progress_percent}%)"
 
-    @admin.action(description="Cancel the selected batches", permissions=["change"])
-    def cancel_batches(self, request: HttpRequest, queryset: QuerySet[BatchJob]) -> None:
+    def _apply_to_batches(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[BatchJob],
+        service: Callable[..., object],
+        *,
+        verb: str,
+        done: str,
+    ) -> None:
         apply_service(
             self,
             request,
             queryset.order_by("pk"),
-            services.batch_cancel,
+            service,
             "batch",
-            verb="cancel",
-            done="canceled",
+            verb=verb,
+            done=done,
             actor=None,
             recorded_as=request.user,
         )
 
+    @admin.action(description="Cancel the selected batches", permissions=["change"])
+    def cancel_batches(self, request: HttpRequest, queryset: QuerySet[BatchJob]) -> None:
+        self._apply_to_batches(request, queryset, services.batch_cancel, verb="cancel", done="canceled")
+
     @admin.action(description="Retry the failed posts of the selected batches", permissions=["change"])
     def retry_failed_posts(self, request: HttpRequest, queryset: QuerySet[BatchJob]) -> None:
-        apply_service(
-            self,
+        self._apply_to_batches(
             request,
-            queryset.order_by("pk"),
+            queryset,
             services.batch_retry_failed,
-            "batch",
             verb="retry",
             done="put the failed posts back in the queue for",
-            actor=None,
-            recorded_as=request.user,
         )
 
     def get_urls(self) -> list[URLPattern]:

@@ -88,3 +88,21 @@ class PostFactory(factory.django.DjangoModelFactory):
     status = GenerationStatus.SUCCEEDED
     caption = factory.Sequence(lambda n: f"Caption number {n} for a sunny day.")
     hashtags = factory.LazyFunction(lambda: ["#BrewBetter"])
+
+
+def failed_posts_by_reason(batch: BatchJob) -> list[Post]:
+    """Three failed posts of the batch, sequences 0 to 2: two timed out, one refused by the content policy."""
+    reasons = [("timeout", "request timed out (after 5 tries)")] * 2 + [
+        ("content_policy", "refused by the provider's content policy: no")
+    ]
+    return [
+        PostFactory(
+            campaign=batch.campaign,
+            batch=batch,
+            sequence=sequence,
+            status=GenerationStatus.FAILED,
+            failure_reason=code,
+            error_message=message,
+        )
+        for sequence, (code, message) in enumerate(reasons)
+    ]

@@ -134,17 +134,21 @@ def wait_for_batch_end(batch, *, timeout: float):
     return batch
 
 
-def run_manage(*args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
-    """Run `manage.py ARGS` in a child process against the test database and Redis, as an operator would."""
-    environment = {**os.environ, "DATABASE_URL": database_url(), **env}
+def manage_py(*args: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
+    """Run `manage.py ARGS` in a child process with exactly the environment `env`; its output is captured as text."""
     return subprocess.run(
         [sys.executable, str(BASE_DIR / "manage.py"), *args],
-        env=environment,
+        env=env,
         capture_output=True,
         text=True,
         cwd=BASE_DIR,
         timeout=timeout,
     )
+
+
+def run_manage(*args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+    """Run `manage.py ARGS` in a child process against the test database and Redis, as an operator would."""
+    return manage_py(*args, env={**os.environ, "DATABASE_URL": database_url(), **env}, timeout=timeout)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:

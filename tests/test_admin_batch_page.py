@@ -7,7 +7,7 @@ from django_rq.settings import get_queues_map
 
 from campaigns.models import BatchJob, BatchStatus
 from generation import dispatch
-from tests.factories import BatchFactory, PostFactory, UserFactory
+from tests.factories import BatchFactory, PostFactory, UserFactory, failed_posts_by_reason
 
 pytestmark = pytest.mark.django_db
 
@@ -17,18 +17,7 @@ PROGRESS_TEMPLATE = "campaigns/partials/batch_progress.html"
 @pytest.fixture
 def running_batch():
     batch = BatchFactory(requested_count=5, status=BatchStatus.RUNNING, succeeded_count=1, failed_count=3)
-    reasons = [("timeout", "request timed out (after 5 tries)")] * 2 + [
-        ("content_policy", "refused by the provider's content policy: no")
-    ]
-    for sequence, (code, message) in enumerate(reasons):
-        PostFactory(
-            campaign=batch.campaign,
-            batch=batch,
-            sequence=sequence,
-            status="failed",
-            failure_reason=code,
-            error_message=message,
-        )
+    failed_posts_by_reason(batch)
     PostFactory(campaign=batch.campaign, batch=batch, sequence=3, status="succeeded")
     PostFactory(campaign=batch.campaign, batch=batch, sequence=4, status="pending")
     return batch

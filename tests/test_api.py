@@ -2,9 +2,6 @@
 
 import csv
 import io
-import os
-import subprocess
-import sys
 import zipfile
 from datetime import timedelta
 
@@ -20,7 +17,7 @@ from campaigns.models import BatchJob, Export, ExportStatus, GenerationStatus, P
 from campaigns.workspaces import personal_workspace
 from tests.api_support import call, make_token
 from tests.factories import BatchFactory, CampaignFactory, PostFactory, UserFactory
-from tests.support import database_url
+from tests.support import run_manage
 
 pytestmark = pytest.mark.django_db
 
@@ -434,13 +431,7 @@ def test_create_api_token_prints_a_working_token_on_its_last_line(client, user, 
 
 
 def test_create_api_token_refuses_an_unknown_user_in_one_line():
-    result = subprocess.run(
-        [sys.executable, "manage.py", "create_api_token", "nobody-here", "--scope", "read"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "DATABASE_URL": database_url()},
-    )
+    result = run_manage("create_api_token", "nobody-here", "--scope", "read")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == ["CommandError: no active user named 'nobody-here'"]
 

@@ -1,9 +1,5 @@
 """Tokens in workspaces: who makes, sees and revokes them; create_api_token --workspace; webhook pages."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 from django.core.management import call_command
 
@@ -12,7 +8,7 @@ from api.tokens import hash_token
 from campaigns.roles import Role
 from tests.api_support import call, make_token
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
-from tests.support import database_url
+from tests.support import run_manage
 
 pytestmark = pytest.mark.django_db
 
@@ -83,13 +79,7 @@ def test_create_api_token_makes_a_token_for_the_named_workspace(client, team, ca
 )
 def test_create_api_token_refuses_in_one_line(team, arguments, error):
     outsider = UserFactory()
-    result = subprocess.run(
-        [sys.executable, "manage.py", "create_api_token", outsider.username, *arguments],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "DATABASE_URL": database_url()},
-    )
+    result = run_manage("create_api_token", outsider.username, *arguments)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith(error.format(user=outsider.username))
     assert not ApiToken.objects.exists()

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 
 from campaigns.models import BatchJob, BatchStatus, GenerationStatus
 from generation import dispatch
-from tests.factories import BatchFactory, PostFactory
+from tests.factories import BatchFactory, PostFactory, failed_posts_by_reason
 from tests.support import assert_one_line_error, run_manage
 
 pytestmark = pytest.mark.django_db
@@ -29,18 +29,7 @@ def batch():
         text_model="gpt-4o-mini",
         image_model="gpt-image-1",
     )
-    reasons = [("timeout", "request timed out (after 5 tries)")] * 2 + [
-        ("content_policy", "refused by the provider's content policy: no")
-    ]
-    for sequence, (code, message) in enumerate(reasons):
-        PostFactory(
-            campaign=batch.campaign,
-            batch=batch,
-            sequence=sequence,
-            status="failed",
-            failure_reason=code,
-            error_message=message,
-        )
+    failed_posts_by_reason(batch)
     PostFactory(campaign=batch.campaign, batch=batch, sequence=5, status=GenerationStatus.PENDING)
     return batch
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import BASE_DIR, WORKER_COMMAND, database_url
+from tests.support import BASE_DIR, WORKER_COMMAND, database_url, manage_py
 
 PRODUCTION = {
     "DEBUG": "0",
@@ -140,28 +140,14 @@ def test_production_web_process_serves_probes_static_files_and_json_logs(tmp_pat
         "PORT": str(free_port()),
         "WEB_CONCURRENCY": "1",
     }
-    collected = subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    collected = manage_py("collectstatic", "--noinput", "-v", "0", env=env, timeout=300)
     assert collected.returncode == 0, collected.stderr
     manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())["paths"]
     for name in ("admin/css/base.css", "css/admin.css", "css/app.css", "js/htmx.min.js"):
         assert name in manifest
         assert (tmp_path / "static" / (manifest[name] + ".gz")).exists()
 
-    deploy_check = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    deploy_check = manage_py("check", "--deploy", "--fail-level", "WARNING", env=env, timeout=120)
     assert deploy_check.returncode == 0, deploy_check.stderr + deploy_check.stdout
 
     gunicorn = Path(sys.executable).with_name("gunicorn")

@@ -2,11 +2,10 @@
 
 import os
 import subprocess
-import sys
 
 import pytest
 
-from tests.support import BASE_DIR
+from tests.support import manage_py
 
 PRODUCTION = {
     "DEBUG": "0",
@@ -19,15 +18,7 @@ PRODUCTION = {
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k not in PRODUCTION and not k.startswith("GENERATION_")}
-    environment.update(env)
-    return subprocess.run(
-        [sys.executable, str(BASE_DIR / "manage.py"), *args],
-        env=environment,
-        capture_output=True,
-        text=True,
-        cwd=BASE_DIR,
-        timeout=60,
-    )
+    return manage_py(*args, env={**environment, **env}, timeout=60)
 
 
 def test_production_settings_start():

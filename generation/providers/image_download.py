@@ -62,11 +62,8 @@ class ImageDownloader:
         host = urlsplit(url).hostname
         try:
             data = await asyncio.wait_for(self._read(url), timeout=self.timeout)
-        except TimeoutError:
-            raise TransientProviderError(
-                f"the image download from {host} timed out", code=FailureReason.TIMEOUT
-            ) from None
-        except httpx.TimeoutException:
+        except (TimeoutError, httpx.TimeoutException):
+            # Before TransportError, of which httpx's TimeoutException is a kind.
             raise TransientProviderError(
                 f"the image download from {host} timed out", code=FailureReason.TIMEOUT
             ) from None
