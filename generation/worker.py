@@ -65,12 +65,12 @@ def preload_engine(config: EngineConfig) -> None:
     """Import and make, in the worker before it forks work horses, what every chunk job needs.
 
     rq forks a work horse per job; a horse inherits these modules instead of importing them
-    again (the openai SDK alone took ~0.3 s of every job's start, more on a busy machine), and
-    the TLS context instead of loading the CA bundle (~60 ms).
+    again (the openai SDK alone took ~0.3 s of every job's start, more on a busy machine), with
+    what the SDK would load on its first request (generation.providers.openai_api.preload).
     """
     import_module("generation.jobs")
     if config.provider == "openai":
-        import_module("generation.providers.openai_api").tls_context()
+        import_module("generation.providers.openai_api").preload()
     else:
         import_module("generation.providers.local")
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import dataclasses
+import json
 import ssl
 
 import pytest
@@ -16,7 +17,7 @@ from generation.providers.base import (
 )
 from generation.providers.openai_api import OpenAIProvider, parse_duration, tls_context
 from tests.fake_openai import Config
-from tests.support import FAKE_KEY
+from tests.support import FAKE_KEY, run_manage
 from tests.test_local_provider import BRIEF
 
 
@@ -163,3 +164,40 @@ def test_providers_use_the_process_s_one_verifying_tls_context(openai_settings, 
     asyncio.run(build_two_and_close())
     # Neither the SDK's client nor the image downloader loaded certificates into a context of its own.
     assert certificate_loads == []
+
+
+FIRST_REQUESTS_AFTER_PRELOAD = """
+import asyncio, json, sys
+from generation.config import engine_config
+from generation.providers import build_provider
+from generation.providers.openai_api import preload
+from tests.test_openai_provider import IMAGE_REQUEST, caption_request
+
+async def first_requests():
+    provider = build_provider(engine_config())
+    try:
+        await provider.caption(caption_request())
+        await provider.image(IMAGE_REQUEST)
+    finally:
+        await provider.aclose()
+
+preload()
+before = set(sys.modules)
+asyncio.run(first_requests())
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+def test_after_preload_a_work_horse_s_first_requests_import_nothing(fake_openai):
+    # In a fresh process, as a worker is before it forks: every module the provider's first caption
+    # and image need is loaded by preload(), so no work horse imports one before its first request.
+    result = run_manage(
+        "shell",
+        "-c",
+        FIRST_REQUESTS_AFTER_PRELOAD,
+        GENERATION_PROVIDER="openai",
+        OPENAI_BASE_URL=fake_openai.base_url,
+        OPENAI_API_KEY=FAKE_KEY,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []

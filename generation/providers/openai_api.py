@@ -6,22 +6,17 @@ all workers share, so the engine's runner retries instead.
 
 import base64
 import binascii
+import contextlib
 import functools
 import json
 import re
 import ssl
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
+from importlib import import_module
 from typing import Any
 
-import httpx
 import openai
-
-# The SDK imports the modules of its API resources on first use (client.chat: ~20 ms). Imported
-# here, they load once in the worker before it forks (generation.worker.preload_engine), not in
-# every work horse.
-import openai.resources.chat
-import openai.resources.images
 from django.utils import timezone
 
 from config.logging import redact_secrets
@@ -41,15 +36,31 @@ from generation.providers.base import (
 )
 from generation.providers.image_download import ImageDownloader
 
+# What the SDK's HTTP stack imports only when first used: the connection pools (httpcore,
+# httpcore2, h11), the first connection (anyio's asyncio backend) and the first answer (jiter).
+HTTP_MODULES_IMPORTED_ON_FIRST_USE = ("httpcore", "httpcore2", "h11", "anyio._backends._asyncio", "jiter")
+
+
+def preload() -> None:
+    """Load what a work horse would otherwise load before its first request (~0.2 s), once, in the
+    worker before it forks (generation.worker.preload_engine)."""
+    for name in HTTP_MODULES_IMPORTED_ON_FIRST_USE:
+        with contextlib.suppress(ImportError):  # a later SDK may do without one of them
+            import_module(name)
+    # The SDK imports each API resource's modules when the client's attribute is first read.
+    client = openai.AsyncOpenAI(api_key="preload", http_client=openai.DefaultAsyncHttpxClient(verify=tls_context()))
+    client.chat.completions, client.images  # noqa: B018
+
 
 @functools.cache
 def tls_context() -> ssl.SSLContext:
     """The verifying TLS context of both HTTP clients (the SDK's and the image downloader's).
 
-    Each client would otherwise load the CA bundle into a context of its own: ~30 ms each, in
-    every work horse. Made once per process, and before the fork by preload_engine.
+    The system's trust store (or SSL_CERT_FILE / SSL_CERT_DIR), which is what the SDK's HTTP stack
+    trusts on Linux by default. Each client would otherwise load it into a context of its own,
+    ~30 ms each in every work horse: this one is made once per process.
     """
-    return httpx.create_ssl_context()
+    return ssl.create_default_context()
 
 
 # The error codes OpenAI answers a refused prompt with (chat, DALL·E; gpt-image-*).
