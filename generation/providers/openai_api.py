@@ -49,7 +49,7 @@ def preload() -> None:
             import_module(name)
     # The SDK imports each API resource's modules when the client's attribute is first read.
     client = openai.AsyncOpenAI(api_key="preload", http_client=openai.DefaultAsyncHttpxClient(verify=tls_context()))
-    client.chat.completions, client.images  # noqa: B018
+    _ = client.chat.completions, client.images
 
 
 @functools.cache
