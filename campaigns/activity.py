@@ -23,6 +23,7 @@ def record(
     batch: BatchJob | None = None,
     campaign: Campaign | None = None,
     detail: str = "",
+    queued_posts: int | None = None,
 ) -> Activity:
     """One entry about a post (it counts for its batch too), a batch, or a campaign."""
     if post is not None:
@@ -34,7 +35,13 @@ def record(
     else:
         raise ValueError("an activity is about a post, a batch or a campaign")
     return Activity.objects.create(
-        verb=verb, actor=actor, campaign_id=campaign_id, batch_id=batch_id, post=post, detail=detail[:200]
+        verb=verb,
+        actor=actor,
+        campaign_id=campaign_id,
+        batch_id=batch_id,
+        post=post,
+        detail=detail[:200],
+        queued_posts=queued_posts,
     )
 
 

@@ -160,7 +160,7 @@ class InvitationAdmin(ReadOnlyAdmin):
 
 @admin.register(Activity)
 class ActivityAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "actor", "verb", "campaign", "batch", "post", "detail")
+    list_display = ("created_at", "actor", "verb", "campaign", "batch", "post", "detail", "queued_posts")
     list_filter = ("verb",)
     list_select_related = ("actor", "campaign", "batch", "post")
     search_fields = ("=campaign__id", "=post__id", "actor__username")

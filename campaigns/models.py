@@ -757,6 +757,9 @@ class Activity(models.Model):
     )
     verb = models.CharField(max_length=20, choices=ActivityVerb.choices)
     detail = models.CharField(max_length=200, blank=True)
+    # Posts the action put in the queue again (a retry): they count against the actor's posts per
+    # day (campaigns.quotas) as a new batch's do.
+    queued_posts = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -767,6 +770,10 @@ class Activity(models.Model):
             models.Index(fields=["post", "-created_at"], name="activity_post_created"),
             models.Index(fields=["batch", "-created_at"], name="activity_batch_created"),
             models.Index(fields=["campaign", "-created_at"], name="activity_campaign_created"),
+            # The posts-per-day check reads a member's retries of the last 24 hours.
+            models.Index(
+                fields=["actor", "created_at"], condition=Q(verb=ActivityVerb.RETRIED), name="activity_retries_by_actor"
+            ),
         ]
 
     def __str__(self) -> str:

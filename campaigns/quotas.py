@@ -4,8 +4,8 @@ The services call these (batch_start, post_regenerate, the export starts), so pa
 the shell and an API refuse with the same words. Staff and the shell (no user) are exempt: they
 run the service, and a workspace's budget still holds for them.
 
-Active batches and posts per day are counted in PostgreSQL, exactly, under a lock on the user's
-row; regenerations and exports are counted in the shared cache (Redis, whose
+Active batches and posts per day (new batches' and retries') are counted in PostgreSQL, exactly,
+under a lock on the user's row; regenerations and exports are counted in the shared cache (Redis, whose
 INCR is atomic), in fixed one-minute windows as django-ratelimit counts.
 """
 
@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from campaigns.models import ACTIVE_BATCH_STATUSES, BatchJob
+from campaigns.models import ACTIVE_BATCH_STATUSES, Activity, ActivityVerb, BatchJob
 
 WINDOW_SECONDS = 60
 
@@ -58,9 +58,14 @@ def check_batch_limits(*, user: User | None, count: int) -> None:
             f"You already have {active} batches running, and {most} may run at once: "
             "wait for one to end, or cancel one."
         )
-    # Canceled posts are never generated: they give their share of the day back.
+    # Canceled posts are never generated: they give their share of the day back. Retried posts are
+    # generated again: each retry counts for the member who asked for it.
     since = timezone.now() - timedelta(days=1)
-    asked = mine.filter(created_at__gte=since).aggregate(n=Sum(F("requested_count") - F("canceled_count")))["n"] or 0
+    started = mine.filter(created_at__gte=since).aggregate(n=Sum(F("requested_count") - F("canceled_count")))["n"]
+    retried = Activity.objects.filter(actor=user, verb=ActivityVerb.RETRIED, created_at__gte=since).aggregate(
+        n=Sum("queued_posts")
+    )["n"]
+    asked = (started or 0) + (retried or 0)
     per_day = settings.POSTS_PER_DAY_PER_USER
     if asked + count > per_day:
         left = max(per_day - asked, 0)

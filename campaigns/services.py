@@ -401,7 +401,13 @@ def batch_retry_failed(*, batch: BatchJob, actor: User | None, recorded_as: User
             finished_at=None,
             error_summary="",
         )
-        record(ActivityVerb.RETRIED, actor=actor or recorded_as, batch=locked, detail=f"{retried} posts")
+        record(
+            ActivityVerb.RETRIED,
+            actor=actor or recorded_as,
+            batch=locked,
+            detail=f"{retried} posts",
+            queued_posts=retried,
+        )
         transaction.on_commit(lambda: dispatch.enqueue_batch(locked.pk, retried, reason="retry"), robust=True)
     batch.refresh_from_db()
     return retried

@@ -9,9 +9,10 @@ import threading
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
-from campaigns.models import BatchJob, BatchStatus, GenerationStatus, Post, ReviewStatus
+from campaigns.models import Activity, BatchJob, BatchStatus, GenerationStatus, Post, ReviewStatus
 from campaigns.quotas import LimitReached
 from campaigns.services import batch_cancel, batch_retry_failed, batch_start, post_regenerate
 from tests.factories import CampaignFactory, PostFactory
@@ -74,6 +75,52 @@ def test_retrying_failed_posts_counts_against_the_posts_per_day(limits, user, ca
     )
     BatchJob.objects.filter(pk=batch.pk).update(failed_count=5)
     assert batch_retry_failed(batch=batch, actor=user) == 5
+
+
+def test_retried_posts_count_again_for_the_member_who_retried(limits, user, campaign):
+    """Retries are generated again: each counts, so failing posts cannot be retried past the day's limit."""
+    limits.ACTIVE_BATCHES_PER_USER = 10
+    batch = batch_start(campaign=campaign, count=15, actor=user, enqueue=False)
+
+    def all_failed() -> None:
+        Post.objects.filter(batch=batch).update(status=GenerationStatus.FAILED)
+        BatchJob.objects.filter(pk=batch.pk).update(status=BatchStatus.FAILED, failed_count=15)
+
+    all_failed()
+    with pytest.raises(LimitReached, match="have asked for 15 in the last 24 hours: 10 more now"):
+        batch_retry_failed(batch=batch, actor=user)
+    Post.objects.filter(pk__in=Post.objects.filter(batch=batch).values("pk")[:10]).update(
+        status=GenerationStatus.SUCCEEDED
+    )
+    BatchJob.objects.filter(pk=batch.pk).update(failed_count=5)
+    assert batch_retry_failed(batch=batch, actor=user) == 5  # 15 + 5 of 25
+    all_failed()
+    # The same 15 failed again: 15 asked for and 5 retried leave room for 5, not 15.
+    with pytest.raises(LimitReached) as refusal:
+        batch_retry_failed(batch=batch, actor=user)
+    assert refusal.value.messages == [
+        "You may ask for 25 posts a day and have asked for 20 in the last 24 hours: 5 more now."
+    ]
+    with pytest.raises(LimitReached, match="have asked for 20"):
+        batch_start(campaign=campaign, count=6, actor=user, enqueue=False)
+    # Another member's day is their own: the retries were counted for `user` alone.
+    other = CampaignFactory()
+    batch_start(campaign=other, count=25, actor=other.owner, enqueue=False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retries_recorded_before_their_count_had_a_field_still_count(campaign):
+    """Migration 0011 reads the count of earlier retries from their detail ("12 posts")."""
+    before, after = [("campaigns", "0010_invitations")], [("campaigns", "0011_activity_queued_posts")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("campaigns", "Activity")
+    retry = old.objects.create(campaign_id=campaign.pk, actor_id=campaign.owner_id, verb="retried", detail="12 posts")
+    edit = old.objects.create(campaign_id=campaign.pk, actor_id=campaign.owner_id, verb="edited", detail="3 posts")
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    assert Activity.objects.get(pk=retry.pk).queued_posts == 12
+    assert Activity.objects.get(pk=edit.pk).queued_posts is None
 
 
 def test_a_retry_counts_as_a_running_batch(limits, user, campaign):
