@@ -2,18 +2,21 @@
 
 import csv
 import io
+import threading
 import zipfile
 from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from api.models import ApiToken
 from api.tokens import hash_token
 from campaigns.export_jobs import run_export
 from campaigns.models import BatchJob, Export, ExportStatus, GenerationStatus, Post, ReviewStatus
+from campaigns.services import batch_start_once
 from campaigns.workspaces import personal_workspace
 from tests.api_support import call, make_token
 from tests.factories import BatchFactory, CampaignFactory, PostFactory, UserFactory
@@ -172,6 +175,47 @@ def test_an_expired_idempotency_key_with_another_body_starts_a_batch_instead_of_
     response = call(client, "POST", path, token, {"count": 1}, idempotency_key="crm-8")
     assert response.status_code == 201 and response.json()["requested_count"] == 1
     assert BatchJob.objects.get(idempotency_key="crm-8").pk == response.json()["id"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("key_state", ["new", "expired"])
+def test_requests_racing_with_one_key_all_end_on_one_new_batch(user, settings, key_state):
+    """Four clients retrying the same request at once, on a key never used or on one that expired."""
+    settings.API_IDEMPOTENCY_HOURS = 1
+    campaign = CampaignFactory(owner=user)
+    old = None
+    if key_state == "expired":
+        old, _ = batch_start_once(idempotency_key="crm-9", campaign=campaign, count=2, actor=user)
+        BatchJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=2))
+    barrier = threading.Barrier(4)
+    answers: list[tuple[int, bool]] = []
+    failures: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            barrier.wait()
+            batch, replayed = batch_start_once(idempotency_key="crm-9", campaign=campaign, count=2, actor=user)
+            answers.append((batch.pk, replayed))
+        except BaseException as exc:  # the assertion below shows it
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert failures == []
+    keyed = BatchJob.objects.get(idempotency_key="crm-9")
+    assert {pk for pk, _ in answers} == {keyed.pk}
+    assert sorted(replayed for _, replayed in answers) == [False, True, True, True]
+    assert BatchJob.objects.exclude(pk=getattr(old, "pk", None)).count() == 1
+    assert Post.objects.filter(batch=keyed).count() == 2
+    if old is not None:
+        assert keyed.pk != old.pk
+        old.refresh_from_db()
+        assert (old.idempotency_key, old.idempotency_fingerprint) == ("", "")
 
 
 def test_the_same_idempotency_key_with_another_body_is_a_409(client, user):
