@@ -5,8 +5,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -132,6 +135,30 @@ def wait_for_batch_end(batch, *, timeout: float):
 
     wait_for(ended, timeout=timeout, message=f"batch {batch.pk} to end")
     return batch
+
+
+def all_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run each call in a thread of its own, released together at a barrier as simultaneous requests
+    would be; each thread closes its database connection. What each call returned, or the exception
+    it raised, in the order of `calls`."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait()
+            results[index] = call()
+        except BaseException as exc:  # the caller's assertions show it
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
 
 
 def manage_py(*args: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:

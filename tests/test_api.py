@@ -2,14 +2,12 @@
 
 import csv
 import io
-import threading
 import zipfile
 from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 
 from api.models import ApiToken
@@ -20,7 +18,7 @@ from campaigns.services import batch_start_once
 from campaigns.workspaces import personal_workspace
 from tests.api_support import call, make_token
 from tests.factories import BatchFactory, CampaignFactory, PostFactory, UserFactory
-from tests.support import run_manage
+from tests.support import all_at_once, run_manage
 
 pytestmark = pytest.mark.django_db
 
@@ -183,30 +181,17 @@ def test_requests_racing_with_one_key_all_end_on_one_new_batch(user, settings, k
     """Four clients retrying the same request at once, on a key never used or on one that expired."""
     settings.API_IDEMPOTENCY_HOURS = 1
     campaign = CampaignFactory(owner=user)
+
+    def start() -> tuple[BatchJob, bool]:
+        return batch_start_once(idempotency_key="crm-9", campaign=campaign, count=2, actor=user)
+
     old = None
     if key_state == "expired":
-        old, _ = batch_start_once(idempotency_key="crm-9", campaign=campaign, count=2, actor=user)
+        old, _ = start()
         BatchJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=2))
-    barrier = threading.Barrier(4)
-    answers: list[tuple[int, bool]] = []
-    failures: list[BaseException] = []
-
-    def start() -> None:
-        try:
-            barrier.wait()
-            batch, replayed = batch_start_once(idempotency_key="crm-9", campaign=campaign, count=2, actor=user)
-            answers.append((batch.pk, replayed))
-        except BaseException as exc:  # the assertion below shows it
-            failures.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert failures == []
+    results = all_at_once([start] * 4)
+    assert all(isinstance(result, tuple) for result in results), results
+    answers = [(batch.pk, replayed) for batch, replayed in results]
     keyed = BatchJob.objects.get(idempotency_key="crm-9")
     assert {pk for pk, _ in answers} == {keyed.pk}
     assert sorted(replayed for _, replayed in answers) == [False, True, True, True]

@@ -4,10 +4,7 @@ Each limit refuses with its numbers, through the service, so pages, admin and sh
 what it refuses writes nothing. Staff and the shell (no user) are exempt.
 """
 
-import threading
-
 import pytest
-from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
@@ -16,6 +13,7 @@ from campaigns.models import Activity, BatchJob, BatchStatus, GenerationStatus, 
 from campaigns.quotas import LimitReached
 from campaigns.services import batch_cancel, batch_retry_failed, batch_start, post_regenerate
 from tests.factories import CampaignFactory, PostFactory
+from tests.support import all_at_once
 
 HTMX = {"HX-Request": "true"}
 
@@ -145,25 +143,10 @@ def test_staff_are_exempt(limits, staff_user, campaign):
 def test_starts_in_the_same_instant_cannot_pass_the_limit(limits, user):
     """Fifteen starts at once (the review's attack): the row lock lets exactly the limit through."""
     campaign = CampaignFactory(owner=user)
-    barrier = threading.Barrier(6)
-    outcomes: list[str] = []
-
-    def start() -> None:
-        try:
-            barrier.wait()
-            batch_start(campaign=campaign, count=3, actor=user, enqueue=False)
-            outcomes.append("started")
-        except ValidationError:
-            outcomes.append("refused")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=start) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert sorted(outcomes) == ["refused"] * 4 + ["started"] * 2
+    results = all_at_once([lambda: batch_start(campaign=campaign, count=3, actor=user, enqueue=False)] * 6)
+    started = [result for result in results if isinstance(result, BatchJob)]
+    refused = [result for result in results if isinstance(result, LimitReached)]
+    assert (len(started), len(refused)) == (2, 4), results
     assert BatchJob.objects.filter(requested_by=user).count() == 2
 
 

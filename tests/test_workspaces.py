@@ -2,13 +2,11 @@
 hidden by role, approval required, comments and the activity log."""
 
 import hashlib
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,6 +17,7 @@ from campaigns.models import ActivityVerb, BatchStatus, Comment, Invitation, Mem
 from campaigns.roles import Role
 from campaigns.workspaces import personal_workspace
 from tests.factories import BatchFactory, CampaignFactory, MembershipFactory, PostFactory, UserFactory, WorkspaceFactory
+from tests.support import all_at_once
 
 HTMX = {"HX-Request": "true"}
 
@@ -143,26 +142,11 @@ def test_two_people_accepting_one_link_at_once_make_one_member(transactional_db)
     owner = MembershipFactory(workspace=workspace, role=Role.OWNER).user
     token = invite(workspace, owner).split("/")[-2]
     people = [UserFactory() for _ in range(4)]
-    barrier = threading.Barrier(len(people))
-    outcomes: list[str] = []
-
-    def accept(user) -> None:
-        try:
-            barrier.wait()
-            members.invitation_accept(token=token, user=user)
-            outcomes.append("joined")
-        except ValidationError as error:
-            outcomes.append(error.messages[0])
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=accept, args=[user]) for user in people]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results = all_at_once([lambda user=user: members.invitation_accept(token=token, user=user) for user in people])
+    joined = [result for result in results if isinstance(result, Membership)]
+    refused = [result.messages[0] for result in results if isinstance(result, ValidationError)]
     used = "This invitation to Acme marketing has already been used: ask its owners for a new link."
-    assert sorted(outcomes) == sorted(["joined"] + [used] * 3)
+    assert (len(joined), refused) == (1, [used] * 3), results
     assert workspace.memberships.count() == 2
 
 
