@@ -5,8 +5,8 @@ the shell and an API refuse with the same words. Staff and the shell (no user) a
 run the service, and a workspace's budget still holds for them.
 
 Active batches and posts per day (new batches' and retries') are counted in PostgreSQL, exactly,
-under a lock on the user's row; regenerations and exports are counted in the shared cache (Redis, whose
-INCR is atomic), in fixed one-minute windows as django-ratelimit counts.
+under a lock on the user's row; regenerations and exports are counted in the shared cache (Redis,
+whose INCR is atomic), in fixed one-minute windows as django-ratelimit counts.
 """
 
 import time

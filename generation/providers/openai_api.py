@@ -16,6 +16,7 @@ from email.utils import parsedate_to_datetime
 from importlib import import_module
 from typing import Any
 
+import httpx2
 import openai
 from django.utils import timezone
 
@@ -56,11 +57,11 @@ def preload() -> None:
 def tls_context() -> ssl.SSLContext:
     """The verifying TLS context of both HTTP clients (the SDK's and the image downloader's).
 
-    The system's trust store (or SSL_CERT_FILE / SSL_CERT_DIR), which is what the SDK's HTTP stack
-    trusts on Linux by default. Each client would otherwise load it into a context of its own,
-    ~30 ms each in every work horse: this one is made once per process.
+    The one the SDK's HTTP stack (httpx2) makes by default: SSL_CERT_FILE or SSL_CERT_DIR when set,
+    else the system's trust store. Each client would otherwise make one of its own, ~30 ms each
+    in every work horse: this one is made once per process.
     """
-    return ssl.create_default_context()
+    return httpx2.create_ssl_context()
 
 
 # The error codes OpenAI answers a refused prompt with (chat, DALL·E; gpt-image-*).
