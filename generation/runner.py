@@ -454,6 +454,8 @@ class Runner:
             if self.provider.uses_network:
                 await self.limiter.acquire(image=image, tokens=0 if image else tokens)
             started = time.monotonic()
+            # The post's deadline, not the request's own timeout, may be what ends this try.
+            cut_by_deadline = remaining < self.config.request_timeout
             try:
                 self.stats.requests += 1
                 result = await asyncio.wait_for(request(), timeout=min(self.config.request_timeout, remaining))
@@ -476,6 +478,11 @@ class Runner:
                 last_error = exc
                 continue
             except (TransientProviderError, TimeoutError) as exc:
+                if isinstance(exc, TimeoutError) and cut_by_deadline:
+                    # Not the provider's failure: the post gives up (at the loop's top) with the
+                    # error that made it try again, not "request timed out".
+                    self._record(kind, started, "transient_error")
+                    continue
                 error = (
                     exc
                     if isinstance(exc, ProviderError)

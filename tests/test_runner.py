@@ -214,3 +214,16 @@ def test_a_caption_over_the_limit_is_asked_for_again_then_shortened_between_word
         # Cut between words: what is kept is whole words of the provider's answer.
         answer_words = ["a", "sunny", "take", "on", "the", "brief", "that", "keeps", "going"]
         assert kept.split()[-1].strip(",.") in answer_words
+
+
+def test_a_try_cut_short_by_the_post_s_deadline_leaves_the_reason_that_made_it_retry(openai_settings, fake_openai):
+    # A 503, then an answer that never comes: the post's deadline (2 s), not the request's own
+    # timeout (30 s), ends the second try, so the post reports the 503, not "request timed out".
+    openai_settings.GENERATION_POST_DEADLINE = 2
+    openai_settings.GENERATION_REQUEST_TIMEOUT = 30
+    fake_openai.configure(Config(fault_sequence=["503", "timeout"], timeout_seconds=10))
+    batch = batch_start(campaign=CampaignFactory(platforms=["instagram"]), count=1, enqueue=False, actor=None)
+    run_batch_inline(batch.pk)
+    post = batch.posts.get()
+    assert (post.status, post.failure_reason) == (GenerationStatus.FAILED, "server_error")
+    assert post.error_message == "gave up after the post's deadline: provider error (HTTP 503)"
