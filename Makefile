@@ -28,7 +28,7 @@ install: $(STAMP)
 
 ## Set up (virtualenv, packages, database, demo data) and run the web app and a worker.
 run: install
-	$(BIN)/python -m config.dev.run
+	$(BIN)/python -m devserver.run
 
 ## Run every test (PostgreSQL/Redis on localhost when they answer; see README).
 test: install
@@ -42,7 +42,7 @@ lint: install
 ## Type-check the app with mypy and django-stubs (pyproject.toml [tool.mypy]). The plugin loads the
 ## settings, which want DEBUG=1 to start without production's variables.
 typecheck: install
-	DEBUG=1 $(BIN)/mypy campaigns generation config api webhooks
+	DEBUG=1 $(BIN)/mypy config devserver observability api webhooks exports campaigns workspaces accounts generation shared
 
 ## Regenerate the locks from pyproject.toml (see above).
 lock: install

@@ -1,11 +1,11 @@
 """Exports started through the API: a signed, expiring description of what to export.
 
-A CSV is written while it is downloaded (campaigns.exports.csv_lines, as the campaign page's
+A CSV is written while it is downloaded (exports.writers.csv_lines, as the campaign page's
 export does), so an export is ready as soon as it is started. Its id is what to export (user,
 campaign, filters, expiry) signed with SECRET_KEY; its link works without a token (for tools
 that fetch a URL) until it expires, and only while its user may still export the campaign
 (a member of its workspace with a role that allows it). It holds what the page's export holds
-(campaigns.exports): where the workspace requires approval, approved posts only.
+(exports.writers): where the workspace requires approval, approved posts only.
 """
 
 import time
@@ -22,11 +22,12 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from campaigns import selectors
-from campaigns.access import NotMember, require
-from campaigns.exports import allow_export, exportable_posts
 from campaigns.models import Campaign, Post
-from campaigns.roles import Action
-from webhooks import events
+from exports import signals
+from exports.models import Export
+from exports.writers import allow_export, exportable_posts
+from workspaces.access import NotMember, require
+from workspaces.roles import Action
 
 SALT = "api.export"
 
@@ -74,7 +75,8 @@ def export_start(
     }
     link = _link(signing.dumps(order, salt=SALT), order)
     with transaction.atomic():
-        events.export_ready(
+        signals.export_ready.send(
+            sender=Export,
             workspace_id=campaign.workspace_id,
             campaign_id=campaign.pk,
             export_id=link.id,

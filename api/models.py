@@ -22,7 +22,7 @@ class ApiToken(models.Model):
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    workspace = models.ForeignKey("campaigns.Workspace", on_delete=models.CASCADE, related_name="api_tokens")
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=80, help_text="What the token is for, e.g. “n8n CRM sync”.")
     scope = models.CharField(max_length=5, choices=TokenScope.choices, default=TokenScope.READ)
     # The first characters of the token, shown in lists so that a member can tell tokens apart.

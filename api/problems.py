@@ -24,8 +24,8 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as RequestValidationError
 
-from campaigns.access import NotMember
 from campaigns.quotas import LimitReached
+from workspaces.access import NotMember
 
 log = logging.getLogger(__name__)
 

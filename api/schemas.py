@@ -9,8 +9,9 @@ from typing import Annotated, Any
 from ninja import Field, Schema
 from pydantic import StringConstraints, field_validator
 
-from campaigns.models import MAX_BATCH_SIZE, BatchStatus, GenerationStatus, Language, Post, ReviewStatus
-from campaigns.platforms import Platform
+from campaigns.models import MAX_BATCH_SIZE, BatchStatus, GenerationStatus, Post, ReviewStatus
+from shared.languages import Language
+from shared.platforms import Platform
 
 
 class InputSchema(Schema):

@@ -10,7 +10,10 @@ from django.http import Http404, HttpRequest
 
 from api.models import ApiToken
 from campaigns import selectors
-from campaigns.models import BatchJob, Campaign, Export, Post, Workspace
+from campaigns.models import BatchJob, Campaign, Post
+from exports import selectors as exports_selectors
+from exports.models import Export
+from workspaces.models import Workspace
 
 
 def token_of(request: HttpRequest) -> ApiToken:
@@ -49,6 +52,6 @@ def post(request: HttpRequest, pk: int) -> Post:
 
 
 def export(request: HttpRequest, pk: int) -> Export:
-    found = selectors.export_for(user=actor(request), pk=pk)
+    found = exports_selectors.export_for(user=actor(request), pk=pk)
     _in_workspace(request, found.campaign.workspace_id)
     return found

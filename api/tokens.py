@@ -15,10 +15,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from api.models import ApiToken, TokenScope
-from campaigns.access import NotMember, require
-from campaigns.models import Workspace
-from campaigns.roles import Action, can
-from campaigns.selectors import membership_of
+from workspaces.access import NotMember, require
+from workspaces.models import Workspace
+from workspaces.roles import Action, can
+from workspaces.selectors import membership_of
 
 TOKEN_PREFIX = "cp_"  # noqa: S105 - the marker every token starts with, not a secret
 # last_used_at is written at most this often per token, not on every request.

@@ -10,11 +10,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from api import tokens
 from api.forms import TokenForm
 from api.models import ApiToken
-from campaigns.calendar_feed import calendar_feed_path
-from campaigns.models import Workspace
-from campaigns.roles import Action, can
-from campaigns.selectors import membership_of
-from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
+from exports.calendar_feed import calendar_feed_path
+from shared.http import login_required
+from workspaces.models import Workspace
+from workspaces.roles import Action, can
+from workspaces.selectors import membership_of
+from workspaces.view_access import AuthenticatedHttpRequest, owned_or_404
 
 
 def _page(request: AuthenticatedHttpRequest, form: TokenForm, **context: object) -> HttpResponse:

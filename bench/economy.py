@@ -38,8 +38,9 @@ def one_run(run, mode: str, *, posts: int, stage_seconds: float) -> dict:
     from django.test.utils import override_settings
 
     from bench.harness import WORKER_APP, FakeProvider, Workers, wait_until
-    from campaigns.models import BatchJob, ProviderBatch
+    from campaigns.models import BatchJob
     from campaigns.services import batch_start
+    from generation.models import ProviderBatch
 
     run.redis.flushdb()
     provider = FakeProvider(text_latency=0.2, image_latency=1.0, rpm=0, log_path=run.log_dir / f"{mode}-fake.log")

@@ -21,7 +21,7 @@ from bench.harness import WORKER_APP, FakeProvider, Sampler, Workers  # noqa: E4
 from bench.scenarios import Scenario, targets_for  # noqa: E402
 from campaigns.models import BatchJob, Post  # noqa: E402
 from campaigns.services import batch_start, campaign_create  # noqa: E402
-from campaigns.workspaces import personal_workspace  # noqa: E402
+from workspaces.services.workspaces import personal_workspace  # noqa: E402
 
 
 class BenchmarkRun:

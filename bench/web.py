@@ -31,7 +31,7 @@ from django.utils import timezone
 from bench.harness import BASE_DIR, WEB_APP, Sampler, free_port, stop_process, wait_until
 from campaigns.models import BatchJob, BatchStatus, GenerationStatus, Post
 from campaigns.services import batch_start, campaign_create
-from campaigns.workspaces import personal_workspace
+from workspaces.services.workspaces import personal_workspace
 
 CONCURRENCY = 8
 # The load is split into rounds, each with new connections, and the round with the median p95 is

@@ -12,7 +12,9 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 
 from campaigns import selectors
-from campaigns.models import BatchJob, Workspace
+from campaigns.models import BatchJob
+from workspaces import selectors as workspace_selectors
+from workspaces.models import Workspace
 
 
 class BudgetExceeded(ValidationError):
@@ -43,7 +45,7 @@ def monthly_budget(workspace: Workspace, *, post_cost: Decimal) -> MonthlyBudget
     )
     return MonthlyBudget(
         budget=workspace.monthly_budget_usd,
-        spent=selectors.workspace_spend_this_month(workspace),
+        spent=workspace_selectors.workspace_spend_this_month(workspace),
         running=running,
     )
 

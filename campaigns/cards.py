@@ -40,7 +40,7 @@ _CSRF_PLACEHOLDER = f"csrf-{secrets.token_hex(16)}"
 
 def render_cards(posts: Sequence[Post], request: HttpRequest, allowed: dict[str, bool]) -> SafeString:
     """The HTML of the posts' cards, in order, with the viewer's CSRF token in their forms and the
-    buttons their role allows (`allowed`: campaigns.roles.allowed_actions, part of the cache key)."""
+    buttons their role allows (`allowed`: workspaces.roles.allowed_actions, part of the cache key)."""
     if not posts:
         return SafeString("")
     cache = caches[CACHE_ALIAS]

@@ -4,26 +4,16 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import ngettext
 
 from campaigns import quotas, services
-from campaigns.bulk import BULK_ACTIONS, check_spread_plan
-from campaigns.models import (
-    MAX_BATCH_SIZE,
-    BatchJob,
-    BatchMode,
-    Campaign,
-    GenerationStatus,
-    Post,
-    ReviewStatus,
-    Workspace,
-    time_zone_names,
-)
-from campaigns.platforms import Platform, normalize_hashtag, rules_for
+from campaigns.models import MAX_BATCH_SIZE, BatchJob, BatchMode, Campaign, GenerationStatus, Post, ReviewStatus
+from campaigns.services.bulk import BULK_ACTIONS, check_spread_plan
+from shared.platforms import Platform, normalize_hashtag, rules_for
+from workspaces.models import Workspace
 
 
 def split_list(value: str) -> list[str]:
@@ -311,21 +301,6 @@ class PostFilterForm(forms.Form):
         if cleaned.get("batch"):
             filters["batch_id"] = cleaned["batch"]
         return filters
-
-
-def time_zone_choices() -> list[tuple[str, str]]:
-    return [("", f"The default ({settings.TIME_ZONE})")] + [
-        (name, name.replace("_", " ")) for name in sorted(time_zone_names())
-    ]
-
-
-class TimeZoneForm(forms.Form):
-    time_zone = forms.ChoiceField(
-        label="Time zone",
-        choices=time_zone_choices,
-        required=False,
-        help_text="Scheduling, the calendar and every time on the pages use it.",
-    )
 
 
 class RescheduleForm(forms.Form):

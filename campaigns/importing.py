@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from campaigns.forms import CampaignForm
-from campaigns.models import DEFAULT_BRAND_COLOR, Campaign, Language, Workspace
+from campaigns.models import DEFAULT_BRAND_COLOR, Campaign
+from shared.languages import Language
+from workspaces.models import Workspace
 
 # The web form's fields, as validate_rows checks each row with CampaignForm; brand_color is accepted
 # but not listed where the columns are named (the command's help, the unknown-column error).

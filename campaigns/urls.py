@@ -1,12 +1,11 @@
 from django.conf import settings
 from django.urls import path
 
-from campaigns.views import account, batches, calendar, calendar_feed, campaigns, exports, media, posts, workspaces
+from campaigns.views import batches, calendar, campaigns, media, posts
 
 app_name = "campaigns"
 
 urlpatterns = [
-    path("settings/", account.account_settings, name="settings"),
     path("calendar/", calendar.schedule_calendar, name="schedule"),
     path("posts/<int:pk>/reschedule/", calendar.post_reschedule, name="post_reschedule"),
     # Campaigns
@@ -21,13 +20,6 @@ urlpatterns = [
     path("campaigns/<int:pk>/posts/bulk/", posts.posts_bulk, name="posts_bulk"),
     path("campaigns/<int:pk>/batch-history/", campaigns.campaign_batch_history, name="batch_history"),
     path("campaigns/<int:pk>/calendar/", campaigns.campaign_calendar, name="calendar"),
-    path("campaigns/<int:pk>/export.csv", exports.campaign_export_csv, name="export_csv"),
-    path("campaigns/<int:pk>/export.zip", exports.campaign_export_zip, name="export_zip"),
-    # The workspace's calendar feed: a secret URL, fetched by calendar apps without a session
-    path("calendar/<str:token>.ics", calendar_feed.calendar_feed, name="calendar_feed"),
-    path("settings/calendar-feed/new-url/", calendar_feed.calendar_feed_new_url, name="calendar_feed_new_url"),
-    path("exports/<int:pk>/", exports.export_detail, name="export_detail"),
-    path("exports/<int:pk>/download/", exports.export_download, name="export_download"),
     # Batches
     path("campaigns/<int:pk>/batches/", batches.batch_start, name="batch_start"),
     path("campaigns/<int:pk>/batches/estimate/", batches.batch_estimate, name="batch_estimate"),
@@ -44,14 +36,6 @@ urlpatterns = [
     path("posts/<int:pk>/schedule/", posts.post_schedule, name="post_schedule"),
     path("posts/<int:pk>/delete/", posts.post_delete, name="post_delete"),
     path("posts/<int:pk>/comments/", posts.post_comment, name="post_comment"),
-    # Workspaces
-    path("workspace/switch/", workspaces.workspace_switch, name="workspace_switch"),
-    path("workspace/members/", workspaces.workspace_members, name="members"),
-    path("workspace/settings/", workspaces.workspace_settings, name="workspace_settings"),
-    path("workspace/members/<int:pk>/role/", workspaces.member_role, name="member_role"),
-    path("workspace/members/<int:pk>/remove/", workspaces.member_remove, name="member_remove"),
-    path("workspace/invitations/<int:pk>/revoke/", workspaces.invitation_revoke, name="invitation_revoke"),
-    path("invitations/<str:token>/", workspaces.invitation, name="invitation"),
-    # Private media: images, served after an access check (campaigns.media). MEDIA_URL is a path.
+    # Private media: images, served after an access check (shared.media). MEDIA_URL is a path.
     path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media.media_file, name="media"),
 ]

@@ -44,11 +44,11 @@ loglevel = env_choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info"
 accesslog = "-"
 errorlog = "-"
 if env_choice("LOG_FORMAT", ("json", "text"), "text" if env_bool("DEBUG", False) else "json") == "json":
-    # The same one-JSON-object-per-line format as Django's logs (config.logging).
+    # The same one-JSON-object-per-line format as Django's logs (shared.logging).
     logconfig_dict = {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
+        "formatters": {"json": {"()": "shared.logging.JsonFormatter"}},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
         "loggers": {
             "gunicorn.error": {"handlers": ["console"], "level": loglevel.upper(), "propagate": False},

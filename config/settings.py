@@ -81,31 +81,35 @@ INSTALLED_APPS = [
     # django-ninja: the JSON API under /api/v1/ (api/); listed as an app so that its docs page
     # uses the Swagger UI files the package ships, served from our static files, not a CDN.
     "ninja",
-    "campaigns",
+    # The project's apps, from the lowest layer up (docs/architecture.md).
     "generation",
-    "api",
+    "accounts",
+    "workspaces",
+    "campaigns",
+    "exports",
     "webhooks",
+    "api",
 ]
 
 MIDDLEWARE = [
-    # First: /healthz, /readyz and /metrics answer probes by IP and plain HTTP (config.observability).
-    "config.middleware.ProbeMiddleware",
+    # First: /healthz, /readyz and /metrics answer probes by IP and plain HTTP (observability.probes).
+    "observability.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Near the top, so that responses made by the middleware below it (static files,
     # redirects, sign-in lockouts) carry the policy too.
-    "config.middleware.ContentSecurityPolicyMiddleware",
+    "shared.content_security_policy.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # After authentication: the signed-in person's time zone for everything below (campaigns.middleware).
-    "campaigns.middleware.UserTimeZoneMiddleware",
+    # After authentication: the signed-in person's time zone for everything below (workspaces.middleware).
+    "accounts.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # request.workspace (the one chosen in the header); a service's NotMember answers 404.
-    "campaigns.middleware.WorkspaceMiddleware",
+    "workspaces.middleware.WorkspaceMiddleware",
     # Last, so that it sees failed sign-ins after authentication ran.
     "axes.middleware.AxesMiddleware",
 ]
@@ -124,7 +128,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "campaigns.context_processors.workspaces",
+                "workspaces.context_processors.workspaces",
             ],
         },
     },
@@ -215,9 +219,9 @@ RQ_SHOW_ADMIN_LINK = True
 # ------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out client before the password is checked; then the
-    # lock per client IP across usernames (password spraying, config.signin).
+    # lock per client IP across usernames (password spraying, accounts.signin).
     "axes.backends.AxesStandaloneBackend",
-    "config.signin.SprayThrottleBackend",
+    "accounts.signin.SprayThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -236,15 +240,15 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# The client's IP behind proxies (config.client_ip), for axes and every throttle keyed by IP.
-AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
-# Failed sign-ins from one client IP, any usernames, per AXES_COOLOFF_HOURS (config.signin).
+# The client's IP behind proxies (shared.client_ip), for axes and every throttle keyed by IP.
+AXES_CLIENT_IP_CALLABLE = "shared.client_ip.client_ip"
+# Failed sign-ins from one client IP, any usernames, per AXES_COOLOFF_HOURS (accounts.signin).
 SIGN_IN_FAILURES_PER_IP = env_int("SIGN_IN_FAILURES_PER_IP", 20, minimum=1)
 
 # PROXIES
 # ------------------------------------------------------------------------------
 # Who stands in front of the app, so that the client's IP is read from X-Forwarded-For
-# (config.client_ip): a fixed number of proxies, or their networks. Neither: REMOTE_ADDR.
+# (shared.client_ip): a fixed number of proxies, or their networks. Neither: REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 TRUSTED_PROXY_CIDRS = env_list("TRUSTED_PROXY_CIDRS")
 try:
@@ -277,7 +281,7 @@ EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
 EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"] or 10
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Campaign Posts <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# Password reset requests (config.password_reset), per client IP and per address asked for.
+# Password reset requests (accounts.password_reset), per client IP and per address asked for.
 PASSWORD_RESETS_PER_IP_PER_HOUR = env_int("PASSWORD_RESETS_PER_IP_PER_HOUR", 5, minimum=1)
 PASSWORD_RESETS_PER_EMAIL_PER_HOUR = env_int("PASSWORD_RESETS_PER_EMAIL_PER_HOUR", 3, minimum=1)
 
@@ -308,7 +312,7 @@ if MEDIA_STORAGE == "s3":
     S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "") or None
     S3_REGION = env_str("S3_REGION", "") or None
     _media_storage = {
-        "BACKEND": "config.storage.PrivateS3Storage",
+        "BACKEND": "shared.storage.PrivateS3Storage",
         "OPTIONS": {
             "bucket_name": S3_BUCKET,
             "endpoint_url": S3_ENDPOINT_URL,
@@ -337,7 +341,7 @@ if MEDIA_STORAGE == "s3":
 else:
     _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
     MEDIA_ORIGINS = []
-# ZIP exports (campaigns.export_jobs): how long a download link works, and a job's time limit.
+# ZIP exports (exports.jobs): how long a download link works, and a job's time limit.
 EXPORT_LINK_HOURS = env_float("EXPORT_LINK_HOURS", 24.0, minimum=0.01)
 EXPORT_JOB_TIMEOUT = env_int("EXPORT_JOB_TIMEOUT", 1800, minimum=10)
 STORAGES = {
@@ -384,10 +388,10 @@ LOG_FORMAT = env_choice("LOG_FORMAT", ("json", "text"), "text" if DEBUG else "js
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "config.logging.RedactSecretsFilter"}},
+    "filters": {"redact_secrets": {"()": "shared.logging.RedactSecretsFilter"}},
     "formatters": {
-        "json": {"()": "config.logging.JsonFormatter"},
-        "text": {"()": "config.logging.TextFormatter"},
+        "json": {"()": "shared.logging.JsonFormatter"},
+        "text": {"()": "shared.logging.TextFormatter"},
     },
     "handlers": {
         "console": {

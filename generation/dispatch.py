@@ -1,20 +1,31 @@
-"""The engine's public API: the one module of `generation` that the domain (`campaigns`) imports.
+"""The engine's public API: the one module of `generation` that the apps above it import.
 
-campaigns.services puts work on the queue through it (on commit), the admin shows a batch's
-chunk jobs through it, and the campaign form asks it for sample captions. Everything else of
+campaigns.services puts work on the queue through it (on commit) and hands economy batches to the
+engine, the admin shows a batch's chunk jobs and provider batches through it, and the campaign
+form asks it for sample captions. Everything else of
 the engine stays behind it; the import-linter contracts in pyproject.toml hold both sides to that.
 """
 
+import uuid
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 
-from campaigns.models import Campaign
+from django.db.models import QuerySet
+from django.utils import timezone
+
 from generation import jobs, preview, queue
 from generation.config import economy_unavailable_reason, engine_config, estimated_post_cost
+from generation.domain_port import Campaign
+from generation.models import ECONOMY_LEASE, BatchPhase, ProviderBatch, ProviderBatchStatus, economy_lease_owner
 from generation.preview import CaptionPreview
 from generation.runner import RunStats
+from generation.store import PostOutcome
 
 QUEUE_NAME = queue.QUEUE_NAME
+
+# The labels of an economy batch's progress, and what generate_batch_now reports as it writes.
+__all__ = ["BatchPhase", "PostOutcome", "ProviderBatchStatus"]
 
 
 def enqueue_batch(batch_id: int, count: int, *, reason: str = "start") -> list[str]:
@@ -63,3 +74,32 @@ def preview_captions(*, campaign: Campaign, platforms: list[str], variant: int =
     preview's `error`. `variant` picks the angle, as a post's position in a batch does.
     """
     return preview.caption_previews(campaign, platforms, variant=variant)
+
+
+def economy_lease(batch_id: int) -> dict[str, str | datetime]:
+    """The lease an economy batch's posts are created under: the batch itself holds them while the
+    provider works on them (generation.models.ECONOMY_LEASE), so no chunk job claims them."""
+    return {"lease_owner": economy_lease_owner(batch_id), "lease_expires_at": timezone.now() + ECONOMY_LEASE}
+
+
+def economy_batch_prepare(batch_id: int, post_ids: list[int]) -> None:
+    """Record the first provider batch (captions) of a new economy batch; the pollers submit it.
+    Call inside the transaction that creates the batch."""
+    ProviderBatch.objects.create(
+        batch_id=batch_id, phase=BatchPhase.CAPTIONS, post_ids=post_ids, submission_key=uuid.uuid4().hex
+    )
+
+
+def economy_batch_poll_now(batch_id: int) -> None:
+    """Make the batch's unfinished provider batches due now (a cancel: the next poll cancels them)."""
+    ProviderBatch.objects.filter(batch_id=batch_id, done=False).update(next_poll_at=timezone.now())
+
+
+def provider_batches(batch_id: int) -> QuerySet[ProviderBatch]:
+    """An economy batch's provider batches, oldest first (the admin's batch page)."""
+    return ProviderBatch.objects.filter(batch_id=batch_id).order_by("created_at", "id")
+
+
+def ping_queue() -> None:
+    """Raise redis.RedisError when the queue's Redis does not answer (before a run writes anything)."""
+    queue.ping()

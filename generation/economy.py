@@ -31,23 +31,18 @@ from typing import Literal
 import openai
 from django.utils import timezone
 
-from campaigns.models import (
-    PROVIDER_BATCH_ENDED,
-    BatchPhase,
-    BatchStatus,
-    ProviderBatch,
-    ProviderBatchStatus,
-)
-from campaigns.platforms import fit_caption, rules_for
-from config.logging import redact_secrets
 from generation import economy_store, queue
 from generation.config import EngineConfig, economy_unavailable_reason, image_cost, text_cost
+from generation.domain_port import BatchStatus
 from generation.economy_store import LeaseLost, LinePost, LineResult
 from generation.images import fit_to_size, store_post_image
+from generation.models import PROVIDER_BATCH_ENDED, BatchPhase, ProviderBatch, ProviderBatchStatus
 from generation.post_requests import caption_request, image_request
 from generation.providers.base import Brief, FailureReason, PermanentProviderError, ProviderError
 from generation.providers.image_download import ImageDownloader
 from generation.providers.openai_api import caption_body, caption_fields, image_body, provider_error, status_error
+from shared.logging import redact_secrets
+from shared.platforms import fit_caption, rules_for
 
 log = logging.getLogger(__name__)
 

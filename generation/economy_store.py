@@ -16,21 +16,12 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from campaigns.failure_reasons import FailureReason
-from campaigns.models import (
-    ECONOMY_LEASE,
-    BatchJob,
-    BatchPhase,
-    BatchStatus,
-    GenerationScope,
-    GenerationStatus,
-    Post,
-    ProviderBatch,
-    economy_lease_owner,
-)
+from generation.domain_port import BatchJob, BatchStatus, GenerationScope, GenerationStatus, Post
 from generation.images import delete_stored_images
+from generation.models import ECONOMY_LEASE, BatchPhase, ProviderBatch, economy_lease_owner
 from generation.providers.base import Brief
 from generation.store import finalize_batch, load_briefs
+from shared.failure_reasons import FailureReason
 
 # A phase's lines that the provider leaves undone (its batch expired) go again in a follow-up
 # batch; after this many rounds of a phase, the posts still undone fail.

@@ -30,7 +30,7 @@ import redis.asyncio as aioredis
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
-from campaigns.models import ACTIVE_BATCH_STATUSES, BatchJob
+from generation.domain_port import ACTIVE_BATCH_STATUSES, BatchJob
 from generation.runner import RunStats
 from generation.store import PostOutcome
 

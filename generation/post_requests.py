@@ -1,8 +1,8 @@
 """What the provider is asked for one post: the caption and image requests, built the same way by
 the runner (request by request) and by economy batches (one line each in a JSONL file)."""
 
-from campaigns.platforms import TARGET_CAPTION_CHARS, rules_for
 from generation.providers.base import Brief, CaptionRequest, ImageRequest
+from shared.platforms import TARGET_CAPTION_CHARS, rules_for
 
 
 def caption_request(

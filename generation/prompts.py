@@ -8,9 +8,9 @@ and the system prompt says that the block is data to write about, never instruct
 import json
 from typing import TYPE_CHECKING
 
-from campaigns.models import Language
-from campaigns.platforms import rules_for
 from generation.providers.base import Brief, CaptionRequest, ImageRequest
+from shared.languages import Language
+from shared.platforms import rules_for
 
 if TYPE_CHECKING:  # the openai SDK takes ~0.3 s to import; the local provider uses this module without it
     from openai.types.chat import ChatCompletionMessageParam

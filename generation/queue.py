@@ -14,8 +14,8 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.queue import Queue
 
-from campaigns.models import BatchJob
 from generation.config import EngineConfig
+from generation.domain_port import BatchJob
 
 log = logging.getLogger(__name__)
 

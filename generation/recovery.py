@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, field
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from campaigns.models import GenerationStatus, Post
 from generation import queue
 from generation.config import EngineConfig
+from generation.domain_port import GenerationStatus, Post
 
 log = logging.getLogger(__name__)
 

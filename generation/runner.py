@@ -24,11 +24,10 @@ from typing import Any, Protocol, TypeVar, overload
 
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
-from campaigns.models import GenerationScope
-from campaigns.platforms import fit_caption, full_length, rules_for
 from generation import store
 from generation.backoff import DATABASE, PROVIDER_REQUEST, keep_trying
 from generation.config import EngineConfig, estimated_post_cost, image_cost, text_cost
+from generation.domain_port import GenerationScope
 from generation.images import fit_to_size, store_post_image
 from generation.in_flight import InFlight
 from generation.post_requests import caption_request, image_request
@@ -45,6 +44,7 @@ from generation.providers.base import (
 )
 from generation.ratelimit import RateLimiter
 from generation.store import PostOutcome, PostTask
+from shared.platforms import fit_caption, full_length, rules_for
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Every function here is synchronous and short; the runner calls them from one dedicated
 thread, so a worker holds one database connection whatever its concurrency.
 
-The invariants they keep (see ARCHITECTURE.md):
+The invariants they keep (docs/architecture.md):
 - a post is worked on only under a lease taken by one conditional UPDATE (claim_posts);
 - a result is written only while its lease is held (save_outcomes), so a post whose
   lease expired and was taken by another worker is never written twice;
@@ -24,8 +24,8 @@ from django.db import connections, models, transaction
 from django.db.models import Case, Count, F, QuerySet, Value, When
 from django.utils import timezone
 
-from campaigns.failure_reasons import failure_label
-from campaigns.models import (
+from generation import domain_port
+from generation.domain_port import (
     ACTIVE_BATCH_STATUSES,
     BRIEF_FIELDS,
     BatchJob,
@@ -37,7 +37,7 @@ from campaigns.models import (
 )
 from generation.images import delete_stored_images
 from generation.providers.base import Brief
-from webhooks import events
+from shared.failure_reasons import failure_label
 
 log = logging.getLogger(__name__)
 
@@ -433,7 +433,7 @@ def finalize_batch(batch_id: int) -> bool:
     )
     if finished:
         # In the transaction that ended it: the webhook deliveries commit with the final status.
-        events.batch_ended(batch_id)
+        domain_port.batch_ended(batch_id)
         summary = failure_summary(batch_id)
         if summary:
             BatchJob.objects.filter(pk=batch_id).update(

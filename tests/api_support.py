@@ -6,7 +6,7 @@ from typing import Any
 from django.test import Client
 
 from api import tokens
-from campaigns.workspaces import personal_workspace
+from workspaces.services.workspaces import personal_workspace
 
 
 def make_token(user, scope: str = "write", workspace=None) -> str:

@@ -2,7 +2,7 @@
 
 Loaded by pytest as an early plugin (`-p tests.environment` in pyproject.toml):
 DATABASE_URL / REDIS_URL when set; else PostgreSQL and Redis on localhost when they
-answer; else SQLite and a private Redis server (config.dev.redis_server).
+answer; else SQLite and a private Redis server (devserver.redis_server).
 """
 
 import atexit
@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from config.dev.redis_server import redis_answers, start_redis
+from devserver.redis_server import redis_answers, start_redis
 
 LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/campaign_posts"
 LOCAL_REDIS = "redis://127.0.0.1:6379/15"

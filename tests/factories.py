@@ -1,9 +1,10 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from campaigns.models import BatchJob, BatchStatus, Campaign, GenerationStatus, Membership, Post, Workspace
-from campaigns.roles import Role
-from campaigns.workspaces import personal_workspace
+from campaigns.models import BatchJob, BatchStatus, Campaign, GenerationStatus, Post
+from workspaces.models import Membership, Workspace
+from workspaces.roles import Role
+from workspaces.services.workspaces import personal_workspace
 
 
 class UserFactory(factory.django.DjangoModelFactory):

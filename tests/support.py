@@ -15,7 +15,7 @@ import psutil
 import pytest
 from django.db import connection
 
-from config.dev.redis_server import start_redis
+from devserver.redis_server import start_redis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 FAKE_KEY = "sk-test-fake-key-0123456789abcdefghij"

@@ -12,8 +12,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.export_jobs import run_export
-from campaigns.models import BatchJob, BatchStatus, Campaign, Export, ExportStatus, GenerationStatus, Post, ReviewStatus
+from campaigns.models import BatchJob, BatchStatus, Campaign, GenerationStatus, Post, ReviewStatus
+from exports.jobs import run_export
+from exports.models import Export, ExportStatus
 from tests.factories import BatchFactory, CampaignFactory, PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -131,14 +132,14 @@ def test_export_posts_as_zip_starts_one_job_per_campaign_with_its_link_in_the_ad
     campaigns = [CampaignFactory(name="Cold Brew"), CampaignFactory(name="Iced Tea")]
     PostFactory.create_batch(2, campaign=campaigns[0])
     response = run_action(staff_client, "campaign", "export_posts_zip", campaigns)
-    link = f'<a href="{reverse("admin:campaigns_export_changelist")}">follow them in Exports</a>'
+    link = f'<a href="{reverse("admin:exports_export_changelist")}">follow them in Exports</a>'
     assert messages_of(response) == [f"Started 2 ZIP exports: {link}, where each gets its download link."]
     exports = list(Export.objects.order_by("campaign_id"))
     assert [export.campaign for export in exports] == campaigns
     assert all(export.status == ExportStatus.QUEUED for export in exports)  # nothing packed in the web process
     run_export(exports[0].pk)
-    page = staff_client.get(reverse("admin:campaigns_export_changelist")).content.decode()
-    download = reverse("admin:campaigns_export_download", args=[exports[0].pk])
+    page = staff_client.get(reverse("admin:exports_export_changelist")).content.decode()
+    download = reverse("admin:exports_export_download", args=[exports[0].pk])
     assert download in page
     response = staff_client.get(download)
     assert response["Content-Disposition"].startswith('attachment; filename="cold-brew-posts-')

@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import services
-from campaigns.admin import BatchJobAdmin
+from campaigns.admin.batches import BatchJobAdmin
 from campaigns.models import BatchJob, BatchStatus, Campaign, GenerationScope, GenerationStatus, Post, ReviewStatus
-from campaigns.workspaces import personal_workspace
 from tests.factories import BatchFactory, CampaignFactory, PostFactory, UserFactory, WorkspaceFactory
+from workspaces.services.workspaces import personal_workspace
 
 pytestmark = pytest.mark.django_db
 

@@ -12,13 +12,14 @@ from django.utils import timezone
 
 from api.models import ApiToken
 from api.tokens import hash_token
-from campaigns.export_jobs import run_export
-from campaigns.models import BatchJob, Export, ExportStatus, GenerationStatus, Post, ReviewStatus
+from campaigns.models import BatchJob, GenerationStatus, Post, ReviewStatus
 from campaigns.services import batch_start_once
-from campaigns.workspaces import personal_workspace
+from exports.jobs import run_export
+from exports.models import Export, ExportStatus
 from tests.api_support import call, make_token
 from tests.factories import BatchFactory, CampaignFactory, PostFactory, UserFactory
 from tests.support import all_at_once, run_manage
+from workspaces.services.workspaces import personal_workspace
 
 pytestmark = pytest.mark.django_db
 

@@ -5,11 +5,11 @@ import pytest
 
 from api.models import ApiToken
 from api.tokens import hash_token
-from campaigns.workspaces import personal_workspace
 from tests import test_browser
 from tests.factories import UserFactory
 from webhooks import services
 from webhooks.models import Event, WebhookDelivery
+from workspaces.services.workspaces import personal_workspace
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

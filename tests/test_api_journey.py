@@ -11,12 +11,12 @@ import pytest
 from standardwebhooks import Webhook
 
 from campaigns.models import BatchJob, BatchStatus, Post, ReviewStatus
-from campaigns.workspaces import personal_workspace
 from tests.factories import CampaignFactory, UserFactory
 from tests.support import BASE_DIR, database_url, wait_for
 from tests.webhook_receiver import WebhookReceiver
 from webhooks import services
 from webhooks.models import Event
+from workspaces.services.workspaces import personal_workspace
 
 pytestmark = [pytest.mark.workers, pytest.mark.slow]
 

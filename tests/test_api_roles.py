@@ -1,15 +1,16 @@
 """Every API endpoint for every role: the token does what its user's role in its workspace allows
-(campaigns.roles), 403 otherwise, and nothing outside its workspace (404)."""
+(workspaces.roles), 403 otherwise, and nothing outside its workspace (404)."""
 
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from campaigns.models import BatchJob, BatchStatus, Export, GenerationStatus, Post
-from campaigns.roles import Action, Role, can
+from campaigns.models import BatchJob, BatchStatus, GenerationStatus, Post
+from exports.models import Export
 from tests.api_support import call, make_token
 from tests.factories import BatchFactory, CampaignFactory, MembershipFactory, PostFactory, UserFactory, WorkspaceFactory
+from workspaces.roles import Action, Role, can
 
 pytestmark = pytest.mark.django_db
 

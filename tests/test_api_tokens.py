@@ -5,10 +5,10 @@ from django.core.management import call_command
 
 from api.models import ApiToken
 from api.tokens import hash_token
-from campaigns.roles import Role
 from tests.api_support import call, make_token
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 from tests.support import run_manage
+from workspaces.roles import Role
 
 pytestmark = pytest.mark.django_db
 

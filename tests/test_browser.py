@@ -576,8 +576,8 @@ def test_the_batch_form_tells_the_estimated_cost_as_the_count_is_typed(page, liv
 def test_a_reviewer_switches_workspace_approves_and_comments_at_360_px(browser, live_server):
     """A phone-sized screen: the header's workspace switcher fits and switches on change (app.js),
     the reviewer's card offers Approve but not Edit, and a comment joins the thread in place."""
-    from campaigns.roles import Role
     from tests.factories import MembershipFactory, PostFactory, WorkspaceFactory
+    from workspaces.roles import Role
 
     team = WorkspaceFactory(name="Acme marketing")
     reviewer = UserFactory(username="rita")

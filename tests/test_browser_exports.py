@@ -6,8 +6,8 @@ import zipfile
 import pytest
 from django.core.files.base import ContentFile
 
-from campaigns.export_jobs import run_export
-from campaigns.models import Export
+from exports.jobs import run_export
+from exports.models import Export
 from tests.factories import CampaignFactory, PostFactory, UserFactory
 from tests.test_browser import assert_htmx_is_loaded, browser, page, screenshot, sign_in  # noqa: F401 - fixtures
 

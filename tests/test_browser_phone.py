@@ -10,9 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import members
 from campaigns.models import BatchJob, BatchStatus, GenerationStatus, Post, ReviewStatus
-from campaigns.workspaces import personal_workspace
 from generation.images import store_post_image
 from generation.providers.base import Brief
 from generation.providers.local import draw_image
@@ -24,6 +22,8 @@ from tests.test_browser import (  # noqa: F401 - `browser` is a fixture
     sign_in_with_a_session,
     wait_until,
 )
+from workspaces.services import members
+from workspaces.services.workspaces import personal_workspace
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -159,7 +159,7 @@ def test_every_page_fits_a_phone(phone, live_server, world):
         "campaign-calendar": reverse("campaigns:calendar", args=[campaign.pk]) + f"?month={month:%Y-%m}",
         "calendar-month": reverse("campaigns:schedule") + f"?month={month:%Y-%m}",
         "calendar-list": reverse("campaigns:schedule") + f"?view=list&month={month:%Y-%m}",
-        "settings": reverse("campaigns:settings"),
+        "settings": reverse("accounts:settings"),
         "password-change": reverse("password_change"),
     }
     for name, url in pages.items():
@@ -255,7 +255,7 @@ def test_the_members_page_with_pending_invitations_fits_a_phone(phone, live_serv
     ):
         members.invitation_create(workspace=workspace, actor=owner, role=role, email=email, url_for=str)
     sign_in_with_a_session(phone, live_server, owner)
-    phone.goto(reverse("campaigns:members"))
+    phone.goto(reverse("workspaces:members"))
     assert phone.locator("form[action*='/revoke/']").count() == 2
     assert_no_sideways_scroll(phone, "members")
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

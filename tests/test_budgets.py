@@ -9,10 +9,10 @@ from django.urls import reverse
 
 from campaigns.budgets import BudgetExceeded
 from campaigns.models import Activity, ActivityVerb, BatchJob, BatchMode, BatchStatus, GenerationStatus, Post
-from campaigns.selectors import month_start
 from campaigns.services import batch_retry_failed, batch_start
-from campaigns.workspaces import personal_workspace
 from tests.factories import BatchFactory, CampaignFactory, PostFactory
+from workspaces.selectors import month_start
+from workspaces.services.workspaces import personal_workspace
 
 HTMX = {"HX-Request": "true"}
 
@@ -132,26 +132,26 @@ def test_the_form_tells_the_budget_before_starting_and_the_page_shows_the_refusa
 
 def test_the_admin_shows_each_workspaces_spend_this_month(budgeted, staff_client, other_user):
     CampaignFactory(owner=other_user)  # a workspace with no budget and nothing spent
-    html = staff_client.get(reverse("admin:campaigns_workspace_changelist")).content.decode()
+    html = staff_client.get(reverse("admin:workspaces_workspace_changelist")).content.decode()
     assert "$8.00 of $10.00 (80%)" in html
     assert "$0.00 (no budget)" in html
 
 
 def test_owners_set_the_budget_on_the_members_page_with_this_months_spend_beside_it(db, client):
-    from campaigns.roles import Role
     from tests.factories import MembershipFactory, WorkspaceFactory
+    from workspaces.roles import Role
 
     team = WorkspaceFactory(name="Acme marketing")
     owner = MembershipFactory(workspace=team, role=Role.OWNER).user
     editor = MembershipFactory(workspace=team, role=Role.EDITOR).user
     BatchFactory(campaign=CampaignFactory(workspace=team, owner=editor), cost_usd=Decimal("3.25"))
-    url = reverse("campaigns:workspace_settings")
+    url = reverse("workspaces:workspace_settings")
     for user, status in ((editor, 403), (owner, 302)):
         client.force_login(user)
-        client.post(reverse("campaigns:workspace_switch"), {"workspace": team.pk, "next": "/"})
+        client.post(reverse("workspaces:workspace_switch"), {"workspace": team.pk, "next": "/"})
         response = client.post(url, {"name": "Acme marketing", "monthly_budget_usd": "250"})
         assert response.status_code == status
     team.refresh_from_db()
     assert team.monthly_budget_usd == Decimal("250.00")
-    page = client.get(reverse("campaigns:members")).content.decode()
+    page = client.get(reverse("workspaces:members")).content.decode()
     assert "Spent this month: $3.25." in page and 'value="250.00"' in page

@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.bulk import SpreadPlan, check_spread_plan, posts_bulk_apply
+from accounts.services import profile_set_time_zone
 from campaigns.models import GenerationStatus, Post, ReviewStatus
-from campaigns.services import profile_set_time_zone
+from campaigns.services.bulk import SpreadPlan, check_spread_plan, posts_bulk_apply
 from tests.factories import CampaignFactory, PostFactory
 
 pytestmark = pytest.mark.django_db

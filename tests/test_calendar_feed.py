@@ -8,11 +8,11 @@ from django.db import connection
 from django.utils import timezone
 from icalendar import Calendar
 
-from campaigns.calendar_feed import calendar_feed_path, calendar_feed_regenerate, workspace_by_calendar_token
-from campaigns.models import Workspace
-from campaigns.roles import Role
-from campaigns.workspaces import personal_workspace
+from exports.calendar_feed import calendar_feed_path, calendar_feed_regenerate, workspace_by_calendar_token
 from tests.factories import CampaignFactory, MembershipFactory, PostFactory, UserFactory
+from workspaces.models import Workspace
+from workspaces.roles import Role
+from workspaces.services.workspaces import personal_workspace
 
 pytestmark = pytest.mark.django_db
 

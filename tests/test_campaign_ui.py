@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from campaigns.platforms import RULES
 from campaigns.templatetags.campaign_ui import batch_status_label, caption_limit, duration, rate, usd
+from shared.platforms import RULES
 
 
 @pytest.mark.parametrize(

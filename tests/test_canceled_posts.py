@@ -50,7 +50,7 @@ def test_counts_leave_canceled_posts_out(user, campaign, canceled_batch):
 
 
 def test_exports_leave_canceled_posts_out_unless_asked(signed_in_client, campaign, canceled_batch, tmp_path):
-    response = signed_in_client.get(reverse("campaigns:export_csv", args=[campaign.pk]))
+    response = signed_in_client.get(reverse("exports:export_csv", args=[campaign.pk]))
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert len(rows) == 3 and {row["status"] for row in rows} == {"succeeded"}
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from campaigns import cards
 from campaigns.models import GenerationStatus, Post, ReviewStatus
-from campaigns.roles import Role, allowed_actions
 from tests.factories import PostFactory
+from workspaces.roles import Role, allowed_actions
 
 EVERYTHING = allowed_actions(Role.OWNER)
 

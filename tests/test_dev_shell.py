@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from campaigns.models import BatchJob
-from config.dev import run
+from devserver import run
 from tests.factories import CampaignFactory
 from tests.test_settings import manage
 

@@ -10,18 +10,11 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from campaigns.models import (
-    BatchJob,
-    BatchMode,
-    BatchPhase,
-    BatchStatus,
-    GenerationStatus,
-    Post,
-    ProviderBatch,
-)
+from campaigns.models import BatchJob, BatchMode, BatchStatus, GenerationStatus, Post
 from campaigns.services import batch_cancel, batch_start
 from generation import dispatch, economy
 from generation.config import engine_config, image_cost, text_cost
+from generation.models import BatchPhase, ProviderBatch
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -4,8 +4,9 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from campaigns.models import BatchJob, BatchMode, BatchPhase, GenerationStatus, Post, ProviderBatch
+from campaigns.models import BatchJob, BatchMode, GenerationStatus, Post
 from campaigns.services import batch_start
+from generation.models import BatchPhase, ProviderBatch
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db

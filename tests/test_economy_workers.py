@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
-from campaigns.models import BatchJob, BatchPhase, BatchStatus, GenerationStatus, Post, ProviderBatch
+from campaigns.models import BatchJob, BatchStatus, GenerationStatus, Post
 from generation.config import engine_config, image_cost, text_cost
+from generation.models import BatchPhase, ProviderBatch
 from tests.factories import CampaignFactory
 from tests.support import BASE_DIR, database_url, wait_for
 

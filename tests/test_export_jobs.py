@@ -14,15 +14,16 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import services
-from campaigns.export_jobs import run_export
-from campaigns.models import Campaign, Export, ExportStatus
-from campaigns.roles import Role
-from campaigns.workspaces import personal_workspace
+from campaigns.models import Campaign
+from exports import services as export_services
+from exports.jobs import run_export
+from exports.models import Export, ExportStatus
 from tests.factories import CampaignFactory, MembershipFactory, PostFactory, UserFactory, WorkspaceFactory
 from tests.support import wait_for
 from webhooks import services as webhook_services
 from webhooks.models import Event, WebhookDelivery
+from workspaces.roles import Role
+from workspaces.services.workspaces import personal_workspace
 
 HTMX = {"HX-Request": "true"}
 
@@ -48,7 +49,7 @@ def test_a_zip_export_runs_on_a_worker_with_progress_and_ends_in_a_members_only_
     campaign = CampaignFactory(owner=user, name="Harvest")
     posts = posts_with_images(campaign, 40)
     owner = signed_in(user)
-    response = owner.post(reverse("campaigns:export_zip", args=[campaign.pk]) + "?platform=x")
+    response = owner.post(reverse("exports:export_zip", args=[campaign.pk]) + "?platform=x")
     export = Export.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/exports/{export.pk}/"
     # Nothing was packed in the web process: the export waits for a worker.
@@ -72,10 +73,10 @@ def test_a_zip_export_runs_on_a_worker_with_progress_and_ends_in_a_members_only_
 
     # The final panel has the link and no trigger left, so the polling stops.
     panel = owner.get(export.get_absolute_url(), headers=HTMX).content.decode()
-    assert reverse("campaigns:export_download", args=[export.pk]) in panel
+    assert reverse("exports:export_download", args=[export.pk]) in panel
     assert "hx-trigger" not in panel
 
-    response = owner.get(reverse("campaigns:export_download", args=[export.pk]))
+    response = owner.get(reverse("exports:export_download", args=[export.pk]))
     assert response.status_code == 200 and "private" in response["Cache-Control"]
     assert response["Content-Disposition"].startswith('attachment; filename="harvest-posts-x-')
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
@@ -84,7 +85,7 @@ def test_a_zip_export_runs_on_a_worker_with_progress_and_ends_in_a_members_only_
 
     # Someone who may not see the campaign gets 404 for the page, the panel and the file alike.
     stranger = signed_in(UserFactory())
-    for url in (export.get_absolute_url(), reverse("campaigns:export_download", args=[export.pk])):
+    for url in (export.get_absolute_url(), reverse("exports:export_download", args=[export.pk])):
         assert stranger.get(url).status_code == 404
         assert Client().get(url).status_code == 302  # signed out: to sign-in
 
@@ -97,10 +98,10 @@ def test_a_teammate_downloads_the_export_until_removed_from_the_workspace(settin
     viewer = MembershipFactory(workspace=team, role=Role.VIEWER)
     campaign = CampaignFactory(workspace=team, owner=author)
     posts_with_images(campaign, 2)
-    signed_in(author).post(reverse("campaigns:export_zip", args=[campaign.pk]))
+    signed_in(author).post(reverse("exports:export_zip", args=[campaign.pk]))
     export = Export.objects.get()
     run_export(export.pk)
-    download = reverse("campaigns:export_download", args=[export.pk])
+    download = reverse("exports:export_download", args=[export.pk])
     teammate = signed_in(viewer.user)
     assert teammate.get(export.get_absolute_url()).status_code == 200
     assert teammate.get(download).status_code == 200
@@ -115,18 +116,18 @@ def test_the_link_expires_and_the_next_export_sweeps_expired_files(user, setting
     campaign = CampaignFactory(owner=user)
     posts_with_images(campaign, 3)
     owner = signed_in(user)
-    owner.post(reverse("campaigns:export_zip", args=[campaign.pk]))
+    owner.post(reverse("exports:export_zip", args=[campaign.pk]))
     old = Export.objects.get()
     run_export(old.pk)
     old.refresh_from_db()
-    download = reverse("campaigns:export_download", args=[old.pk])
+    download = reverse("exports:export_download", args=[old.pk])
     assert owner.get(download).status_code == 200
 
     Export.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert owner.get(download).status_code == 410
     assert "This link has expired" in owner.get(old.get_absolute_url()).content.decode()
 
-    owner.post(reverse("campaigns:export_zip", args=[campaign.pk]))
+    owner.post(reverse("exports:export_zip", args=[campaign.pk]))
     new = Export.objects.exclude(pk=old.pk).get()
     run_export(new.pk)
     assert not Export.objects.filter(pk=old.pk).exists()
@@ -139,7 +140,7 @@ def test_the_link_expires_and_the_next_export_sweeps_expired_files(user, setting
 def test_a_failed_export_says_so_and_offers_no_link(user, monkeypatch):
     campaign = CampaignFactory(owner=user)
     owner = signed_in(user)
-    owner.post(reverse("campaigns:export_zip", args=[campaign.pk]))
+    owner.post(reverse("exports:export_zip", args=[campaign.pk]))
     export = Export.objects.get()
 
     def broken_storage(*args, **kwargs):
@@ -151,7 +152,7 @@ def test_a_failed_export_says_so_and_offers_no_link(user, monkeypatch):
     assert export.status == ExportStatus.FAILED and "OSError" in export.error_message
     page = owner.get(export.get_absolute_url()).content.decode()
     assert "The export failed" in page and "Download the ZIP" not in page
-    assert owner.get(reverse("campaigns:export_download", args=[export.pk])).status_code == 302
+    assert owner.get(reverse("exports:export_download", args=[export.pk])).status_code == 302
 
 
 @pytest.mark.django_db
@@ -159,7 +160,7 @@ def test_an_export_whose_job_never_ended_stops_polling_and_says_so(user, setting
     settings.EXPORT_JOB_TIMEOUT = 60
     campaign = CampaignFactory(owner=user)
     owner = signed_in(user)
-    owner.post(reverse("campaigns:export_zip", args=[campaign.pk]))
+    owner.post(reverse("exports:export_zip", args=[campaign.pk]))
     export = Export.objects.get()
     Export.objects.filter(pk=export.pk).update(status=ExportStatus.RUNNING)
     assert 'hx-trigger="every 1s"' in owner.get(export.get_absolute_url(), headers=HTMX).content.decode()
@@ -180,7 +181,7 @@ def test_a_ready_zip_emits_export_ready_once_with_a_link_that_downloads_it(user,
     )
     campaign = CampaignFactory(owner=user)
     posts_with_images(campaign, 2)
-    signed_in(user).post(reverse("campaigns:export_zip", args=[campaign.pk]))
+    signed_in(user).post(reverse("exports:export_zip", args=[campaign.pk]))
     export = Export.objects.get()
     assert not WebhookDelivery.objects.exists()  # queued is not ready
 
@@ -205,7 +206,7 @@ def test_an_export_whose_campaign_went_while_it_ran_emits_nothing_and_keeps_no_f
     )
     campaign = CampaignFactory(owner=user)
     posts_with_images(campaign, 1)
-    export = services.export_zip_start(campaign=campaign, actor=user, download_name="gone.zip")
+    export = export_services.export_zip_start(campaign=campaign, actor=user, download_name="gone.zip")
     real_save = default_storage.save
 
     def save_then_lose_the_campaign(name, content, **kwargs):

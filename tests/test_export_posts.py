@@ -10,8 +10,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
-from campaigns import exports
 from campaigns.models import GenerationStatus, ReviewStatus
+from exports import writers as exports
 from tests.factories import CampaignFactory, PostFactory
 from tests.support import assert_one_line_error, run_manage
 
@@ -104,7 +104,7 @@ def test_a_failed_export_leaves_no_file(campaign, tmp_path, monkeypatch):
         stream.write("post_id,half a file")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("campaigns.management.commands.export_posts.write_csv", broken)
+    monkeypatch.setattr("exports.management.commands.export_posts.write_csv", broken)
     with pytest.raises(CommandError, match="No space left on device"):
         export(str(campaign.pk), "--out", str(path))
     assert path.read_text() == "the previous export"

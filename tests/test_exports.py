@@ -6,8 +6,8 @@ import zipfile
 
 import pytest
 
-from campaigns.exports import CSV_COLUMNS, write_csv, write_zip
 from campaigns.models import Post
+from exports.writers import CSV_COLUMNS, write_csv, write_zip
 from tests.factories import CampaignFactory, PostFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,11 +6,11 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from campaigns.failure_reasons import SENTENCES, FailureReason, failure_label, failure_sentence
 from campaigns.models import BatchStatus, GenerationStatus
 from campaigns.services import batch_start
 from generation.jobs import run_chunk
 from generation.metrics import GenerationCollector
+from shared.failure_reasons import SENTENCES, FailureReason, failure_label, failure_sentence
 from tests.factories import CampaignFactory, UserFactory
 from tests.fake_openai import Config
 

@@ -18,10 +18,10 @@ from django.db import connection
 from django.db.models import Count
 from rq import Worker
 
-from campaigns.failure_reasons import failure_label
 from campaigns.models import BatchStatus, GenerationStatus, Post
 from campaigns.services import batch_start
 from generation.queue import generation_queue
+from shared.failure_reasons import failure_label
 from tests.factories import CampaignFactory
 from tests.fake_openai import Config
 from tests.support import BASE_DIR, PrivateRedis, database_url, wait_for, wait_for_batch_end

@@ -14,11 +14,11 @@ import pytest
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
 
-from campaigns.platforms import RULES
 from generation import fonts
 from generation.linebreak import NO_LINE_START
 from generation.providers.base import Brief
 from generation.providers.local import HEADLINE_WEIGHT, draw_image, headline_lines
+from shared.platforms import RULES
 
 SCREENSHOT_DIR = Path(
     os.environ.get("SCREENSHOT_DIR") or Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"

@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from campaigns import services
 from campaigns.forms import BatchForm, CampaignForm, PostEditForm
 from campaigns.models import Campaign, Post
-from campaigns.workspaces import personal_workspace
 from tests.factories import CampaignFactory, PostFactory
+from workspaces.services.workspaces import personal_workspace
 
 pytestmark = pytest.mark.django_db
 

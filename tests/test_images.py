@@ -5,9 +5,9 @@ import io
 import pytest
 from PIL import Image
 
-from campaigns.platforms import RULES
 from generation.images import MAX_PIXELS, fit_to_size, thumbnail_of
 from generation.providers.base import FailureReason, TransientProviderError
+from shared.platforms import RULES
 
 
 def encoded(image: Image.Image, kind: str = "PNG", **params) -> bytes:

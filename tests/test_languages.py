@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from campaigns.models import Language
-from campaigns.platforms import RULES, TARGET_CAPTION_CHARS, fit_caption, full_length
 from generation.prompts import ANGLES
 from generation.providers.base import Brief, CaptionRequest
 from generation.providers.local import PHRASEBOOKS, PHRASES_DIR, _first_sentence, write_caption
+from shared.languages import Language
+from shared.platforms import RULES, TARGET_CAPTION_CHARS, fit_caption, full_length
 
 
 def brief(language: str, name: str, text: str, audience: str, tone: str, keywords: list[str], cta: str) -> Brief:

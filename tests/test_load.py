@@ -21,7 +21,7 @@ from tests.test_faults import assert_consistent
 pytestmark = [pytest.mark.workers, pytest.mark.slow]
 
 WORKERS = ("w1", "w2")
-# Invariant 6 (ARCHITECTURE.md): a worker holds at most 2 connections, its work horse's
+# Invariant 6 (docs/architecture.md): a worker holds at most 2 connections, its work horse's
 # database thread and its own main loop (recovery checks), whatever GENERATION_CONCURRENCY is.
 CONNECTIONS_PER_WORKER = 2
 

@@ -3,9 +3,9 @@ import io
 
 from PIL import Image
 
-from campaigns.platforms import RULES
 from generation.providers.base import Brief, CaptionRequest, ImageRequest
 from generation.providers.local import LocalProvider, compose_caption
+from shared.platforms import RULES
 
 BRIEF = Brief(
     campaign_id=1,

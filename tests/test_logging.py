@@ -7,8 +7,8 @@ import logging
 import pytest
 
 from campaigns.services import batch_start
-from config.logging import JsonFormatter, RedactSecretsFilter, TextFormatter
 from generation.jobs import run_chunk
+from shared.logging import JsonFormatter, RedactSecretsFilter, TextFormatter
 from tests.factories import CampaignFactory
 from tests.fake_openai import Config
 from tests.support import FAKE_KEY

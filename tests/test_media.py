@@ -9,9 +9,9 @@ from django.core.files.storage import default_storage
 from django.test import Client, override_settings
 from PIL import Image
 
-from campaigns.roles import Role
 from generation.images import store_post_image
 from tests.factories import CampaignFactory, MembershipFactory, PostFactory, UserFactory, WorkspaceFactory
+from workspaces.roles import Role
 
 pytestmark = pytest.mark.django_db
 

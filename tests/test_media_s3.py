@@ -73,7 +73,7 @@ def web_settings(endpoint: str) -> dict:
         "MEDIA_URL_SECONDS": 60,
         "STORAGES": {
             "default": {
-                "BACKEND": "config.storage.PrivateS3Storage",
+                "BACKEND": "shared.storage.PrivateS3Storage",
                 "OPTIONS": {
                     "bucket_name": BUCKET,
                     "endpoint_url": endpoint,

@@ -7,9 +7,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from campaigns.models import BatchStatus
 from campaigns.services import batch_start
-from config import observability
 from generation import dispatch
 from generation.jobs import run_chunk
+from observability import probes as observability
 from tests.factories import BatchFactory, CampaignFactory
 from tests.fake_openai import Config
 

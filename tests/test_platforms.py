@@ -1,6 +1,6 @@
 import pytest
 
-from campaigns.platforms import (
+from shared.platforms import (
     ELLIPSIS,
     RULES,
     fit_caption,

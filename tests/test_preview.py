@@ -7,10 +7,10 @@ import asyncio
 import pytest
 
 from campaigns.models import Campaign
-from campaigns.platforms import RULES, full_length
 from generation import dispatch, preview
 from generation.config import engine_config, redis_client
 from generation.ratelimit import RedisRateLimiter
+from shared.platforms import RULES, full_length
 from tests.fake_openai import Config
 
 FIELDS = {

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from campaigns.models import BatchStatus, Language
+from campaigns.models import BatchStatus
 from campaigns.services import batch_start
 from generation.jobs import run_batch_inline
 from generation.prompts import (
@@ -18,6 +18,7 @@ from generation.prompts import (
     image_prompt,
 )
 from generation.providers.base import Brief, CaptionRequest, ImageRequest
+from shared.languages import Language
 from tests.factories import CampaignFactory
 
 INJECTIONS = {

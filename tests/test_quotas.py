@@ -187,8 +187,8 @@ def test_regenerations_of_another_user_and_of_staff_are_not_counted(limits, user
 
 def test_exports_per_minute_cover_csv_and_zip(limits, signed_in_client, campaign):
     PostFactory(campaign=campaign)
-    csv_url = reverse("campaigns:export_csv", args=[campaign.pk])
-    zip_url = reverse("campaigns:export_zip", args=[campaign.pk])
+    csv_url = reverse("exports:export_csv", args=[campaign.pk])
+    zip_url = reverse("exports:export_zip", args=[campaign.pk])
     assert signed_in_client.get(csv_url).status_code == 200
     started = signed_in_client.post(zip_url)  # a ZIP is a job: its page follows
     assert started.status_code == 302 and "/exports/" in started["Location"]

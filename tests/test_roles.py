@@ -9,14 +9,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import selectors, services
-from campaigns.access import NotMember, require
-from campaigns.comments import comment_create
-from campaigns.exports import posts_to_export
-from campaigns.members import member_change_role
 from campaigns.models import BatchJob, BatchStatus, Campaign, Comment, GenerationStatus, Post, ReviewStatus
-from campaigns.roles import ROLE_ACTIONS, Action, Role, can
-from campaigns.workspaces import personal_workspace, workspace_update
+from campaigns.services.comments import comment_create
+from exports.writers import posts_to_export
 from tests.factories import BatchFactory, CampaignFactory, MembershipFactory, PostFactory, UserFactory, WorkspaceFactory
+from workspaces import selectors as workspaces_selectors
+from workspaces.access import NotMember, require
+from workspaces.roles import ROLE_ACTIONS, Action, Role, can
+from workspaces.services.members import member_change_role
+from workspaces.services.workspaces import personal_workspace, workspace_update
 
 
 @pytest.fixture
@@ -140,13 +141,13 @@ def test_a_member_sees_the_teams_campaigns_and_a_stranger_none(team):
     assert set(selectors.visible_campaigns(viewer)) == {campaign, own}
     assert list(selectors.visible_campaigns(viewer, workspace)) == [campaign]
     assert list(selectors.campaign_list(user=viewer, workspace=workspace)) == [campaign]
-    assert list(selectors.workspaces_for(viewer)) == [personal_workspace(viewer), workspace]
+    assert list(workspaces_selectors.workspaces_for(viewer)) == [personal_workspace(viewer), workspace]
     stranger = UserFactory()
     assert not selectors.visible_campaigns(stranger).exists()
     with pytest.raises(Post.DoesNotExist):
         selectors.post_for(user=stranger, pk=post.pk)
-    assert selectors.membership_of(stranger, workspace) is None
-    assert selectors.membership_of(viewer, workspace).role == Role.VIEWER
+    assert workspaces_selectors.membership_of(stranger, workspace) is None
+    assert workspaces_selectors.membership_of(viewer, workspace).role == Role.VIEWER
 
 
 def test_a_removed_member_loses_access(team):
@@ -163,7 +164,7 @@ def test_personal_workspace_is_made_once_with_its_user_as_owner(db):
     user = UserFactory()
     workspace = personal_workspace(user)
     assert personal_workspace(user) == workspace
-    assert selectors.membership_of(user, workspace).role == Role.OWNER
+    assert workspaces_selectors.membership_of(user, workspace).role == Role.OWNER
 
 
 # ---------- pages ----------
@@ -173,7 +174,7 @@ def test_pages_answer_403_to_a_role_that_cant_and_404_to_a_stranger(client, team
     _workspace, members, campaign, batch, post = team
     client.force_login(members[Role.VIEWER])
     assert client.get(campaign.get_absolute_url()).status_code == 200
-    assert client.get(reverse("campaigns:export_csv", args=[campaign.pk])).status_code == 200
+    assert client.get(reverse("exports:export_csv", args=[campaign.pk])).status_code == 200
     forbidden = [
         (reverse("campaigns:batch_start", args=[campaign.pk]), {"count": 1, "platforms": ["x"]}),
         (reverse("campaigns:batch_cancel", args=[batch.pk]), {}),

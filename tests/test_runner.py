@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import BatchStatus, GenerationScope, GenerationStatus, Post
-from campaigns.platforms import full_length, rules_for
 from campaigns.services import batch_start, post_regenerate
 from generation import store
 from generation.jobs import run_batch_inline
+from shared.platforms import full_length, rules_for
 from tests.factories import CampaignFactory
 from tests.fake_openai import Config
 

@@ -103,7 +103,7 @@ def test_s3_storage_keeps_media_private_and_allows_its_images():
     )
     storages, delivery, policy = (eval(line) for line in lines)
     options = storages["default"]["OPTIONS"]
-    assert storages["default"]["BACKEND"] == "config.storage.PrivateS3Storage"
+    assert storages["default"]["BACKEND"] == "shared.storage.PrivateS3Storage"
     assert (options["bucket_name"], options["querystring_auth"], options["default_acl"]) == ("posts-media", True, None)
     assert delivery == "s3"
     assert "img-src 'self' data: blob: https://s3.example.net:9000;" in policy

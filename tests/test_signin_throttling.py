@@ -7,7 +7,7 @@ from django.conf import settings
 from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
-from config.client_ip import client_ip
+from shared.client_ip import client_ip
 from tests.factories import UserFactory
 
 BALANCER = "10.0.0.2"

@@ -11,24 +11,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import services
-from campaigns.access import NotMember
-from campaigns.activity import schedule_detail
-from campaigns.bulk import SpreadPlan, posts_bulk_apply
-from campaigns.models import (
-    Activity,
-    ActivityVerb,
-    BatchJob,
-    BatchMode,
-    Campaign,
-    Export,
-    GenerationStatus,
-    Post,
-    ReviewStatus,
-)
-from campaigns.roles import Role
+from campaigns.models import Activity, ActivityVerb, BatchJob, BatchMode, Campaign, GenerationStatus, Post, ReviewStatus
+from campaigns.services.activity import schedule_detail
+from campaigns.services.bulk import SpreadPlan, posts_bulk_apply
+from exports import services as export_services
+from exports.models import Export
 from tests.factories import CampaignFactory, MembershipFactory, PostFactory, UserFactory, WorkspaceFactory
 from webhooks import services as webhook_services
 from webhooks.models import Event, WebhookDelivery
+from workspaces.access import NotMember
+from workspaces.roles import Role
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -150,7 +142,7 @@ def test_the_calendar_shows_the_current_workspaces_posts_and_lets_only_scheduler
     month = f"{timezone.localtime(when):%Y-%m}"
 
     client.force_login(viewer)
-    client.post(reverse("campaigns:workspace_switch"), {"workspace": campaign.workspace_id})
+    client.post(reverse("workspaces:workspace_switch"), {"workspace": campaign.workspace_id})
     html = client.get(reverse("campaigns:schedule"), {"month": month}).content.decode()
     assert "Acme launch" in html and "Viewer&#x27;s own" not in html
     assert "data-reschedule-url" not in html and "Drag a post" not in html
@@ -160,7 +152,7 @@ def test_the_calendar_shows_the_current_workspaces_posts_and_lets_only_scheduler
     assert moved.status_code == 403
 
     client.force_login(members[Role.REVIEWER])
-    client.post(reverse("campaigns:workspace_switch"), {"workspace": campaign.workspace_id})
+    client.post(reverse("workspaces:workspace_switch"), {"workspace": campaign.workspace_id})
     html = client.get(reverse("campaigns:schedule"), {"month": month}).content.decode()
     assert "data-reschedule-url" in html
 
@@ -184,7 +176,7 @@ def test_zip_exports_count_against_the_export_limit(client, team, settings):
     settings.EXPORTS_PER_MINUTE = 1
     _workspace, members, campaign, _posts = team
     client.force_login(members[Role.VIEWER])
-    url = reverse("campaigns:export_zip", args=[campaign.pk])
+    url = reverse("exports:export_zip", args=[campaign.pk])
     assert client.post(url).status_code == 302
     refused = client.post(url, follow=True)
     assert Export.objects.filter(campaign=campaign).count() == 1
@@ -192,13 +184,13 @@ def test_zip_exports_count_against_the_export_limit(client, team, settings):
 
 
 def test_a_zip_export_where_approval_is_required_holds_only_approved_posts(team, settings):
-    from campaigns.export_jobs import run_export
+    from exports.jobs import run_export
 
     workspace, members, campaign, posts = team
     workspace.approval_required = True
     workspace.save()
     Post.objects.filter(pk=posts[0].pk).update(review_status=ReviewStatus.APPROVED)
-    export = services.export_zip_start(campaign=campaign, actor=members[Role.VIEWER], download_name="x.zip")
+    export = export_services.export_zip_start(campaign=campaign, actor=members[Role.VIEWER], download_name="x.zip")
     run_export(export.pk)
     export.refresh_from_db()
     assert export.total_count == 1

@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.models import Profile
-from campaigns.services import profile_adopt_browser_time_zone, profile_set_time_zone
+from accounts.models import Profile
+from accounts.services import profile_adopt_browser_time_zone, profile_set_time_zone
 from tests.factories import PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,7 @@ def test_a_browser_zone_that_is_no_zone_is_ignored(client):
 
 
 def test_settings_change_the_zone_and_refuse_unknown_ones(signed_in_client, user):
-    url = reverse("campaigns:settings")
+    url = reverse("accounts:settings")
     assert "Time zone" in signed_in_client.get(url).content.decode()
     response = signed_in_client.post(url, {"time_zone": "Asia/Tokyo"}, follow=True)
     assert "times are now shown in Asia/Tokyo" in response.content.decode()
@@ -80,5 +80,5 @@ def test_calendar_days_are_the_persons_days(signed_in_client, user, campaign):
 
 
 def test_the_default_zone_applies_until_one_is_set(signed_in_client, settings):
-    html = signed_in_client.get(reverse("campaigns:settings")).content.decode()
+    html = signed_in_client.get(reverse("accounts:settings")).content.decode()
     assert f"<strong>{settings.TIME_ZONE}</strong>" in html

@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.failure_reasons import failure_sentence
 from campaigns.models import BatchJob, BatchStatus, Campaign, GenerationStatus, Post, ReviewStatus
 from campaigns.views.grid import POSTS_PER_PAGE
+from shared.failure_reasons import failure_sentence
 from tests.factories import BatchFactory, CampaignFactory, PostFactory, UserFactory
 
 HTMX = {"HX-Request": "true"}

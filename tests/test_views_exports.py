@@ -8,8 +8,9 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.export_jobs import run_export
-from campaigns.models import Export, ExportStatus, GenerationStatus, ReviewStatus
+from campaigns.models import GenerationStatus, ReviewStatus
+from exports.jobs import run_export
+from exports.models import Export, ExportStatus
 from tests.factories import CampaignFactory, PostFactory
 
 
@@ -23,7 +24,7 @@ def test_csv_of_every_post(signed_in_client, user):
     campaign = CampaignFactory(owner=user, name="Summer Cold Brew!")
     first = PostFactory(campaign=campaign, platform="x", caption="One", hashtags=["#A", "#B"])
     second = PostFactory(campaign=campaign, platform="instagram", caption="Two")
-    response = signed_in_client.get(reverse("campaigns:export_csv", args=[campaign.pk]))
+    response = signed_in_client.get(reverse("exports:export_csv", args=[campaign.pk]))
     assert response.status_code == 200 and response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     today = timezone.localdate().isoformat()
@@ -39,7 +40,7 @@ def test_csv_is_filtered_as_on_screen_and_named_after_the_filters(signed_in_clie
     PostFactory(campaign=campaign, platform="x")
     PostFactory(campaign=campaign, platform="instagram", review_status=ReviewStatus.APPROVED)
     PostFactory(campaign=campaign, platform="x", review_status=ReviewStatus.APPROVED, status=GenerationStatus.FAILED)
-    url = reverse("campaigns:export_csv", args=[campaign.pk])
+    url = reverse("exports:export_csv", args=[campaign.pk])
     response = signed_in_client.get(url, {"review": "approved", "platform": "x", "status": "succeeded"})
     assert [row["post_id"] for row in csv_rows(response)] == [str(approved.pk)]
     assert "-posts-approved-succeeded-x-" in response["Content-Disposition"]
@@ -47,13 +48,13 @@ def test_csv_is_filtered_as_on_screen_and_named_after_the_filters(signed_in_clie
 
 def test_csv_neutralises_formulas(signed_in_client, campaign):
     PostFactory(campaign=campaign, caption='=HYPERLINK("http://evil.example","click")', hashtags=[])
-    rows = csv_rows(signed_in_client.get(reverse("campaigns:export_csv", args=[campaign.pk])))
+    rows = csv_rows(signed_in_client.get(reverse("exports:export_csv", args=[campaign.pk])))
     assert rows[0]["caption"].startswith("'=HYPERLINK")
 
 
 def test_csv_of_a_campaign_whose_name_has_no_ascii(signed_in_client, user):
     campaign = CampaignFactory(owner=user, name="夏のコールドブリュー")
-    response = signed_in_client.get(reverse("campaigns:export_csv", args=[campaign.pk]))
+    response = signed_in_client.get(reverse("exports:export_csv", args=[campaign.pk]))
     assert f'filename="campaign-{campaign.pk}-posts-' in response["Content-Disposition"]
 
 
@@ -63,13 +64,13 @@ def test_zip_with_the_csv_and_the_images(signed_in_client, campaign, settings, t
     with_image = PostFactory(campaign=campaign, platform="linkedin")
     with_image.image.save("picture.jpg", ContentFile(b"\xff\xd8jpeg"), save=True)
     PostFactory(campaign=campaign, platform="x")
-    url = reverse("campaigns:export_zip", args=[campaign.pk]) + "?platform=linkedin"
+    url = reverse("exports:export_zip", args=[campaign.pk]) + "?platform=linkedin"
     response = signed_in_client.post(url)
     export = Export.objects.get()
     assert response.status_code == 302 and response["Location"] == export.get_absolute_url()
     assert (export.status, export.filters) == (ExportStatus.QUEUED, {"platform": "linkedin"})
     run_export(export.pk)
-    response = signed_in_client.get(reverse("campaigns:export_download", args=[export.pk]))
+    response = signed_in_client.get(reverse("exports:export_download", args=[export.pk]))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
     assert response["Content-Disposition"].startswith('attachment; filename="campaign-')

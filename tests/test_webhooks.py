@@ -11,7 +11,6 @@ from standardwebhooks import Webhook
 
 from campaigns import services as campaign_services
 from campaigns.models import BatchStatus
-from campaigns.workspaces import personal_workspace
 from tests.api_support import call, make_token
 from tests.factories import CampaignFactory, PostFactory
 from tests.support import wait_for
@@ -20,6 +19,7 @@ from webhooks import services
 from webhooks.delivery import deliver
 from webhooks.models import DeliveryStatus, Event, WebhookDelivery
 from webhooks.queue import QUEUE_NAME, enqueue_due_deliveries
+from workspaces.services.workspaces import personal_workspace
 
 
 @pytest.fixture

@@ -10,14 +10,17 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import members, selectors, services
-from campaigns.activity import batch_activity, post_activity
-from campaigns.exports import posts_to_export
-from campaigns.models import ActivityVerb, BatchStatus, Comment, Invitation, Membership, ReviewStatus, Workspace
-from campaigns.roles import Role
-from campaigns.workspaces import personal_workspace
+from campaigns import services
+from campaigns.models import ActivityVerb, BatchStatus, Comment, ReviewStatus
+from campaigns.services.activity import batch_activity, post_activity
+from exports.writers import posts_to_export
 from tests.factories import BatchFactory, CampaignFactory, MembershipFactory, PostFactory, UserFactory, WorkspaceFactory
 from tests.support import all_at_once
+from workspaces import selectors as workspaces_selectors
+from workspaces.models import Invitation, Membership, Workspace
+from workspaces.roles import Role
+from workspaces.services import members
+from workspaces.services.workspaces import personal_workspace
 
 HTMX = {"HX-Request": "true"}
 
@@ -33,7 +36,7 @@ def team(db):
 
 
 def switch_to(client, workspace):
-    return client.post(reverse("campaigns:workspace_switch"), {"workspace": workspace.pk, "next": "/"})
+    return client.post(reverse("workspaces:workspace_switch"), {"workspace": workspace.pk, "next": "/"})
 
 
 # ---------- the switcher ----------
@@ -54,7 +57,7 @@ def test_the_header_switches_between_ones_workspaces_only(client, team):
     # Someone else's workspace can't be chosen, nor can a number out of range.
     elsewhere = personal_workspace(UserFactory())
     assert switch_to(client, elsewhere).status_code == 404
-    response = client.post(reverse("campaigns:workspace_switch"), {"workspace": "9223372036854775808"})
+    response = client.post(reverse("workspaces:workspace_switch"), {"workspace": "9223372036854775808"})
     assert response.status_code == 404
     assert client.session["workspace_id"] == workspace.pk
 
@@ -68,9 +71,9 @@ def test_only_owners_open_the_members_page(client, team):
         client.force_login(people[role])
         switch_to(client, workspace)
         expected = 200 if role == Role.OWNER else 403
-        assert client.get(reverse("campaigns:members")).status_code == expected, role
+        assert client.get(reverse("workspaces:members")).status_code == expected, role
         html = client.get(reverse("campaigns:list")).content.decode()
-        assert (reverse("campaigns:members") in html) == (role == Role.OWNER)
+        assert (reverse("workspaces:members") in html) == (role == Role.OWNER)
 
 
 def invite(workspace, owner, role="editor", **fields) -> str:
@@ -87,7 +90,7 @@ def test_an_invitation_link_makes_a_member_with_its_role(client, team, settings)
     workspace, people, campaign, _post = team
     client.force_login(people[Role.OWNER])
     switch_to(client, workspace)
-    response = client.post(reverse("campaigns:members"), {"role": "reviewer", "email": "newcomer@example.com"})
+    response = client.post(reverse("workspaces:members"), {"role": "reviewer", "email": "newcomer@example.com"})
     link = response.context["new_link"].url
     assert link.startswith("http://testserver/invitations/")
     assert len(mail.outbox) == 1 and link in mail.outbox[0].body
@@ -155,7 +158,7 @@ def test_no_email_when_email_is_not_configured(client, team, settings):
     workspace, people, _campaign, _post = team
     client.force_login(people[Role.OWNER])
     switch_to(client, workspace)
-    response = client.post(reverse("campaigns:members"), {"role": "viewer", "email": "someone@example.com"})
+    response = client.post(reverse("workspaces:members"), {"role": "viewer", "email": "someone@example.com"})
     assert response.context["new_link"].emailed is False
     assert "Email isn" in response.content.decode()
     assert response.context["new_link"].url in response.content.decode()  # to copy
@@ -192,13 +195,13 @@ def test_owners_see_pending_invitations_and_revoke_them(client, team):
     client.force_login(UserFactory())
     client.post(used_path)
     pending, used = Invitation.objects.get(role="reviewer"), Invitation.objects.get(role="viewer")
-    revoke_url = reverse("campaigns:invitation_revoke", args=[pending.pk])
+    revoke_url = reverse("workspaces:invitation_revoke", args=[pending.pk])
 
     client.force_login(owner)
     switch_to(client, workspace)
-    page = client.get(reverse("campaigns:members")).content.decode()
+    page = client.get(reverse("workspaces:members")).content.decode()
     assert "Reviewer</strong> for pat@example.com" in page and revoke_url in page
-    assert reverse("campaigns:invitation_revoke", args=[used.pk]) not in page  # used: nothing to revoke
+    assert reverse("workspaces:invitation_revoke", args=[used.pk]) not in page  # used: nothing to revoke
 
     # Only owners revoke, by POST, and only their workspace's invitations.
     for role in (Role.EDITOR, Role.REVIEWER, Role.VIEWER):
@@ -212,7 +215,7 @@ def test_owners_see_pending_invitations_and_revoke_them(client, team):
     stranger = members.invitation_create(
         workspace=elsewhere, actor=elsewhere.memberships.get().user, role="owner", url_for=str
     ).invitation
-    assert client.post(reverse("campaigns:invitation_revoke", args=[stranger.pk])).status_code == 404
+    assert client.post(reverse("workspaces:invitation_revoke", args=[stranger.pk])).status_code == 404
     pending.refresh_from_db()
     assert pending.state == "pending"
 
@@ -221,7 +224,7 @@ def test_owners_see_pending_invitations_and_revoke_them(client, team):
     assert "pat@example.com" not in response.content.decode()
     pending.refresh_from_db()
     assert pending.state == "revoked"
-    response = client.post(reverse("campaigns:invitation_revoke", args=[used.pk]), follow=True)
+    response = client.post(reverse("workspaces:invitation_revoke", args=[used.pk]), follow=True)
     assert "This invitation was already used." in response.content.decode()
     client.force_login(UserFactory())
     assert client.post(pending_path).status_code == 400
@@ -240,7 +243,7 @@ def test_someone_invited_before_their_first_page_gets_a_personal_workspace_too(c
     own = Workspace.objects.get(personal_for=newcomer)
     assert own.memberships.get().user == newcomer and own.memberships.get().role == Role.OWNER
     client.get(reverse("campaigns:list"))
-    assert [w.pk for w in selectors.workspaces_for(newcomer)] == [own.pk, workspace.pk]
+    assert [w.pk for w in workspaces_selectors.workspaces_for(newcomer)] == [own.pk, workspace.pk]
     assert client.session["workspace_id"] == workspace.pk  # they land in the team they joined
 
 
@@ -248,11 +251,11 @@ def test_staff_read_invitations_in_the_admin_without_their_links(team, staff_cli
     workspace, people, _campaign, _post = team
     invite(workspace, people[Role.OWNER], role="reviewer", email="pat@example.com")
     invitation = Invitation.objects.get()
-    page = staff_client.get(reverse("admin:campaigns_invitation_changelist")).content.decode()
+    page = staff_client.get(reverse("admin:workspaces_invitation_changelist")).content.decode()
     assert "pat@example.com" in page and "Acme marketing" in page and ">pending<" in page
-    detail = staff_client.get(reverse("admin:campaigns_invitation_change", args=[invitation.pk])).content.decode()
+    detail = staff_client.get(reverse("admin:workspaces_invitation_change", args=[invitation.pk])).content.decode()
     assert "pat@example.com" in detail and invitation.token_hash not in detail
-    assert staff_client.get(reverse("admin:campaigns_invitation_add")).status_code == 403
+    assert staff_client.get(reverse("admin:workspaces_invitation_add")).status_code == 403
 
 
 def test_owners_change_roles_and_remove_members_but_keep_an_owner(client, team):
@@ -261,15 +264,15 @@ def test_owners_change_roles_and_remove_members_but_keep_an_owner(client, team):
     client.force_login(owner)
     switch_to(client, workspace)
     editor_membership = workspace.memberships.get(user=editor)
-    client.post(reverse("campaigns:member_role", args=[editor_membership.pk]), {"role": "viewer"})
+    client.post(reverse("workspaces:member_role", args=[editor_membership.pk]), {"role": "viewer"})
     editor_membership.refresh_from_db()
     assert editor_membership.role == Role.VIEWER
-    client.post(reverse("campaigns:member_remove", args=[editor_membership.pk]))
+    client.post(reverse("workspaces:member_remove", args=[editor_membership.pk]))
     assert not workspace.memberships.filter(user=editor).exists()
     own = workspace.memberships.get(user=owner)
-    response = client.post(reverse("campaigns:member_remove", args=[own.pk]), follow=True)
+    response = client.post(reverse("workspaces:member_remove", args=[own.pk]), follow=True)
     assert "needs an owner" in response.content.decode()
-    client.post(reverse("campaigns:member_role", args=[own.pk]), {"role": "editor"})
+    client.post(reverse("workspaces:member_role", args=[own.pk]), {"role": "editor"})
     assert workspace.memberships.get(user=owner).role == Role.OWNER
     # The removed member: the campaign and its posts are gone for them.
     client.force_login(editor)
@@ -277,7 +280,7 @@ def test_owners_change_roles_and_remove_members_but_keep_an_owner(client, team):
     # A membership of another workspace can't be reached from this one.
     stranger = personal_workspace(UserFactory()).memberships.get()
     client.force_login(owner)
-    assert client.post(reverse("campaigns:member_remove", args=[stranger.pk])).status_code == 404
+    assert client.post(reverse("workspaces:member_remove", args=[stranger.pk])).status_code == 404
 
 
 # ---------- buttons by role ----------
@@ -384,7 +387,7 @@ def test_a_teams_campaign_outlives_its_creators_account(team):
 
 def test_owners_change_the_workspace_settings(client, team):
     workspace, people, _campaign, _post = team
-    url = reverse("campaigns:workspace_settings")
+    url = reverse("workspaces:workspace_settings")
     client.force_login(people[Role.EDITOR])
     switch_to(client, workspace)
     assert client.post(url, {"name": "Taken over", "approval_required": "on"}).status_code == 403

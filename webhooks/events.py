@@ -1,7 +1,7 @@
-"""Events the domain emits: each becomes a delivery per subscribed endpoint, enqueued on commit.
+"""The domain's events (campaigns.signals, exports.signals) as webhook deliveries: one per
+subscribed endpoint, written in the transaction that made the change and enqueued on commit.
 
-Call these inside the transaction that makes the change: the deliveries are written with it
-(so an event is never lost once the change is committed, nor sent for a change rolled back).
+The receivers below are connected in WebhooksConfig.ready().
 """
 
 import uuid
@@ -69,7 +69,7 @@ def batch_data(batch: BatchJob) -> dict[str, Any]:
     }
 
 
-def batch_ended(batch_id: int) -> None:
+def batch_ended(sender: object, *, batch_id: int, **kwargs: object) -> None:
     """The batch has its final status (set once: generation's finalize_batch, or batch_cancel)."""
     batch = BatchJob.objects.select_related("campaign").get(pk=batch_id)
     event = BATCH_EVENTS.get(BatchStatus(batch.status))
@@ -77,11 +77,7 @@ def batch_ended(batch_id: int) -> None:
         emit(workspace_id=batch.campaign.workspace_id, event=event, data=batch_data(batch))
 
 
-def post_approved(post: Post) -> None:
-    posts_approved(workspace_id=post.campaign.workspace_id, posts=[post])
-
-
-def posts_approved(*, workspace_id: int, posts: list[Post]) -> None:
+def posts_approved(sender: object, *, workspace_id: int, posts: list[Post], **kwargs: object) -> None:
     """post.approved for each of `posts` (of one workspace), with the words that were approved."""
     items = [
         {
@@ -98,7 +94,15 @@ def posts_approved(*, workspace_id: int, posts: list[Post]) -> None:
 
 
 def export_ready(
-    *, workspace_id: int, campaign_id: int, export_id: str, format: str, url: str, expires_at: str
+    sender: object,
+    *,
+    workspace_id: int,
+    campaign_id: int,
+    export_id: str,
+    format: str,
+    url: str,
+    expires_at: str,
+    **kwargs: object,
 ) -> None:
     """A CSV when the API starts it (written while downloaded); a ZIP when its job has stored it."""
     emit(

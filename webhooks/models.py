@@ -14,7 +14,7 @@ class Event(models.TextChoices):
 class WebhookEndpoint(models.Model):
     """A URL of a workspace that is sent the workspace's events it subscribes to, signed with its own secret."""
 
-    workspace = models.ForeignKey("campaigns.Workspace", on_delete=models.CASCADE, related_name="webhook_endpoints")
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="webhook_endpoints")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

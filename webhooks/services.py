@@ -1,7 +1,7 @@
 """Writes and reads of a workspace's webhook endpoints and deliveries, for their pages.
 
 Managing them is the workspace's owners' (Action.MANAGE_WORKSPACE): every function that acts
-for a user checks it first, as the campaigns services do (campaigns.access.require).
+for a user checks it first, as the campaigns services do (workspaces.access.require).
 """
 
 import base64
@@ -13,12 +13,12 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from campaigns.access import require
-from campaigns.models import Workspace
-from campaigns.roles import Action
 from webhooks import queue
 from webhooks.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
 from webhooks.targets import check_target
+from workspaces.access import require
+from workspaces.models import Workspace
+from workspaces.roles import Action
 
 
 def new_secret() -> str:

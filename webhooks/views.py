@@ -7,13 +7,14 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from campaigns.access import require
-from campaigns.models import Workspace
-from campaigns.roles import Action
-from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
+from shared.http import login_required
 from webhooks import services
 from webhooks.forms import EndpointForm
 from webhooks.models import WebhookEndpoint
+from workspaces.access import require
+from workspaces.models import Workspace
+from workspaces.roles import Action
+from workspaces.view_access import AuthenticatedHttpRequest, owned_or_404
 
 
 def _manager(request: AuthenticatedHttpRequest) -> Workspace:

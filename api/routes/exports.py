@@ -1,7 +1,7 @@
-"""Exports: a CSV is ready at once (api.export_links); a ZIP is a job (campaigns.export_jobs) to poll.
+"""Exports: a CSV is ready at once (api.export_links); a ZIP is a job (exports.jobs) to poll.
 
 Both are downloaded from /exports/{id}/download without a token: a CSV's id is its signed
-description, a ZIP's link carries a signed `link` (campaigns.zip_links).
+description, a ZIP's link carries a signed `link` (exports.links).
 """
 
 from typing import Any
@@ -18,10 +18,12 @@ from api.auth import READ
 from api.problems import COMMON_ERRORS
 from api.routes.campaigns import plain
 from api.schemas import ExportFormat, ExportIn, ExportOut, ExportState
-from campaigns import services, zip_links
-from campaigns.exports import csv_lines
-from campaigns.media import deliver
-from campaigns.models import Campaign, Export, ExportStatus
+from campaigns.models import Campaign
+from exports import links as zip_links
+from exports import services as export_services
+from exports.models import Export, ExportStatus
+from exports.writers import csv_lines
+from shared.media import deliver
 
 router = Router(tags=["exports"])
 FILTERS = ("status", "review", "platform", "batch_id")
@@ -101,7 +103,7 @@ def export_start(request: HttpRequest, payload: ExportIn) -> Status[dict[str, An
     campaign = scope.campaign(request, asked["campaign_id"])
     filters = {name: asked[name] for name in FILTERS if asked[name] is not None}
     if asked["format"] == ExportFormat.ZIP:
-        export = services.export_zip_start(
+        export = export_services.export_zip_start(
             campaign=campaign, actor=scope.actor(request), filters=filters, download_name=_zip_name(campaign)
         )
         return Status(201, _zip_described(request, export))

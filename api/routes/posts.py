@@ -16,7 +16,7 @@ from api.schemas import CaptionIn, InputSchema, PostPage, ScheduleIn
 from api.schemas import PostOut as PostSchema
 from campaigns import selectors, services
 from campaigns.models import GenerationStatus, Post, ReviewStatus
-from campaigns.platforms import Platform
+from shared.platforms import Platform
 
 router = Router(tags=["posts"])
 

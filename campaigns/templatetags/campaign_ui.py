@@ -7,8 +7,9 @@ from django import template
 from django.template.context import Context
 
 from campaigns.cards import render_cards
-from campaigns.models import BatchPhase, BatchStatus, Post, ProviderBatchStatus
-from campaigns.platforms import RULES, Platform, full_length
+from campaigns.models import BatchStatus, Post
+from generation.dispatch import BatchPhase, ProviderBatchStatus
+from shared.platforms import RULES, Platform, full_length
 
 register = template.Library()
 
@@ -69,7 +70,7 @@ def rate(posts_per_minute: float | None) -> str:
 
 @register.filter
 def caption_limit(platform: str) -> int:
-    """The platform's limit for caption plus hashtags (campaigns.platforms is the one table)."""
+    """The platform's limit for caption plus hashtags (shared.platforms is the one table)."""
     rules = RULES.get(platform)
     return rules.caption_limit if rules else 0
 

@@ -13,13 +13,14 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from campaigns import selectors, services
-from campaigns.activity import batch_activity
 from campaigns.forms import BatchForm
 from campaigns.models import BatchJob
 from campaigns.progress_panel import PROGRESS_PANEL, next_poll_seconds, seen_done_count
-from campaigns.views.access import AuthenticatedHttpRequest, allowed_on, login_required, owned_or_404
+from campaigns.services.activity import batch_activity
 from campaigns.views.campaigns import batch_estimate_context, campaign_page_context
 from campaigns.views.grid import post_grid_context
+from shared.http import login_required
+from workspaces.view_access import AuthenticatedHttpRequest, allowed_on, owned_or_404
 
 
 def _progress_context(batch: BatchJob, allowed: dict[str, bool], **extra: Any) -> dict[str, Any]:

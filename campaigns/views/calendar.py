@@ -17,7 +17,8 @@ from django.views.decorators.vary import vary_on_headers
 from campaigns import selectors, services
 from campaigns.forms import RescheduleForm
 from campaigns.models import Post
-from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
+from shared.http import login_required
+from workspaces.view_access import AuthenticatedHttpRequest, owned_or_404
 
 CALENDAR_TEMPLATE = "campaigns/schedule_calendar.html"
 VIEWS = ("month", "list")

@@ -16,15 +16,16 @@ from django_htmx.http import push_url
 from django_ratelimit.decorators import ratelimit
 
 from campaigns import selectors, services
-from campaigns.access import require
 from campaigns.budgets import monthly_budget
 from campaigns.forms import BatchForm, CampaignForm
 from campaigns.models import MAX_BATCH_SIZE, BatchMode, Campaign
-from campaigns.roles import Action
-from campaigns.views.access import AuthenticatedHttpRequest, allowed_on, login_required, owned_or_404
 from campaigns.views.calendar import month_from
 from campaigns.views.grid import post_grid_context
 from generation import dispatch
+from shared.http import login_required
+from workspaces.access import require
+from workspaces.roles import Action
+from workspaces.view_access import AuthenticatedHttpRequest, allowed_on, owned_or_404
 
 CAMPAIGNS_PER_PAGE = 20
 SORT_CHOICES = [

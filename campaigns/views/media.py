@@ -4,8 +4,9 @@ from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_safe
 
 from campaigns import selectors
-from campaigns.media import deliver
-from campaigns.views.access import AuthenticatedHttpRequest, login_required, owned_or_404
+from shared.http import login_required
+from shared.media import deliver
+from workspaces.view_access import AuthenticatedHttpRequest, owned_or_404
 
 
 @login_required

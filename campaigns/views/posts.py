@@ -12,15 +12,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from campaigns import bulk, selectors, services
-from campaigns.access import require
-from campaigns.activity import post_activity
-from campaigns.comments import MAX_COMMENT, comment_create, post_comments
+from campaigns import selectors, services
 from campaigns.forms import BulkActionForm, PostEditForm, PostFilterForm, PostScheduleForm
 from campaigns.models import Post, ReviewStatus
-from campaigns.roles import Action
-from campaigns.views.access import AuthenticatedHttpRequest, allowed_on, login_required, owned_or_404
+from campaigns.services import bulk
+from campaigns.services.activity import post_activity
+from campaigns.services.comments import MAX_COMMENT, comment_create, post_comments
 from campaigns.views.grid import post_grid_context
+from shared.http import login_required
+from workspaces.access import require
+from workspaces.roles import Action
+from workspaces.view_access import AuthenticatedHttpRequest, allowed_on, owned_or_404
 
 CARD_TEMPLATE = "campaigns/partials/post_card.html"
 
@@ -211,7 +213,7 @@ def post_comment(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def posts_bulk(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Approve, reject, delete or schedule the posts ticked in the grid, or all that match its filter:
-    one request, one transaction (campaigns.bulk); the grid comes back with a summary above it."""
+    one request, one transaction (campaigns.services.bulk); the grid comes back with a summary above it."""
     campaign = owned_or_404(selectors.campaign_for, user=request.user, pk=pk)
     form = BulkActionForm(request.POST)
     summary = error = ""

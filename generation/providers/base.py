@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 # The one list of reason codes lives with the domain, which stores them on failed posts.
-from campaigns.failure_reasons import FailureReason
+from shared.failure_reasons import FailureReason
 
 __all__ = [
     "Brief",

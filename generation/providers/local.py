@@ -19,10 +19,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageOps
 
-from campaigns.platforms import TARGET_CAPTION_CHARS, caption_budget, normalize_hashtags, rules_for
 from generation import fonts, linebreak
 from generation.prompts import ANGLES
 from generation.providers.base import Brief, CaptionRequest, CaptionResult, ImageRequest, ImageResult
+from shared.platforms import TARGET_CAPTION_CHARS, caption_budget, normalize_hashtags, rules_for
 
 PHRASES_DIR = Path(__file__).parent / "phrases"
 DEFAULT_LANGUAGE = "en"

@@ -20,7 +20,6 @@ import httpx2
 import openai
 from django.utils import timezone
 
-from config.logging import redact_secrets
 from generation.config import EngineConfig
 from generation.prompts import CAPTION_SCHEMA, bounded_description, caption_messages, image_prompt
 from generation.providers.base import (
@@ -36,6 +35,7 @@ from generation.providers.base import (
     TransientProviderError,
 )
 from generation.providers.image_download import ImageDownloader
+from shared.logging import redact_secrets
 
 # What the SDK's HTTP stack imports only when first used: the connection pools (httpcore,
 # httpcore2, h11), the first connection (anyio's asyncio backend) and the first answer (jiter).

@@ -6,10 +6,10 @@ from django.core.management.base import CommandError, CommandParser
 
 from api import tokens
 from api.models import TokenScope
-from campaigns.access import NotMember
-from campaigns.management.base import OperatorCommand
-from campaigns.models import Workspace
-from campaigns.workspaces import personal_workspace
+from shared.operator_command import OperatorCommand
+from workspaces.access import NotMember
+from workspaces.models import Workspace
+from workspaces.services.workspaces import personal_workspace
 
 
 class Command(OperatorCommand):

@@ -7,11 +7,12 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from campaigns.models import Campaign, Membership, Workspace
-from campaigns.roles import Role
+from campaigns.models import Campaign
 from campaigns.services import batch_start, campaign_create
-from campaigns.workspaces import personal_workspace, workspace_create, workspace_update
 from generation import dispatch
+from workspaces.models import Membership, Workspace
+from workspaces.roles import Role
+from workspaces.services.workspaces import personal_workspace, workspace_create, workspace_update
 
 DEMO_MARKETER = ("demo", "demo-password-123")
 DEMO_STAFF = ("staff", "staff-password-123")

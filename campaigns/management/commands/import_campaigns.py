@@ -6,7 +6,6 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from campaigns.access import NotMember, require
 from campaigns.importing import (
     ACCEPTED_LANGUAGES,
     COLUMNS,
@@ -15,10 +14,11 @@ from campaigns.importing import (
     read_rows,
     validate_rows,
 )
-from campaigns.models import Workspace
-from campaigns.roles import Action
 from campaigns.services import campaigns_import
-from campaigns.workspaces import personal_workspace
+from workspaces.access import NotMember, require
+from workspaces.models import Workspace
+from workspaces.roles import Action
+from workspaces.services.workspaces import personal_workspace
 
 
 class Command(BaseCommand):

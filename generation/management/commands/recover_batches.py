@@ -5,10 +5,10 @@ import redis
 from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError
 
-from campaigns.management.base import OperatorCommand, redis_unavailable
-from campaigns.models import BatchJob
 from generation import recovery
 from generation.config import engine_config
+from generation.domain_port import BatchJob
+from shared.operator_command import OperatorCommand, redis_unavailable
 
 
 class Command(OperatorCommand):

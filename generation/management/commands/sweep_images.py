@@ -8,8 +8,8 @@ from django.core.management.base import CommandParser
 from django.db.models import Q
 from django.utils import timezone
 
-from campaigns.management.base import OperatorCommand
-from campaigns.models import Post
+from generation.domain_port import Post
+from shared.operator_command import OperatorCommand
 
 IMAGE_FOLDER = "posts"
 
