@@ -49,7 +49,7 @@ class ExportAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         download = path(
-            "<int:pk>/download/", self.admin_site.admin_view(self.download_view), name="campaigns_export_download"
+            "<int:pk>/download/", self.admin_site.admin_view(self.download_view), name="exports_export_download"
         )
         return [download, *super().get_urls()]
 

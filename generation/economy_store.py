@@ -16,11 +16,12 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from generation.claims import load_briefs
 from generation.domain_port import BatchJob, BatchStatus, GenerationScope, GenerationStatus, Post
 from generation.images import delete_stored_images
 from generation.models import ECONOMY_LEASE, BatchPhase, ProviderBatch, economy_lease_owner
 from generation.providers.base import Brief
-from generation.store import finalize_batch, load_briefs
+from generation.store import finalize_batch
 from shared.failure_reasons import FailureReason
 
 # A phase's lines that the provider leaves undone (its batch expired) go again in a follow-up

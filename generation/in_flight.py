@@ -4,7 +4,8 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any
 
-from generation.store import PostOutcome, PostTask
+from generation.claims import PostTask
+from generation.store import PostOutcome
 
 
 class InFlight:

@@ -11,12 +11,12 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from generation.claims import brief_of
 from generation.config import EngineConfig, engine_config, redis_client
 from generation.domain_port import Campaign
 from generation.providers import build_provider
 from generation.providers.base import Brief, CaptionRequest, Provider, ProviderError, RateLimitedError
 from generation.ratelimit import RateLimiterBusyError, RedisRateLimiter
-from generation.store import brief_of
 from shared.platforms import TARGET_CAPTION_CHARS, fit_caption, full_length, rules_for
 
 log = logging.getLogger(__name__)

@@ -16,34 +16,32 @@ import asyncio
 import dataclasses
 import logging
 import os
-import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, overload
+from typing import Protocol
 
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
-from generation import store
-from generation.backoff import DATABASE, PROVIDER_REQUEST, keep_trying
+from generation import claims, store
+from generation.backoff import DATABASE, keep_trying
+from generation.claims import PostTask
 from generation.config import EngineConfig, estimated_post_cost, image_cost, text_cost
 from generation.domain_port import GenerationScope
 from generation.images import fit_to_size, store_post_image
 from generation.in_flight import InFlight
 from generation.post_requests import caption_request, image_request
+from generation.provider_requests import ProviderRequests, RunStats
 from generation.providers.base import (
     Brief,
     CaptionResult,
     FailureReason,
     ImageResult,
-    PermanentProviderError,
     Provider,
     ProviderError,
-    RateLimitedError,
     TransientProviderError,
 )
 from generation.ratelimit import RateLimiter
-from generation.store import PostOutcome, PostTask
+from generation.store import PostOutcome
 from shared.platforms import fit_caption, full_length, rules_for
 
 log = logging.getLogger(__name__)
@@ -59,31 +57,6 @@ IMAGE_THREADS = max(os.cpu_count() or 1, 2)
 
 # Called with the posts each flush wrote (generate_posts' progress bar).
 FlushCallback = Callable[[list[PostOutcome]], Awaitable[None] | None]
-_Answer = TypeVar("_Answer")  # what a provider request answers
-_Kept = TypeVar("_Kept")  # what `accept` makes of it
-
-
-@dataclass
-class RunStats:
-    claimed: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    dropped: int = 0
-    handed_back: int = 0
-    rate_limited: int = 0
-    requests: int = 0
-    latencies: list[tuple[str, float, str]] = field(default_factory=list)  # (kind, seconds, outcome)
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "claimed": self.claimed,
-            "succeeded": self.succeeded,
-            "failed": self.failed,
-            "dropped": self.dropped,
-            "handed_back": self.handed_back,
-            "rate_limited": self.rate_limited,
-            "requests": self.requests,
-        }
 
 
 class StatsRecorder(Protocol):
@@ -112,6 +85,7 @@ class Runner:
         self.on_flush = on_flush
         self.metrics = metrics  # None without Redis
         self.stats = RunStats()
+        self._requests = ProviderRequests(config=config, provider=provider, limiter=limiter, stats=self.stats)
         self.briefs: dict[int, Brief] = {}
         # Posts this runner claimed and has not yet written: the only leases it renews.
         self.held: set[int] = set()
@@ -157,12 +131,12 @@ class Runner:
                 await self._wait_for_posts()
             if self._shutdown_deadline is not None:
                 # What finished is written by now; what was abandoned is still leased to us.
-                self.stats.handed_back = await self._in_db(store.release_leases, owner=self.owner)
+                self.stats.handed_back = await self._in_db(claims.release_leases, owner=self.owner)
                 log.info("shut down: %d posts handed back unfinished", self.stats.handed_back)
         except BaseException:
             self._in_flight.cancel()
             try:
-                await asyncio.wait_for(self._in_db(store.release_leases, owner=self.owner), timeout=10)
+                await asyncio.wait_for(self._in_db(claims.release_leases, owner=self.owner), timeout=10)
             except Exception:
                 log.warning("could not release leases; they will expire", exc_info=True)
             raise
@@ -218,7 +192,7 @@ class Runner:
         if self._now() < self._next_renewal:
             return
         await self._in_db(
-            store.renew_leases, owner=self.owner, lease_seconds=self.config.lease_seconds, post_ids=sorted(self.held)
+            claims.renew_leases, owner=self.owner, lease_seconds=self.config.lease_seconds, post_ids=sorted(self.held)
         )
         self._next_renewal = self._now() + self.config.lease_renewal_seconds
 
@@ -269,7 +243,7 @@ class Runner:
         close_old_connections()
         written = store.save_outcomes(owner=self.owner, outcomes=outcomes) if outcomes else []
         tasks = (
-            store.claim_posts(
+            claims.claim_posts(
                 owner=self.owner,
                 limit=claim,
                 lease_seconds=self.config.lease_seconds,
@@ -284,7 +258,7 @@ class Runner:
             self._answer_lost = False
         missing = {task.campaign_id for task in tasks} - self.briefs.keys()
         if missing:
-            self.briefs.update(store.load_briefs(missing))
+            self.briefs.update(claims.load_briefs(missing))
         return written, tasks
 
     async def _after_flush(self, saved: list[PostOutcome], written: list[PostOutcome]) -> None:
@@ -341,7 +315,7 @@ class Runner:
             attempt=task.attempt if regeneration else 0,
             avoid_caption=task.caption if regeneration else "",
         )
-        result: CaptionResult = await self._call(
+        result: CaptionResult = await self._requests.send(
             "caption", lambda: self.provider.caption(request), task, deadline, tokens=CAPTION_TOKEN_ESTIMATE
         )
         outcome.prompt_tokens += result.prompt_tokens
@@ -352,7 +326,7 @@ class Runner:
             # Too long: ask once more for a shorter one before shortening it ourselves.
             retry = dataclasses.replace(request, shorter_than=length)
             try:
-                result = await self._call(
+                result = await self._requests.send(
                     "caption", lambda: self.provider.caption(retry), task, deadline, tokens=CAPTION_TOKEN_ESTIMATE
                 )
                 outcome.prompt_tokens += result.prompt_tokens
@@ -391,153 +365,9 @@ class Runner:
                 self._in_flight.requesting_again(task)
                 raise
 
-        data = await self._call("image", lambda: self.provider.image(request), task, deadline, image=True, accept=fit)
+        data = await self._requests.send(
+            "image", lambda: self.provider.image(request), task, deadline, image=True, accept=fit
+        )
         outcome.image_name, outcome.thumbnail_name = await asyncio.to_thread(
             store_post_image, task.campaign_id, task.post_id, data
         )
-
-    @overload
-    async def _call(
-        self,
-        kind: str,
-        request: Callable[[], Awaitable[_Answer]],
-        task: PostTask,
-        deadline: float,
-        *,
-        image: bool = False,
-        tokens: int = 0,
-        accept: None = None,
-    ) -> _Answer: ...
-
-    @overload
-    async def _call(
-        self,
-        kind: str,
-        request: Callable[[], Awaitable[_Answer]],
-        task: PostTask,
-        deadline: float,
-        *,
-        image: bool = False,
-        tokens: int = 0,
-        accept: Callable[[_Answer], Awaitable[_Kept]],
-    ) -> _Kept: ...
-
-    async def _call(
-        self,
-        kind: str,
-        request: Callable[[], Awaitable[Any]],
-        task: PostTask,
-        deadline: float,
-        *,
-        image: bool = False,
-        tokens: int = 0,
-        accept: Callable[[Any], Awaitable[Any]] | None = None,
-    ) -> Any:
-        """Send one provider request with the shared limiter, retrying transient failures.
-
-        `accept` turns the answer into what the caller keeps, and may reject it as a
-        transient error (a truncated image) to have the request tried again. Retries use
-        exponential backoff with jitter, up to max_tries; a 429 pauses every worker and does
-        not use up a try. Everything stops at the post's deadline.
-        """
-        loop = asyncio.get_running_loop()
-        tries = 0
-        last_error: ProviderError | None = None
-        while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                reason = last_error.reason if last_error else "no answer"
-                raise PermanentProviderError(
-                    f"gave up after the post's deadline: {reason}",
-                    code=last_error.code if last_error else FailureReason.TIMEOUT,
-                )
-            if self.provider.uses_network:
-                await self.limiter.acquire(image=image, tokens=0 if image else tokens)
-            started = time.monotonic()
-            # The post's deadline, not the request's own timeout, may be what ends this try.
-            cut_by_deadline = remaining < self.config.request_timeout
-            try:
-                self.stats.requests += 1
-                result = await asyncio.wait_for(request(), timeout=min(self.config.request_timeout, remaining))
-                if self.provider.uses_network and getattr(result, "rate_limit", None) is not None:
-                    await self.limiter.observe(result.rate_limit)
-                if accept is not None:
-                    result = await accept(result)
-            except RateLimitedError as exc:
-                self.stats.rate_limited += 1
-                latency = self._record(kind, started, "rate_limited")
-                hinted = self._hinted_wait(exc)
-                pause = hinted if hinted is not None else 1.0
-                log.info(
-                    "%s request rate limited; every worker pauses %.1fs",
-                    kind,
-                    pause,
-                    extra={**self._log_context(task), "latency_ms": round(latency * 1000)},
-                )
-                await self.limiter.pause(pause)
-                last_error = exc
-                continue
-            except (TransientProviderError, TimeoutError) as exc:
-                if isinstance(exc, TimeoutError) and cut_by_deadline:
-                    # Not the provider's failure: the post gives up (at the loop's top) with the
-                    # error that made it try again, not "request timed out".
-                    self._record(kind, started, "transient_error")
-                    continue
-                error = (
-                    exc
-                    if isinstance(exc, ProviderError)
-                    else TransientProviderError("request timed out", code=FailureReason.TIMEOUT)
-                )
-                latency = self._record(kind, started, "transient_error")
-                tries += 1
-                last_error = error
-                if tries >= self.config.max_tries:
-                    raise PermanentProviderError(f"{error.reason} (after {tries} tries)", code=error.code) from exc
-                delay = PROVIDER_REQUEST.delay(tries)
-                hinted = self._hinted_wait(error)
-                if hinted is not None:
-                    # The server said when to come back: this post waits at least that long, and so
-                    # does every other request to it (the shared limiter pauses).
-                    delay = max(delay, hinted)
-                    if self.provider.uses_network:
-                        await self.limiter.pause(hinted)
-                log.info(
-                    "retrying %s request in %.2fs: %s",
-                    kind,
-                    delay,
-                    error.reason,
-                    extra={**self._log_context(task), "try": tries, "latency_ms": round(latency * 1000)},
-                )
-                # Past the deadline no retry is made at all, never one earlier than the server asked.
-                await asyncio.sleep(min(delay, max(deadline - loop.time(), 0)))
-                continue
-            except PermanentProviderError:
-                self._record(kind, started, "permanent_error")
-                raise
-            latency = self._record(kind, started, "ok")
-            log.log(
-                logging.INFO if self.provider.uses_network else logging.DEBUG,  # local "requests" are just drawing
-                "%s request done",
-                kind,
-                extra={**self._log_context(task), "latency_ms": round(latency * 1000)},
-            )
-            return result
-
-    def _hinted_wait(self, error: ProviderError) -> float | None:
-        """The wait the server asked for with this error (Retry-After), capped by GENERATION_RETRY_AFTER_CAP."""
-        if error.retry_after is None:
-            return None
-        return min(error.retry_after, self.config.retry_after_cap)
-
-    def _log_context(self, task: PostTask) -> dict[str, object]:
-        return {
-            "batch_id": task.batch_id,
-            "post_id": task.post_id,
-            "attempt": task.attempt,
-            "provider": self.provider.name,
-        }
-
-    def _record(self, kind: str, started: float, outcome: str) -> float:
-        latency = time.monotonic() - started
-        self.stats.latencies.append((kind, latency, outcome))
-        return latency

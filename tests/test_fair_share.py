@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from campaigns.models import GenerationStatus, Post
 from campaigns.services import batch_start
-from generation import store
+from generation import claims
 from tests.factories import CampaignFactory, UserFactory
 from tests.fake_openai import Config
 from tests.support import wait_for_batch_end
@@ -37,23 +37,23 @@ def busy_and_quiet(db):
 
 def test_each_post_goes_to_the_workspace_with_the_fewest_in_flight(busy_and_quiet):
     busy, quiet, (first, second, _) = busy_and_quiet
-    claimed = store.claim_posts(owner="w", limit=4, lease_seconds=60)
+    claimed = claims.claim_posts(owner="w", limit=4, lease_seconds=60)
     assert workspace_of([t.post_id for t in claimed]) == {"busy": 2, "quiet": 2}
     # Within a workspace its batches take turns: one post of each of busy's two batches.
     assert sorted(t.batch_id for t in claimed if t.campaign_id == busy.pk) == [first.pk, second.pk]
-    assert workspace_of([t.post_id for t in store.claim_posts(owner="w", limit=2, lease_seconds=60)]) == {
+    assert workspace_of([t.post_id for t in claims.claim_posts(owner="w", limit=2, lease_seconds=60)]) == {
         "busy": 1,
         "quiet": 1,
     }
     # quiet's posts end: 3 in flight for busy, none for quiet, so quiet gets the next three.
     Post.objects.filter(campaign=quiet, status=GenerationStatus.GENERATING).update(status=GenerationStatus.SUCCEEDED)
-    assert workspace_of([t.post_id for t in store.claim_posts(owner="w", limit=3, lease_seconds=60)]) == {"quiet": 3}
+    assert workspace_of([t.post_id for t in claims.claim_posts(owner="w", limit=3, lease_seconds=60)]) == {"quiet": 3}
 
 
 def test_a_workspace_alone_gets_every_worker_and_one_with_nothing_left_gives_way(busy_and_quiet):
     _busy, quiet, _ = busy_and_quiet
     Post.objects.filter(campaign=quiet).update(status=GenerationStatus.SUCCEEDED)
-    claimed = store.claim_posts(owner="w", limit=6, lease_seconds=60)
+    claimed = claims.claim_posts(owner="w", limit=6, lease_seconds=60)
     assert workspace_of([t.post_id for t in claimed]) == {"busy": 6}
 
 

@@ -2,8 +2,9 @@
 
 import asyncio
 
+from generation.claims import PostTask
 from generation.in_flight import InFlight
-from generation.store import PostOutcome, PostTask
+from generation.store import PostOutcome
 
 # Waits below have no timeout of their own: only being woken ends them. This guard turns a
 # missing wake-up into a failure instead of a hang.

@@ -6,9 +6,10 @@ import pytest
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from generation.claims import PostTask
 from generation.metrics import COUNTERS_KEY, LATENCY_KEY, MetricsRecorder
 from generation.runner import RunStats
-from generation.store import PostOutcome, PostTask
+from generation.store import PostOutcome
 
 
 def outcome(succeeded: bool, code: str = "") -> PostOutcome:

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from campaigns.models import BatchStatus, GenerationScope, GenerationStatus, Post
 from campaigns.services import batch_start, post_regenerate
-from generation import store
+from generation import claims, store
 from generation.jobs import run_batch_inline
 from shared.platforms import full_length, rules_for
 from tests.factories import CampaignFactory
@@ -76,10 +76,10 @@ def test_a_provider_that_keeps_failing_fails_posts_with_the_reason(openai_settin
 
 def test_a_result_is_written_only_under_its_lease(campaign):
     batch = batch_start(campaign=campaign, count=2, enqueue=False, actor=None)
-    first, _second = store.claim_posts(owner="worker-a", limit=2, lease_seconds=60)
+    first, _second = claims.claim_posts(owner="worker-a", limit=2, lease_seconds=60)
     # worker-a's lease on the first post expires, and worker-b takes it.
     Post.objects.filter(pk=first.post_id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    [taken] = store.claim_posts(owner="worker-b", limit=5, lease_seconds=60)
+    [taken] = claims.claim_posts(owner="worker-b", limit=5, lease_seconds=60)
     assert taken.post_id == first.post_id
     assert taken.attempt == 2
     late = store.PostOutcome(task=first, succeeded=True, caption="late answer")
@@ -96,7 +96,7 @@ def test_a_result_is_written_only_under_its_lease(campaign):
 def test_concurrent_batches_interleave_in_claim_order(user):
     first = batch_start(campaign=CampaignFactory(owner=user), count=10, enqueue=False, actor=None)
     second = batch_start(campaign=CampaignFactory(owner=user), count=10, enqueue=False, actor=None)
-    claimed = store.claim_posts(owner="w", limit=6, lease_seconds=60)
+    claimed = claims.claim_posts(owner="w", limit=6, lease_seconds=60)
     assert [task.batch_id for task in claimed].count(first.pk) == 3
     assert [task.batch_id for task in claimed].count(second.pk) == 3
 
@@ -108,7 +108,7 @@ def test_regeneration_goes_first_and_leaves_batch_counters_alone(campaign):
     old_caption, old_image = post.caption, post.image.name
     post_regenerate(post=post, part="image", actor=None)
     other = batch_start(campaign=campaign, count=5, enqueue=False, actor=None)
-    [first_claim] = store.claim_posts(owner="w", limit=1, lease_seconds=60)
+    [first_claim] = claims.claim_posts(owner="w", limit=1, lease_seconds=60)
     assert first_claim.post_id == post.pk
     assert first_claim.scope == GenerationScope.IMAGE
     Post.objects.filter(pk=post.pk).update(status=GenerationStatus.PENDING, lease_owner="", lease_expires_at=None)
@@ -153,7 +153,7 @@ def test_posts_claimed_in_a_round_whose_reply_was_lost_are_not_kept_by_renewals(
     openai_settings.GENERATION_CONCURRENCY = 2
     fake_openai.configure(Config(text_latency=0.15, image_latency=0.15))
     batch = batch_start(campaign=CampaignFactory(platforms=["x"]), count=16, enqueue=False, actor=None)
-    lost = store.claim_posts(owner="worker-x", limit=2, lease_seconds=1.5)  # the round whose reply was lost
+    lost = claims.claim_posts(owner="worker-x", limit=2, lease_seconds=1.5)  # the round whose reply was lost
 
     async def run():
         config = engine_config()
@@ -177,9 +177,11 @@ def test_after_a_failed_round_the_next_claim_takes_back_what_a_lost_reply_had_cl
     it doesn't hold (a claim committed, its reply lost) and takes them back as they are: no second
     attempt counted, no lease to wait out."""
     batch = batch_start(campaign=CampaignFactory(platforms=["x"]), count=6, enqueue=False, actor=None)
-    held = store.claim_posts(owner="worker-y", limit=1, lease_seconds=30)  # being generated
-    lost = store.claim_posts(owner="worker-y", limit=2, lease_seconds=30)  # the round whose reply was lost
-    again = store.claim_posts(owner="worker-y", limit=3, lease_seconds=30, adopt_unless={task.post_id for task in held})
+    held = claims.claim_posts(owner="worker-y", limit=1, lease_seconds=30)  # being generated
+    lost = claims.claim_posts(owner="worker-y", limit=2, lease_seconds=30)  # the round whose reply was lost
+    again = claims.claim_posts(
+        owner="worker-y", limit=3, lease_seconds=30, adopt_unless={task.post_id for task in held}
+    )
     taken = {task.post_id for task in again}
     assert {task.post_id for task in lost} <= taken and len(taken) == 3
     assert not taken & {task.post_id for task in held}

@@ -141,8 +141,16 @@ def test_another_users_ids_answer_404_everywhere(client, things):
 
 
 def test_ids_that_do_not_exist_answer_404(signed_in_client):
-    for name in ("detail", "calendar", "export_csv", "batch_detail", "batch_progress", "post_detail", "post_card"):
-        assert signed_in_client.get(reverse(f"campaigns:{name}", args=[987654321])).status_code == 404
+    for name in (
+        "campaigns:detail",
+        "campaigns:calendar",
+        "exports:export_csv",
+        "campaigns:batch_detail",
+        "campaigns:batch_progress",
+        "campaigns:post_detail",
+        "campaigns:post_card",
+    ):
+        assert signed_in_client.get(reverse(name, args=[987654321])).status_code == 404
 
 
 # ---------- POST only ----------

@@ -45,7 +45,7 @@ class CampaignAdmin(ServiceBackedAdmin):
     date_hierarchy = "created_at"
     form = CampaignAdminForm
     fields = (*CampaignAdminForm.Meta.fields, "created_at", "updated_at")
-    actions = ("delete_selected", "start_batch")
+    actions: tuple[str, ...] = ("delete_selected", "start_batch")
     max_per_action = MAX_CAMPAIGNS_PER_ACTION
 
     def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> tuple[str, ...]:
