@@ -3,7 +3,7 @@
 Each request sends an email to someone, so an attacker could use the form to flood an inbox or to
 probe for accounts: past the limits the form is shown again with a refusal (429) and nothing is
 sent. The refusal reads the same whether or not the address has an account, like Django's own
-answer. Counted in the shared Redis cache by django-ratelimit. Without EMAIL_URL in production the
+answer. Counted by shared.rate_counter. Without EMAIL_URL in production the
 page says that reset by email is not set up, instead of pretending to send.
 """
 
@@ -12,34 +12,28 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
-from django_ratelimit.core import is_ratelimited
 
 from shared.client_ip import client_ip
+from shared.rate_counter import window_usage
 
-
-def _ip(group: str, request: HttpRequest) -> str:
-    return client_ip(request)
-
-
-def _email(group: str, request: HttpRequest) -> str:
-    return request.POST.get("email", "").strip().lower()
-
-
-def _per_ip(group: str, request: HttpRequest) -> str:
-    return f"{settings.PASSWORD_RESETS_PER_IP_PER_HOUR}/h"
-
-
-def _per_email(group: str, request: HttpRequest) -> str:
-    return f"{settings.PASSWORD_RESETS_PER_EMAIL_PER_HOUR}/h"
+HOUR = 3600
 
 
 def too_many_resets(request: HttpRequest) -> bool:
     """Count this request against both limits; True when either is exceeded."""
-    by_ip = is_ratelimited(request, group="password-reset-ip", key=_ip, rate=_per_ip, method="POST", increment=True)
-    by_email = is_ratelimited(
-        request, group="password-reset-email", key=_email, rate=_per_email, method="POST", increment=True
+    by_ip = window_usage(
+        group="password-reset-ip",
+        key=client_ip(request),
+        limit=settings.PASSWORD_RESETS_PER_IP_PER_HOUR,
+        period_seconds=HOUR,
     )
-    return by_ip or by_email
+    by_email = window_usage(
+        group="password-reset-email",
+        key=request.POST.get("email", "").strip().lower(),
+        limit=settings.PASSWORD_RESETS_PER_EMAIL_PER_HOUR,
+        period_seconds=HOUR,
+    )
+    return by_ip.exceeded or by_email.exceeded
 
 
 class ThrottledPasswordResetView(auth_views.PasswordResetView):

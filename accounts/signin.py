@@ -4,8 +4,8 @@ django-axes locks a username from one IP after AXES_FAILURE_LIMIT failures. Pass
 few guesses at each of many usernames) never reaches that, so failed sign-ins are also counted
 per client IP (shared.client_ip) whatever the username: past SIGN_IN_FAILURES_PER_IP within the
 axes cool-off window, that IP's sign-ins are refused, the right password included. Keyed by the
-attacker's own IP, so nobody elsewhere can lock a victim out. Counted in the shared Redis cache by
-django-ratelimit (fixed windows); a successful sign-in does not reset it, or an attacker with an
+attacker's own IP, so nobody elsewhere can lock a victim out. Counted by shared.rate_counter (fixed
+windows in the shared Redis cache); a successful sign-in does not reset it, or an attacker with an
 account of their own could clear it between guesses.
 """
 
@@ -16,27 +16,26 @@ from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest
-from django_ratelimit import ALL
-from django_ratelimit.core import get_usage
 
 from shared.client_ip import client_ip
+from shared.rate_counter import WindowUsage, window_usage
 
 FAILURES_GROUP = "sign-in-failures-per-ip"
 
 
-def _ip_key(group: str, request: HttpRequest) -> str:
-    return client_ip(request)
-
-
-def _failures_rate(group: str, request: HttpRequest) -> str:
-    window = max(int(settings.AXES_COOLOFF_TIME * 3600), 1)
-    return f"{settings.SIGN_IN_FAILURES_PER_IP}/{window}s"
+def _failures(request: HttpRequest, *, increment: bool) -> WindowUsage:
+    return window_usage(
+        group=FAILURES_GROUP,
+        key=client_ip(request),
+        limit=settings.SIGN_IN_FAILURES_PER_IP,
+        period_seconds=max(int(settings.AXES_COOLOFF_TIME * 3600), 1),
+        increment=increment,
+    )
 
 
 def too_many_failures_from(request: HttpRequest) -> bool:
     """Whether the request's client IP has used up its failures (reaching the limit closes it)."""
-    usage = get_usage(request, group=FAILURES_GROUP, key=_ip_key, rate=_failures_rate, method=ALL, increment=False)
-    return usage is not None and usage["count"] >= usage["limit"]
+    return _failures(request, increment=False).used_up
 
 
 # Connected when this module is imported, which loading SprayThrottleBackend (AUTHENTICATION_BACKENDS)
@@ -46,7 +45,7 @@ def count_failure(
     sender: object, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
     if request is not None:
-        get_usage(request, group=FAILURES_GROUP, key=_ip_key, rate=_failures_rate, method=ALL, increment=True)
+        _failures(request, increment=True)
 
 
 class SprayThrottleBackend:

@@ -1,10 +1,8 @@
 """Who calls: a bearer token, its scope, and how often it may call."""
 
 import threading
-import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 from ninja.errors import AuthorizationError
 from ninja.security import HttpBearer
@@ -12,6 +10,7 @@ from ninja.throttling import BaseThrottle
 
 from api import tokens
 from api.models import ApiToken
+from shared.rate_counter import window_usage
 
 
 class TokenAuth(HttpBearer):
@@ -41,9 +40,9 @@ class TokenRateThrottle(BaseThrottle):
     """settings.API_RATE_LIMIT ("120/m": requests per second, minute, hour or day) per token, or
     per client address for a request without a valid token.
 
-    A fixed window counted with one atomic INCR in the shared cache (Redis), so every web process
-    and thread counts together. django-ninja asks wait() right after allow_request() in the same
-    thread: the seconds left in the window travel between the two in a thread-local.
+    Counted in fixed windows by shared.rate_counter, so every web process and thread counts
+    together. django-ninja asks wait() right after allow_request() in the same thread: the seconds
+    left in the window travel between the two in a thread-local.
     """
 
     _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -60,13 +59,9 @@ class TokenRateThrottle(BaseThrottle):
         limit, period = self.parse_rate(settings.API_RATE_LIMIT)
         token = getattr(request, "auth", None)
         ident = f"token-{token.pk}" if isinstance(token, ApiToken) else f"ip-{self.get_ident(request)}"
-        now = time.time()
-        window = int(now // period)
-        key = f"api-rate:{ident}:{window}"
-        cache.add(key, 0, timeout=period + 1)
-        used = cache.incr(key)
-        self._local.wait = period - (now - window * period)
-        return used <= limit
+        usage = window_usage(group="api-requests", key=ident, limit=limit, period_seconds=period)
+        self._local.wait = usage.seconds_left
+        return not usage.exceeded
 
     def wait(self) -> float | None:
         return getattr(self._local, "wait", None)

@@ -5,22 +5,21 @@ the shell and an API refuse with the same words. Staff and the shell (no user) a
 run the service, and a workspace's budget still holds for them.
 
 Active batches and posts per day (new batches' and retries') are counted in PostgreSQL, exactly,
-under a lock on the user's row; regenerations and exports are counted in the shared cache (Redis,
-whose INCR is atomic), in fixed one-minute windows as django-ratelimit counts.
+under a lock on the user's row; regenerations and exports are counted in one-minute windows by
+shared.rate_counter (the shared cache, Redis).
 """
 
-import time
 from datetime import timedelta
 from typing import TypeGuard
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import F, Sum
 from django.utils import timezone
 
 from campaigns.models import ACTIVE_BATCH_STATUSES, Activity, ActivityVerb, BatchJob
+from shared.rate_counter import window_usage
 
 WINDOW_SECONDS = 60
 
@@ -88,15 +87,7 @@ def take_export(*, user: User | None) -> None:
 def _take_within_minute(user: User | None, what: str, most: int) -> None:
     if not applies_to(user):
         return
-    now = time.time()
-    window = int(now // WINDOW_SECONDS)
-    key = f"quota:{what}:{user.pk}:{window}"
-    cache.add(key, 0, timeout=2 * WINDOW_SECONDS)
-    try:
-        used = cache.incr(key)
-    except ValueError:  # the key went (evicted) between add and incr: this is the window's first
-        cache.set(key, 1, timeout=2 * WINDOW_SECONDS)
-        used = 1
-    if used > most:
-        wait = max(1, int(WINDOW_SECONDS * (window + 1) - now))
+    usage = window_usage(group=f"per-user-{what}", key=str(user.pk), limit=most, period_seconds=WINDOW_SECONDS)
+    if usage.exceeded:
+        wait = usage.seconds_left
         raise LimitReached(f"You may make {most} {what} a minute: try again in {wait} seconds.", retry_after=wait)

@@ -7,13 +7,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
-from django_ratelimit.decorators import ratelimit
 
 from campaigns import selectors, services
 from campaigns.budgets import monthly_budget
@@ -23,6 +22,7 @@ from campaigns.views.calendar import month_from
 from campaigns.views.grid import post_grid_context
 from generation import dispatch
 from shared.http import login_required
+from shared.rate_counter import window_usage
 from workspaces.access import require
 from workspaces.roles import Action
 from workspaces.view_access import AuthenticatedHttpRequest, allowed_on, owned_or_404
@@ -118,20 +118,9 @@ def campaign_duplicate(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
     return redirect("campaigns:update", pk=copy.pk)
 
 
-def _previews_per_minute(group: str, request: HttpRequest) -> str:
-    return f"{settings.PREVIEWS_PER_MINUTE}/m"
-
-
-class RateLimitedHttpRequest(AuthenticatedHttpRequest):
-    """A request through django_ratelimit's @ratelimit(block=False), which sets `limited`."""
-
-    limited: bool
-
-
 @login_required
 @require_POST
-@ratelimit(key="user", rate=_previews_per_minute, block=False)
-def campaign_preview(request: RateLimitedHttpRequest) -> HttpResponse:
+def campaign_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """One caption per chosen platform from the brief as typed (not saved). POST: it spends provider calls,
     so each user gets PREVIEWS_PER_MINUTE of them; batches share the provider's quota."""
     require(request.user, request.workspace, Action.EDIT_CAMPAIGN)
@@ -139,7 +128,10 @@ def campaign_preview(request: RateLimitedHttpRequest) -> HttpResponse:
     form.is_valid()
     platforms = form.cleaned_data.get("platforms") or []
     context: dict[str, Any] = {"previews": [], "hint": ""}
-    if request.limited:
+    previews = window_usage(
+        group="previews", key=str(request.user.pk), limit=settings.PREVIEWS_PER_MINUTE, period_seconds=60
+    )
+    if previews.exceeded:
         context["hint"] = "That was a lot of previews in a minute: wait a moment, then ask again."
     elif not form.cleaned_data.get("brief") or not platforms:
         context["hint"] = "Describe the campaign's goal and choose at least one platform to see sample captions."
