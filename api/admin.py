@@ -10,10 +10,10 @@ from api.models import ApiToken
 class ApiTokenAdmin(admin.ModelAdmin):
     """Staff see and revoke tokens; they are made by their owners (the tokens page, create_api_token)."""
 
-    list_display = ("name", "user", "workspace", "prefix", "scope", "created_at", "last_used_at", "revoked_at")
-    list_filter = ("scope",)
+    list_display = ("name", "user", "workspace", "prefix", "access", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("access",)
     search_fields = ("name", "prefix", "user__username")
-    readonly_fields = ("user", "workspace", "prefix", "key_hash", "scope", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("user", "workspace", "prefix", "key_hash", "access", "created_at", "last_used_at", "revoked_at")
     fields = ("name", *readonly_fields)
     actions = ["revoke"]
 

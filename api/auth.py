@@ -1,4 +1,4 @@
-"""Who calls: a bearer token, its scope, and how often it may call."""
+"""Who calls: a bearer token, what it may do (read or write), and how often it may call."""
 
 import threading
 

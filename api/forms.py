@@ -1,13 +1,13 @@
 from django import forms
 
-from api.models import TokenScope
+from api.models import TokenAccess
 
 
 class TokenForm(forms.Form):
     name = forms.CharField(max_length=80, help_text="What will use it, e.g. “n8n CRM sync”.")
-    scope = forms.ChoiceField(
-        choices=TokenScope.choices,
-        initial=TokenScope.READ,
+    access = forms.ChoiceField(
+        choices=TokenAccess.choices,
+        initial=TokenAccess.READ,
         widget=forms.RadioSelect,
         help_text="Read: list and read. Read and write: also start batches, edit, approve and schedule.",
     )

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 
 
-class TokenScope(models.TextChoices):
+class TokenAccess(models.TextChoices):
     READ = "read", "Read"
     WRITE = "write", "Read and write"
 
@@ -24,7 +24,8 @@ class ApiToken(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=80, help_text="What the token is for, e.g. “n8n CRM sync”.")
-    scope = models.CharField(max_length=5, choices=TokenScope.choices, default=TokenScope.READ)
+    # What the token may do, read or write (the column keeps its first name, scope).
+    access = models.CharField(max_length=5, choices=TokenAccess.choices, default=TokenAccess.READ, db_column="scope")
     # The first characters of the token, shown in lists so that a member can tell tokens apart.
     prefix = models.CharField(max_length=16)
     key_hash = models.CharField(max_length=64, unique=True)
@@ -37,7 +38,7 @@ class ApiToken(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(scope__in=TokenScope.values), name="api_token_scope_valid"),
+            models.CheckConstraint(condition=Q(access__in=TokenAccess.values), name="api_token_scope_valid"),
         ]
 
     def __str__(self) -> str:
@@ -45,4 +46,4 @@ class ApiToken(models.Model):
 
     @property
     def can_write(self) -> bool:
-        return self.scope == TokenScope.WRITE
+        return self.access == TokenAccess.WRITE

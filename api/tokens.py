@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
-from api.models import ApiToken, TokenScope
+from api.models import ApiToken, TokenAccess
 from workspaces.access import NotMember, require
 from workspaces.models import Workspace
 from workspaces.roles import Action, can
@@ -35,7 +35,7 @@ class NewToken:
     secret: str  # the full token: shown to its owner once, never stored
 
 
-def token_create(*, user: User, workspace: Workspace, name: str, scope: str) -> NewToken:
+def token_create(*, user: User, workspace: Workspace, name: str, access: str) -> NewToken:
     """A token for `user` in `workspace`, of which they must be a member (any role: the token can
     do what the role allows, and a read token less)."""
     require(user, workspace, Action.VIEW)
@@ -44,14 +44,14 @@ def token_create(*, user: User, workspace: Workspace, name: str, scope: str) -> 
         raise ValidationError({"name": "Name the token after what will use it."})
     if len(name) > ApiToken._meta.get_field("name").max_length:  # type: ignore[operator]
         raise ValidationError({"name": "Use at most 80 characters."})
-    if scope not in TokenScope.values:
-        raise ValidationError({"scope": "The scope is read or write."})
+    if access not in TokenAccess.values:
+        raise ValidationError({"access": "A token reads, or reads and writes: choose read or write."})
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
         workspace=workspace,
         name=name,
-        scope=scope,
+        access=access,
         prefix=secret[: len(TOKEN_PREFIX) + 8],
         key_hash=hash_token(secret),
     )

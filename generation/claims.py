@@ -21,8 +21,8 @@ from generation.domain_port import (
     BatchJob,
     BatchStatus,
     Campaign,
-    GenerationScope,
     GenerationStatus,
+    PendingWork,
     Post,
 )
 from generation.providers.base import Brief
@@ -35,7 +35,7 @@ _CLAIM_FIELDS = (
     "campaign_id",
     "platform",
     "sequence",
-    "scope",
+    "pending_work",
     "attempts",
     "caption",
     "hashtags",
@@ -57,7 +57,7 @@ class PostTask:
     campaign_id: int
     platform: str
     sequence: int
-    scope: str
+    pending_work: str
     attempt: int
     caption: str
     hashtags: list[str]
@@ -71,17 +71,17 @@ class PostTask:
     def needs_caption(self) -> bool:
         # A batch post that has its caption already (written by an economy batch, whose images go
         # through the normal path; or kept when only its image failed) needs only its image.
-        if self.scope == GenerationScope.BATCH:
+        if self.pending_work == PendingWork.BATCH:
             return not self.caption
-        return self.scope in (GenerationScope.CAPTION, GenerationScope.BOTH)
+        return self.pending_work in (PendingWork.CAPTION, PendingWork.BOTH)
 
     @property
     def needs_image(self) -> bool:
-        return self.scope in (GenerationScope.BATCH, GenerationScope.IMAGE, GenerationScope.BOTH)
+        return self.pending_work in (PendingWork.BATCH, PendingWork.IMAGE, PendingWork.BOTH)
 
     @property
     def counts_toward_batch(self) -> bool:
-        return self.scope == GenerationScope.BATCH and self.batch_id is not None
+        return self.pending_work == PendingWork.BATCH and self.batch_id is not None
 
 
 def claim_posts(
@@ -112,10 +112,10 @@ def claim_posts(
     if limit <= 0:
         return []
     now = timezone.now()
-    scope = Post.objects.all() if batch_id is None else Post.objects.filter(batch_id=batch_id)
+    posts = Post.objects.all() if batch_id is None else Post.objects.filter(batch_id=batch_id)
     sources = (
-        scope.filter(status=GenerationStatus.PENDING).exclude(scope=GenerationScope.BATCH).order_by("updated_at"),
-        scope.filter(status=GenerationStatus.GENERATING, lease_expires_at__lt=now).order_by("lease_expires_at"),
+        posts.filter(status=GenerationStatus.PENDING).exclude(pending_work=PendingWork.BATCH).order_by("updated_at"),
+        posts.filter(status=GenerationStatus.GENERATING, lease_expires_at__lt=now).order_by("lease_expires_at"),
     )
     with transaction.atomic():
         adopted: list[int] = []
@@ -132,7 +132,7 @@ def claim_posts(
                 break
             ids += source.select_for_update(skip_locked=True).values_list("id", flat=True)[: limit - len(ids)]
         if len(ids) < limit:
-            ids += _pending_batch_posts(scope, limit - len(ids), one_batch=batch_id is not None)
+            ids += _pending_batch_posts(posts, limit - len(ids), one_batch=batch_id is not None)
         if not ids and not adopted:
             return []
         Post.objects.filter(id__in=ids).update(
@@ -156,7 +156,7 @@ def claim_posts(
             campaign_id=row["campaign_id"],
             platform=row["platform"],
             sequence=row["sequence"],
-            scope=row["scope"],
+            pending_work=row["pending_work"],
             attempt=row["attempts"],
             caption=row["caption"],
             hashtags=list(row["hashtags"] or []),
@@ -171,7 +171,7 @@ def claim_posts(
     ]
 
 
-def _pending_batch_posts(scope: QuerySet[Post], limit: int, *, one_batch: bool) -> list[int]:
+def _pending_batch_posts(posts: QuerySet[Post], limit: int, *, one_batch: bool) -> list[int]:
     """Up to `limit` pending batch posts, locked (SKIP LOCKED), shared fairly between workspaces.
 
     Each post goes to the workspace with the fewest posts in flight, counting those picked so far
@@ -180,7 +180,7 @@ def _pending_batch_posts(scope: QuerySet[Post], limit: int, *, one_batch: bool) 
     with work (the usual case, and any one batch's run) costs one query, as before.
     """
     by_position = (
-        scope.filter(status=GenerationStatus.PENDING, scope=GenerationScope.BATCH)
+        posts.filter(status=GenerationStatus.PENDING, pending_work=PendingWork.BATCH)
         .order_by("sequence", "batch_id")
         .select_for_update(skip_locked=True, of=("self",))
     )
@@ -198,7 +198,7 @@ def _pending_batch_posts(scope: QuerySet[Post], limit: int, *, one_batch: bool) 
         return list(by_position.values_list("id", flat=True)[:limit])
     in_flight = Counter(
         dict(
-            Post.objects.filter(status=GenerationStatus.GENERATING, scope=GenerationScope.BATCH)
+            Post.objects.filter(status=GenerationStatus.GENERATING, pending_work=PendingWork.BATCH)
             .order_by()
             .values_list("campaign__workspace_id")
             .annotate(n=Count("id"))

@@ -13,8 +13,8 @@ from campaigns.models import (
     BatchJob,
     BatchStatus,
     Campaign,
-    GenerationScope,
     GenerationStatus,
+    PendingWork,
     Post,
 )
 from campaigns.signals import batch_ended as _batch_ended
@@ -25,8 +25,8 @@ __all__ = [
     "BatchJob",
     "BatchStatus",
     "Campaign",
-    "GenerationScope",
     "GenerationStatus",
+    "PendingWork",
     "Post",
     "batch_ended",
 ]

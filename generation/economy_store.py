@@ -17,7 +17,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from generation.claims import load_briefs
-from generation.domain_port import BatchJob, BatchStatus, GenerationScope, GenerationStatus, Post
+from generation.domain_port import BatchJob, BatchStatus, GenerationStatus, PendingWork, Post
 from generation.images import delete_stored_images
 from generation.models import ECONOMY_LEASE, BatchPhase, ProviderBatch, economy_lease_owner
 from generation.providers.base import Brief
@@ -182,7 +182,7 @@ def write_results(batch_id: int, phase: str, results: list[LineResult], *, image
                 "completion_tokens": F("completion_tokens") + result.completion_tokens,
                 "cost_usd": F("cost_usd") + result.cost_usd,
             }
-            finished = {"lease_owner": "", "lease_expires_at": None, "scope": GenerationScope.BATCH}
+            finished = {"lease_owner": "", "lease_expires_at": None, "pending_work": PendingWork.BATCH}
             if not result.succeeded:
                 fields.update(
                     finished,
@@ -241,7 +241,7 @@ def fail_posts(batch_id: int, post_ids: list[int], reason: str, code: str) -> in
 def release_to_normal_path(batch_id: int, post_ids: list[int]) -> int:
     """Hand the batch's held posts among `post_ids` to the chunk jobs (pending); how many.
 
-    A post that has its caption gets only its image there (store.PostTask.needs_caption).
+    A post that has its caption gets only its image there (claims.PostTask.needs_caption).
     """
     return (
         held_posts(batch_id)

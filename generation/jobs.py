@@ -71,7 +71,7 @@ def run_chunk(batch_id: int | None, chunk: int = 0) -> dict:
     """One worker's turn at the pool of pending posts.
 
     It was enqueued for `batch_id`, but claims posts fairly across all running batches
-    (see store.claim_posts), so concurrent batches share workers instead of queueing behind
+    (see claims.claim_posts), so concurrent batches share workers instead of queueing behind
     each other. It ends when nothing is left to claim, or after GENERATION_CHUNK_SECONDS,
     in which case it enqueues its own continuation.
     """

@@ -92,7 +92,7 @@ def recover(
 ) -> RecoveryReport:
     """Enqueue chunk jobs for batches with claimable posts, unless queued jobs will take them.
 
-    A chunk job claims from every batch (store.claim_posts), so any job waiting on the queue
+    A chunk job claims from every batch (claims.claim_posts), so any job waiting on the queue
     will pick the work up; `force` enqueues anyway. Enqueuing too much is harmless (jobs that
     find nothing end at once); enqueuing too little would leave posts waiting.
     """

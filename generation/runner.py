@@ -4,7 +4,7 @@ One Runner serves one RQ job (or one --sync command). It keeps `concurrency` pos
 flight to the provider on asyncio; each post is: caption request -> image request -> fit to
 the platform -> store, and makes room for the next one once its image has arrived (see
 in_flight.InFlight). Image work runs on one thread per core. Database work goes through a
-single thread (see store.py), batched: finished posts are written together every
+single thread (see store.py), in rounds: finished posts are written together every
 FLUSH_SECONDS or FLUSH_SIZE posts, and new posts are claimed in the same round trip.
 
 Runner.run repeats four steps until nothing is left: watch the clock (the job's time limit,
@@ -26,7 +26,7 @@ from generation import claims, store
 from generation.backoff import DATABASE, keep_trying
 from generation.claims import PostTask
 from generation.config import EngineConfig, estimated_post_cost, image_cost, text_cost
-from generation.domain_port import GenerationScope
+from generation.domain_port import PendingWork
 from generation.images import fit_to_size, store_post_image
 from generation.in_flight import InFlight
 from generation.post_requests import caption_request, image_request
@@ -305,7 +305,7 @@ class Runner:
 
     async def _write_caption(self, task: PostTask, brief: Brief, outcome: PostOutcome, deadline: float) -> None:
         rules = rules_for(task.platform)
-        regeneration = task.scope != GenerationScope.BATCH
+        regeneration = task.pending_work != PendingWork.BATCH
         # A regeneration: the provider is told which caption to replace, and which attempt this is.
         request = caption_request(
             brief=brief,

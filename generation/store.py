@@ -27,8 +27,8 @@ from generation.domain_port import (
     ACTIVE_BATCH_STATUSES,
     BatchJob,
     BatchStatus,
-    GenerationScope,
     GenerationStatus,
+    PendingWork,
     Post,
 )
 from generation.images import delete_stored_images
@@ -74,7 +74,7 @@ def _outcome_fields(outcome: PostOutcome, now: datetime) -> dict[str, object]:
         "lease_owner": "",
         "lease_expires_at": None,
         "updated_at": now,
-        "scope": GenerationScope.BATCH,
+        "pending_work": PendingWork.BATCH,
         "prompt_tokens": F("prompt_tokens") + outcome.prompt_tokens,
         "completion_tokens": F("completion_tokens") + outcome.completion_tokens,
         "cost_usd": F("cost_usd") + outcome.cost_usd,
@@ -175,7 +175,7 @@ def enforce_cost_cap(batch_id: int) -> None:
         return
     reason = f"Stopped: the batch reached its cost cap of ${cap}."
     canceled = Post.objects.filter(
-        batch_id=batch_id, status=GenerationStatus.PENDING, scope=GenerationScope.BATCH
+        batch_id=batch_id, status=GenerationStatus.PENDING, pending_work=PendingWork.BATCH
     ).update(status=GenerationStatus.CANCELED, error_message=reason, updated_at=timezone.now())
     BatchJob.objects.filter(pk=batch_id).update(canceled_count=F("canceled_count") + canceled, error_summary=reason)
 

@@ -9,10 +9,10 @@ from api import tokens
 from workspaces.services.workspaces import personal_workspace
 
 
-def make_token(user, scope: str = "write", workspace=None) -> str:
+def make_token(user, access: str = "write", workspace=None) -> str:
     """A token of `user` in `workspace` (default: their personal workspace, made on demand)."""
     workspace = workspace or personal_workspace(user)
-    return tokens.token_create(user=user, workspace=workspace, name=f"{scope} token", scope=scope).secret
+    return tokens.token_create(user=user, workspace=workspace, name=f"{access} token", access=access).secret
 
 
 def call(client: Client, method: str, path: str, token: str | None = None, body: Any = None, **headers: str):

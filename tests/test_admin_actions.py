@@ -206,7 +206,7 @@ def test_regenerate_posts(staff_client):
     busy = PostFactory(status=GenerationStatus.PENDING)
     response = run_action(staff_client, "post", "regenerate_captions", [ready, busy])
     ready.refresh_from_db()
-    assert (ready.status, ready.scope, ready.review_status) == ("pending", "caption", "draft")
+    assert (ready.status, ready.pending_work, ready.review_status) == ("pending", "caption", "draft")
     assert messages_of(response) == [
         "Queued 1 post.",
         f"Could not regenerate 1 post (#{busy.pk}): This post is already being generated.",

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.admin.batches import BatchJobAdmin
-from campaigns.models import BatchJob, BatchStatus, Campaign, GenerationScope, GenerationStatus, Post, ReviewStatus
+from campaigns.models import BatchJob, BatchStatus, Campaign, GenerationStatus, PendingWork, Post, ReviewStatus
 from tests.factories import BatchFactory, CampaignFactory, PostFactory, UserFactory, WorkspaceFactory
 from workspaces.services.workspaces import personal_workspace
 
@@ -74,7 +74,7 @@ STRUCTURAL_POST_FIELDS = {
     "sequence",
     "platform",
     "status",
-    "scope",
+    "pending_work",
     "attempts",
     "prompt_tokens",
     "completion_tokens",
@@ -96,7 +96,7 @@ def test_a_posts_structural_fields_are_read_only(staff_client):
         "sequence": "99",
         "platform": "linkedin",
         "status": GenerationStatus.FAILED,
-        "scope": GenerationScope.BOTH,
+        "pending_work": PendingWork.BOTH,
         "attempts": "7",
         "prompt_tokens": "1",
         "completion_tokens": "1",
@@ -116,7 +116,7 @@ def test_a_posts_structural_fields_are_read_only(staff_client):
         3,
         "x",
     )
-    assert (stored.status, stored.scope, stored.attempts) == (post.status, post.scope, post.attempts)
+    assert (stored.status, stored.pending_work, stored.attempts) == (post.status, post.pending_work, post.attempts)
     assert (stored.prompt_tokens, stored.completion_tokens, stored.cost_usd) == (0, 0, Decimal("0"))
     assert (stored.lease_owner, stored.lease_expires_at) == ("", None)
 

@@ -454,14 +454,14 @@ def test_a_token_over_its_rate_limit_gets_429_with_retry_after(client, user, oth
 
 
 def test_create_api_token_prints_a_working_token_on_its_last_line(client, user, capsys):
-    call_command("create_api_token", user.username, "--scope", "write")
+    call_command("create_api_token", user.username, "--access", "write")
     secret = capsys.readouterr().out.strip().splitlines()[-1]
-    assert ApiToken.objects.get(key_hash=hash_token(secret)).scope == "write"
+    assert ApiToken.objects.get(key_hash=hash_token(secret)).access == "write"
     assert call(client, "GET", "/usage", secret).status_code == 200
 
 
 def test_create_api_token_refuses_an_unknown_user_in_one_line():
-    result = run_manage("create_api_token", "nobody-here", "--scope", "read")
+    result = run_manage("create_api_token", "nobody-here", "--access", "read")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == ["CommandError: no active user named 'nobody-here'"]
 

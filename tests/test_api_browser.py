@@ -56,7 +56,7 @@ def test_a_member_makes_sees_once_and_revokes_a_token_and_adds_a_webhook(page, l
     page.get_by_role("button", name="Make the token").click()
     secret = page.get_by_test_id("new-token").inner_text()
     token = ApiToken.objects.get(user=user)
-    assert token.key_hash == hash_token(secret) and token.scope == "write"
+    assert token.key_hash == hash_token(secret) and token.access == "write"
     assert_fits(page)
     if viewport is PHONE:
         screenshot(page, "api-tokens-phone", full_page=True)

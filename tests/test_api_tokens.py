@@ -52,16 +52,16 @@ def test_an_owner_sees_and_revokes_every_members_token_and_a_member_only_their_o
 
 def test_a_token_made_on_the_page_belongs_to_the_current_workspace(client, team):
     workspace, _owner, editor = team
-    response = in_workspace(client, editor, workspace).post("/settings/api-tokens/", {"name": "n8n", "scope": "read"})
+    response = in_workspace(client, editor, workspace).post("/settings/api-tokens/", {"name": "n8n", "access": "read"})
     assert response.status_code == 200
     token = ApiToken.objects.get(user=editor)
-    assert token.workspace == workspace and token.scope == "read"
+    assert token.workspace == workspace and token.access == "read"
     assert token.prefix in response.content.decode()
 
 
 def test_create_api_token_makes_a_token_for_the_named_workspace(client, team, capsys):
     workspace, _owner, editor = team
-    call_command("create_api_token", editor.username, "--workspace", "acme-agency", "--scope", "write")
+    call_command("create_api_token", editor.username, "--workspace", "acme-agency", "--access", "write")
     secret = capsys.readouterr().out.strip().splitlines()[-1]
     token = ApiToken.objects.get(key_hash=hash_token(secret))
     assert token.workspace == workspace and token.user == editor
@@ -74,7 +74,10 @@ def test_create_api_token_makes_a_token_for_the_named_workspace(client, team, ca
     [
         (["--workspace", "acme-agency"], "CommandError: {user} is not a member of the workspace 'acme-agency'"),
         (["--workspace", "nowhere"], "CommandError: no workspace with slug or id 'nowhere'"),
-        (["--scope", "admin"], "CommandError: argument --scope: invalid choice: 'admin' (choose from 'read', 'write')"),
+        (
+            ["--access", "admin"],
+            "CommandError: argument --access/--scope: invalid choice: 'admin' (choose from 'read', 'write')",
+        ),
     ],
 )
 def test_create_api_token_refuses_in_one_line(team, arguments, error):

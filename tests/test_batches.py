@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from campaigns.models import BatchJob, BatchStatus, GenerationScope, GenerationStatus, Post
+from campaigns.models import BatchJob, BatchStatus, GenerationStatus, PendingWork, Post
 from campaigns.services import batch_cancel, batch_retry_failed, batch_start, post_regenerate, post_update
 from generation.queue import remember_job_ids
 from tests.factories import PostFactory
@@ -95,7 +95,7 @@ def test_regenerate_marks_one_post_and_enqueues_it(campaign):
     post = PostFactory(campaign=campaign, caption="Old words")
     post_regenerate(post=post, part="image", actor=None)
     assert post.status == GenerationStatus.PENDING
-    assert post.scope == GenerationScope.IMAGE
+    assert post.pending_work == PendingWork.IMAGE
     assert post.caption == "Old words"
     assert len(queued_job_ids()) == 1
     with pytest.raises(ValidationError, match="already being generated"):

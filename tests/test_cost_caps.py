@@ -88,10 +88,10 @@ def test_a_running_batch_stops_at_its_cap_and_its_other_posts_are_canceled_with_
 def test_posts_are_written_one_by_one_only_near_the_cap(campaign):
     """Far from its cap a batch's results are written in rounds (throughput); within what its posts in
     flight could spend, each is written at once so the cap stops it in time."""
-    from generation import store
+    from generation import claims
 
     batch = batch_start(campaign=campaign, count=4, actor=None, cost_cap_usd=Decimal("1.00"), enqueue=False)
     BatchJob.objects.filter(pk=batch.pk).update(cost_usd=Decimal("0.50"))
-    [far] = store.claim_posts(owner="w", limit=1, lease_seconds=60, cap_margin_usd=Decimal("0.40"))
-    [near] = store.claim_posts(owner="w", limit=1, lease_seconds=60, cap_margin_usd=Decimal("0.60"))
+    [far] = claims.claim_posts(owner="w", limit=1, lease_seconds=60, cap_margin_usd=Decimal("0.40"))
+    [near] = claims.claim_posts(owner="w", limit=1, lease_seconds=60, cap_margin_usd=Decimal("0.60"))
     assert (far.near_cost_cap, near.near_cost_cap) == (False, True)

@@ -93,7 +93,7 @@ def test_nothing_lost():
 
 
 def test_single_post_regenerations_are_recovered_too():
-    PostFactory(status=GenerationStatus.PENDING, scope="caption")
+    PostFactory(status=GenerationStatus.PENDING, pending_work="caption")
     report = json.loads(recover("--json"))
     assert report["batches"][0]["batch_id"] is None
     assert report["batches"][0]["job_ids"][0].startswith("posts-command-")

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.models import BatchStatus, GenerationScope, GenerationStatus, Post
+from campaigns.models import BatchStatus, GenerationStatus, PendingWork, Post
 from campaigns.services import batch_start, post_regenerate
 from generation import claims, store
 from generation.jobs import run_batch_inline
@@ -110,7 +110,7 @@ def test_regeneration_goes_first_and_leaves_batch_counters_alone(campaign):
     other = batch_start(campaign=campaign, count=5, enqueue=False, actor=None)
     [first_claim] = claims.claim_posts(owner="w", limit=1, lease_seconds=60)
     assert first_claim.post_id == post.pk
-    assert first_claim.scope == GenerationScope.IMAGE
+    assert first_claim.pending_work == PendingWork.IMAGE
     Post.objects.filter(pk=post.pk).update(status=GenerationStatus.PENDING, lease_owner="", lease_expires_at=None)
     run_batch_inline(other.pk)  # only the other batch
     run_batch_inline(batch.pk)  # picks up the regeneration of this batch's post

@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.models import GenerationScope, GenerationStatus, Post, ReviewStatus
+from campaigns.models import GenerationStatus, PendingWork, Post, ReviewStatus
 from tests.factories import PostFactory
 
 HTMX = {"HX-Request": "true"}
@@ -143,15 +143,15 @@ def test_review_refuses_nonsense_and_unfinished_posts(signed_in_client, campaign
 # ---------- regenerate ----------
 
 
-@pytest.mark.parametrize(("part", "scope"), [("caption", "caption"), ("image", "image"), ("both", "both")])
-def test_regenerate_shows_a_spinner_and_the_card_polls_itself(signed_in_client, post, part, scope):
+@pytest.mark.parametrize(("part", "work"), [("caption", "caption"), ("image", "image"), ("both", "both")])
+def test_regenerate_shows_a_spinner_and_the_card_polls_itself(signed_in_client, post, part, work):
     card = card_of(signed_in_client.post(url("post_regenerate", post), {"part": part}, headers=HTMX))
     post.refresh_from_db()
-    assert (post.status, post.scope) == (GenerationStatus.PENDING, scope)
+    assert (post.status, post.pending_work) == (GenerationStatus.PENDING, work)
     assert f'hx-get="{url("post_card", post)}" hx-trigger="every 2s"' in card
     assert 'class="spinner' in card and "Regenerating" in card
     # Once the engine is done, the card it answers with has no trigger: the polling ends.
-    Post.objects.filter(pk=post.pk).update(status=GenerationStatus.SUCCEEDED, scope=GenerationScope.BATCH)
+    Post.objects.filter(pk=post.pk).update(status=GenerationStatus.SUCCEEDED, pending_work=PendingWork.BATCH)
     done = card_of(signed_in_client.get(url("post_card", post), headers=HTMX))
     assert "hx-trigger" not in done
 
@@ -166,7 +166,7 @@ def test_a_batch_post_in_progress_does_not_poll_on_its_own(signed_in_client, cam
 def test_regenerate_refusals(signed_in_client, campaign, post):
     card = card_of(signed_in_client.post(url("post_regenerate", post), {"part": "everything"}, headers=HTMX))
     assert "Choose what to regenerate" in card
-    busy = PostFactory(campaign=campaign, status=GenerationStatus.PENDING, scope=GenerationScope.CAPTION)
+    busy = PostFactory(campaign=campaign, status=GenerationStatus.PENDING, pending_work=PendingWork.CAPTION)
     card = card_of(signed_in_client.post(url("post_regenerate", busy), {"part": "caption"}, headers=HTMX))
     assert "already being generated" in card
 

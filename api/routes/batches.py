@@ -3,7 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from ninja import Header, Router, Status
 
-from api import scope
+from api import reach as reach
 from api.auth import READ, WRITE
 from api.problems import COMMON_ERRORS, CONFLICT_ERRORS, IDEMPOTENCY_CONFLICT, Conflict, refusals_are_conflicts
 from api.routes.campaigns import plain
@@ -33,9 +33,9 @@ def batch_start(
     payload: BatchIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=255),
 ) -> Status[BatchJob]:
-    campaign = scope.campaign(request, campaign_id)
+    campaign = reach.campaign(request, campaign_id)
     asked = plain(payload.model_dump())
-    user = scope.actor(request)
+    user = reach.actor(request)
     if not idempotency_key:
         return Status(201, services.batch_start(campaign=campaign, actor=user, **asked))
     try:
@@ -53,16 +53,16 @@ def batch_start(
     "/batches/{batch_id}", response={200: BatchOut, **COMMON_ERRORS}, auth=READ, summary="Read a batch's progress"
 )
 def batch_read(request: HttpRequest, batch_id: int) -> BatchJob:
-    return scope.batch(request, batch_id)
+    return reach.batch(request, batch_id)
 
 
 @router.post(
     "/batches/{batch_id}/cancel", response={200: CancelOut, **CONFLICT_ERRORS}, auth=WRITE, summary="Cancel a batch"
 )
 def batch_cancel(request: HttpRequest, batch_id: int) -> dict[str, object]:
-    batch = scope.batch(request, batch_id)
+    batch = reach.batch(request, batch_id)
     with refusals_are_conflicts():
-        canceled = services.batch_cancel(batch=batch, actor=scope.actor(request))
+        canceled = services.batch_cancel(batch=batch, actor=reach.actor(request))
     return {"canceled": canceled, "batch": batch}
 
 
@@ -73,7 +73,7 @@ def batch_cancel(request: HttpRequest, batch_id: int) -> dict[str, object]:
     summary="Retry a batch's failed posts",
 )
 def batch_retry_failed(request: HttpRequest, batch_id: int) -> dict[str, object]:
-    batch = scope.batch(request, batch_id)
+    batch = reach.batch(request, batch_id)
     with refusals_are_conflicts():
-        retried = services.batch_retry_failed(batch=batch, actor=scope.actor(request))
+        retried = services.batch_retry_failed(batch=batch, actor=reach.actor(request))
     return {"retried": retried, "batch": batch}

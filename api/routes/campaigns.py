@@ -6,7 +6,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from api import scope
+from api import reach as reach
 from api.auth import READ, WRITE
 from api.problems import COMMON_ERRORS
 from api.schemas import CampaignIn, CampaignOut, CampaignPatch, InputSchema
@@ -36,28 +36,28 @@ class CampaignFilters(InputSchema):
 @router.get("/campaigns", response={200: list[CampaignOut], **COMMON_ERRORS}, auth=READ, summary="List campaigns")
 def campaign_list(request: HttpRequest, filters: Query[CampaignFilters]) -> list[Campaign]:
     return list(
-        selectors.campaign_list(user=scope.actor(request), workspace=scope.workspace(request), search=filters.search)
+        selectors.campaign_list(user=reach.actor(request), workspace=reach.workspace(request), search=filters.search)
     )
 
 
 @router.post("/campaigns", response={201: CampaignOut, **COMMON_ERRORS}, auth=WRITE, summary="Create a campaign")
 def campaign_create(request: HttpRequest, payload: CampaignIn) -> Status[Campaign]:
-    user = scope.actor(request)
+    user = reach.actor(request)
     fields = plain(payload.model_dump())
-    return Status(201, services.campaign_create(workspace=scope.workspace(request), owner=user, actor=user, **fields))
+    return Status(201, services.campaign_create(workspace=reach.workspace(request), owner=user, actor=user, **fields))
 
 
 @router.get(
     "/campaigns/{campaign_id}", response={200: CampaignOut, **COMMON_ERRORS}, auth=READ, summary="Read a campaign"
 )
 def campaign_read(request: HttpRequest, campaign_id: int) -> Campaign:
-    return scope.campaign(request, campaign_id)
+    return reach.campaign(request, campaign_id)
 
 
 @router.patch(
     "/campaigns/{campaign_id}", response={200: CampaignOut, **COMMON_ERRORS}, auth=WRITE, summary="Update a campaign"
 )
 def campaign_update(request: HttpRequest, campaign_id: int, payload: CampaignPatch) -> Campaign:
-    campaign = scope.campaign(request, campaign_id)
+    campaign = reach.campaign(request, campaign_id)
     fields = plain(payload.model_dump(exclude_unset=True))
-    return services.campaign_update(campaign=campaign, actor=scope.actor(request), **fields)
+    return services.campaign_update(campaign=campaign, actor=reach.actor(request), **fields)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from ninja import Router, Status
 
-from api import export_links, scope
+from api import export_links, reach
 from api.auth import READ
 from api.problems import COMMON_ERRORS
 from api.routes.campaigns import plain
@@ -58,7 +58,7 @@ def _zip_described(request: HttpRequest, export: Export) -> dict[str, Any]:
     if export.status == ExportStatus.SUCCEEDED and export.is_expired():
         described["status"] = ExportState.EXPIRED
     elif export.status == ExportStatus.SUCCEEDED:
-        link = zip_links.zip_link_for(export=export, user=scope.actor(request))
+        link = zip_links.zip_link_for(export=export, user=reach.actor(request))
         described.update(
             status=ExportState.READY, url=request.build_absolute_uri(link.path), expires_at=link.expires_at
         )
@@ -100,15 +100,15 @@ def _zip_number(export_id: str) -> int | None:
 )
 def export_start(request: HttpRequest, payload: ExportIn) -> Status[dict[str, Any]]:
     asked = plain(payload.model_dump())
-    campaign = scope.campaign(request, asked["campaign_id"])
+    campaign = reach.campaign(request, asked["campaign_id"])
     filters = {name: asked[name] for name in FILTERS if asked[name] is not None}
     if asked["format"] == ExportFormat.ZIP:
         export = export_services.export_zip_start(
-            campaign=campaign, actor=scope.actor(request), filters=filters, download_name=_zip_name(campaign)
+            campaign=campaign, actor=reach.actor(request), filters=filters, download_name=_zip_name(campaign)
         )
         return Status(201, _zip_described(request, export))
     link = export_links.export_start(
-        user=scope.actor(request),
+        user=reach.actor(request),
         campaign=campaign,
         format=asked["format"],
         filters=filters,
@@ -126,12 +126,12 @@ def export_start(request: HttpRequest, payload: ExportIn) -> Status[dict[str, An
 def export_read(request: HttpRequest, export_id: str) -> dict[str, Any]:
     number = _zip_number(export_id)
     if number is not None:
-        return _zip_described(request, scope.export(request, number))
+        return _zip_described(request, reach.export(request, number))
     try:
         link = export_links.export_link(export_id)
     except export_links.ExportUnavailable as error:
         raise Http404(str(error)) from None
-    if link.user_id != scope.actor(request).pk:
+    if link.user_id != reach.actor(request).pk:
         raise Http404("No such export.")
     return _csv_described(request, link)
 

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Field, Query, Router
 
-from api import scope
+from api import reach as reach
 from api.auth import READ, WRITE
 from api.problems import COMMON_ERRORS, CONFLICT_ERRORS, ParameterError, refusals_are_conflicts
 from api.schemas import CaptionIn, InputSchema, PostPage, ScheduleIn
@@ -55,8 +55,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 def post_list(request: HttpRequest, filters: Query[PostFilters]) -> dict[str, object]:
     """Newest first. Follow `next_cursor` until it is null: a cursor stays exact while posts are added."""
     posts = selectors.post_list(
-        user=scope.actor(request),
-        workspace=scope.workspace(request),
+        user=reach.actor(request),
+        workspace=reach.workspace(request),
         campaign_id=filters.campaign_id,
         batch_id=filters.batch_id,
         status=filters.status or "",
@@ -78,23 +78,23 @@ def post_list(request: HttpRequest, filters: Query[PostFilters]) -> dict[str, ob
 
 @router.get("/posts/{post_id}", response={200: PostSchema, **COMMON_ERRORS}, auth=READ, summary="Read a post")
 def post_read(request: HttpRequest, post_id: int) -> Post:
-    return scope.post(request, post_id)
+    return reach.post(request, post_id)
 
 
 @router.patch(
     "/posts/{post_id}", response={200: PostSchema, **CONFLICT_ERRORS}, auth=WRITE, summary="Edit a post's caption"
 )
 def post_update(request: HttpRequest, post_id: int, payload: CaptionIn) -> Post:
-    post = scope.post(request, post_id)
+    post = reach.post(request, post_id)
     hashtags = payload.hashtags if payload.hashtags is not None else post.hashtags
     with refusals_are_conflicts():
-        return services.post_update(post=post, caption=payload.caption, hashtags=hashtags, actor=scope.actor(request))
+        return services.post_update(post=post, caption=payload.caption, hashtags=hashtags, actor=reach.actor(request))
 
 
 def _review(request: HttpRequest, post_id: int, decision: str) -> Post:
-    post = scope.post(request, post_id)
+    post = reach.post(request, post_id)
     with refusals_are_conflicts():
-        return services.post_review(post=post, decision=decision, actor=scope.actor(request))
+        return services.post_review(post=post, decision=decision, actor=reach.actor(request))
 
 
 @router.post(
@@ -118,12 +118,12 @@ def post_reject(request: HttpRequest, post_id: int) -> Post:
     summary="Schedule or unschedule a post",
 )
 def post_schedule(request: HttpRequest, post_id: int, payload: ScheduleIn) -> Post:
-    post = scope.post(request, post_id)
+    post = reach.post(request, post_id)
     if payload.scheduled_at is not None and payload.scheduled_at.tzinfo is None:
         raise ValidationError({"scheduled_at": "Give the time zone, e.g. 2026-06-01T09:00:00Z."})
     with refusals_are_conflicts():
         try:
-            return services.post_schedule(post=post, scheduled_at=payload.scheduled_at, actor=scope.actor(request))
+            return services.post_schedule(post=post, scheduled_at=payload.scheduled_at, actor=reach.actor(request))
         except ValidationError as error:
             if error.code == "past":  # bad input, not the post's state
                 raise ValidationError({"scheduled_at": error.messages}) from None

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router
 
-from api import scope
+from api import reach as reach
 from api.auth import READ
 from api.problems import COMMON_ERRORS
 from api.schemas import UsageOut
@@ -16,7 +16,7 @@ router = Router(tags=["usage"])
 
 @router.get("/usage", response={200: UsageOut, **COMMON_ERRORS}, auth=READ, summary="Spend this month and limits")
 def usage(request: HttpRequest) -> dict[str, object]:
-    workspace = scope.workspace(request)
+    workspace = reach.workspace(request)
     spent = selectors.usage_this_month(workspace)
     return {
         "workspace": workspace.name,

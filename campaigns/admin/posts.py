@@ -41,7 +41,15 @@ class PostAdmin(ServiceBackedAdmin):
         "created_at",
     )
     list_display_links = ("thumbnail_preview", "__str__")
-    list_filter = ("status", "failure_reason", "review_status", "platform", "scope", CampaignIdFilter, BatchIdFilter)
+    list_filter = (
+        "status",
+        "failure_reason",
+        "review_status",
+        "platform",
+        "pending_work",
+        CampaignIdFilter,
+        BatchIdFilter,
+    )
     search_fields = ("=id", "caption", "campaign__name")
     list_select_related = ("campaign",)
     # The primary key's index answers "newest first" for 100,000s of posts; created_at has none alone.
@@ -57,7 +65,7 @@ class PostAdmin(ServiceBackedAdmin):
                     "sequence",
                     "platform",
                     "status",
-                    "scope",
+                    "pending_work",
                     "failure_reason",
                     "error_message",
                 )

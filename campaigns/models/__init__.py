@@ -10,7 +10,7 @@ from campaigns.models.campaign import (
     CampaignQuerySet,
     validate_platform_list,
 )
-from campaigns.models.post import GenerationScope, GenerationStatus, Post, PostQuerySet, ReviewStatus, post_image_path
+from campaigns.models.post import GenerationStatus, PendingWork, Post, PostQuerySet, ReviewStatus, post_image_path
 from campaigns.models.review import Activity, ActivityVerb, Comment
 
 __all__ = [
@@ -27,8 +27,8 @@ __all__ = [
     "Campaign",
     "CampaignQuerySet",
     "Comment",
-    "GenerationScope",
     "GenerationStatus",
+    "PendingWork",
     "Post",
     "PostQuerySet",
     "ReviewStatus",

@@ -26,11 +26,12 @@ class ReviewStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
-class GenerationScope(models.TextChoices):
-    """What the engine still has to do for a post.
+class PendingWork(models.TextChoices):
+    """What the engine has to do for a post the next time it takes it.
 
-    BATCH is the first generation of a batch's post and moves the batch's counters;
-    the others are regenerations asked for one post and leave the batch's counters alone.
+    BATCH is the first generation of a batch's post and moves the batch's counters (a post that
+    is done holds BATCH again); the others are regenerations asked for one post and leave the
+    batch's counters alone.
     """
 
     BATCH = "batch", "Batch post"
@@ -60,7 +61,10 @@ class Post(models.Model):
         default=GenerationStatus.PENDING,
         db_index=True,
     )
-    scope = models.CharField(max_length=10, choices=GenerationScope.choices, default=GenerationScope.BATCH)
+    # The column keeps the name "scope" it had before the field was named for what it holds.
+    pending_work = models.CharField(
+        max_length=10, choices=PendingWork.choices, default=PendingWork.BATCH, db_column="scope"
+    )
     review_status = models.CharField(max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.DRAFT)
     caption = models.TextField(blank=True)
     hashtags = models.JSONField(default=list, blank=True)
@@ -96,7 +100,7 @@ class Post(models.Model):
         constraints = [
             choices_check("status", GenerationStatus),
             choices_check("review_status", ReviewStatus),
-            choices_check("scope", GenerationScope),
+            models.CheckConstraint(condition=Q(pending_work__in=PendingWork.values), name="campaigns_post_scope_valid"),
             choices_check("platform", Platform),
             models.CheckConstraint(
                 condition=Q(failure_reason__in=["", *(reason.value for reason in FailureReason)]),

@@ -22,8 +22,8 @@ from campaigns.models import (
     BatchMode,
     BatchStatus,
     Campaign,
-    GenerationScope,
     GenerationStatus,
+    PendingWork,
     Post,
 )
 from campaigns.services.activity import record
@@ -307,7 +307,7 @@ def batch_cancel(*, batch: BatchJob, actor: User | None, recorded_as: User | Non
                 status=GenerationStatus.GENERATING, lease_owner=dispatch.economy_lease(locked.pk)["lease_owner"]
             )
             dispatch.economy_batch_poll_now(locked.pk)
-        canceled = Post.objects.filter(cancelable, batch=locked, scope=GenerationScope.BATCH).update(
+        canceled = Post.objects.filter(cancelable, batch=locked, pending_work=PendingWork.BATCH).update(
             status=GenerationStatus.CANCELED,
             error_message="Canceled.",
             lease_owner="",
@@ -340,7 +340,9 @@ def batch_retry_failed(*, batch: BatchJob, actor: User | None, recorded_as: User
         locked = BatchJob.objects.select_for_update().get(pk=batch.pk)
         if locked.status in ACTIVE_BATCH_STATUSES:
             raise ValidationError(f"Batch #{batch.pk} is still running; retry its failed posts when it ends.")
-        retried = Post.objects.filter(batch=locked, status=GenerationStatus.FAILED, scope=GenerationScope.BATCH).update(
+        retried = Post.objects.filter(
+            batch=locked, status=GenerationStatus.FAILED, pending_work=PendingWork.BATCH
+        ).update(
             status=GenerationStatus.PENDING,
             error_message="",
             failure_reason="",

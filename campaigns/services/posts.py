@@ -15,8 +15,8 @@ from campaigns.models import (
     ActivityVerb,
     BatchJob,
     Campaign,
-    GenerationScope,
     GenerationStatus,
+    PendingWork,
     Post,
     ReviewStatus,
 )
@@ -106,8 +106,8 @@ def post_regenerate(*, post: Post, part: str, actor: User | None, recorded_as: U
     Counts against the actor's REGENERATIONS_PER_MINUTE (campaigns.quotas).
     """
     check_allowed(actor, post.campaign.workspace, Action.REGENERATE)
-    scopes = {"caption": GenerationScope.CAPTION, "image": GenerationScope.IMAGE, "both": GenerationScope.BOTH}
-    if part not in scopes:
+    work = {"caption": PendingWork.CAPTION, "image": PendingWork.IMAGE, "both": PendingWork.BOTH}
+    if part not in work:
         raise ValidationError("Choose what to regenerate: caption, image or both.")
     # A regenerated post is a draft again; where approval is required it is unscheduled until approved again.
     unschedule = {"scheduled_at": None} if post.campaign.workspace.approval_required else {}
@@ -117,7 +117,7 @@ def post_regenerate(*, post: Post, part: str, actor: User | None, recorded_as: U
             .exclude(status__in=[GenerationStatus.PENDING, GenerationStatus.GENERATING])
             .update(
                 status=GenerationStatus.PENDING,
-                scope=scopes[part] if post.caption else GenerationScope.BOTH,
+                pending_work=work[part] if post.caption else PendingWork.BOTH,
                 review_status=ReviewStatus.DRAFT,
                 error_message="",
                 failure_reason="",

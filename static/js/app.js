@@ -4,7 +4,7 @@
 (function () {
   "use strict";
 
-  // ---- Character counter: caption + "\n\n" + hashtags, as campaigns.platforms.full_text builds it.
+  // ---- Character counter: caption + "\n\n" + hashtags, as shared.platforms.full_text builds it.
   function hashtagList(text) {
     return text.split(/[\s,]+/).filter(Boolean).map(function (tag) {
       return tag.charAt(0) === "#" ? tag : "#" + tag;

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
 
 from api import tokens
-from api.models import TokenScope
+from api.models import TokenAccess
 from shared.operator_command import OperatorCommand
 from workspaces.access import NotMember
 from workspaces.models import Workspace
@@ -19,14 +19,15 @@ class Command(OperatorCommand):
         "with the user's role there, and never more. --workspace takes the workspace's slug or id;\n"
         "without it, the user's personal workspace.\n\n"
         "Examples:\n"
-        "  python manage.py create_api_token alice --workspace acme-agency --scope write\n"
-        '  TOKEN=$(python manage.py create_api_token alice --scope read --name "n8n" | tail -n1)'
+        "  python manage.py create_api_token alice --workspace acme-agency --access write\n"
+        '  TOKEN=$(python manage.py create_api_token alice --access read --name "n8n" | tail -n1)'
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--workspace", help="slug or id; default: the user's personal workspace")
-        parser.add_argument("--scope", choices=TokenScope.values, default=TokenScope.READ)
+        # --scope: its name before 2026-12 (scripts that still pass it keep working).
+        parser.add_argument("--access", "--scope", dest="access", choices=TokenAccess.values, default=TokenAccess.READ)
         parser.add_argument("--name", default="Made with create_api_token", help="what the token is for")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -42,12 +43,12 @@ class Command(OperatorCommand):
         else:
             workspace = personal_workspace(user)
         try:
-            made = tokens.token_create(user=user, workspace=workspace, name=options["name"], scope=options["scope"])
+            made = tokens.token_create(user=user, workspace=workspace, name=options["name"], access=options["access"])
         except NotMember:
             raise CommandError(f"{user} is not a member of the workspace {workspace.slug!r}") from None
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
         self.stderr.write(
-            f"Token {made.token.prefix}… ({made.token.get_scope_display().lower()}) for {user} in {workspace.slug}:"
+            f"Token {made.token.prefix}… ({made.token.get_access_display().lower()}) for {user} in {workspace.slug}:"
         )
         self.stdout.write(made.secret)

@@ -1,6 +1,6 @@
 """What a request's token reaches: its user's things in the token's one workspace.
 
-The selectors scope by membership (what the user sees in any of their workspaces); a token
+The selectors narrow by membership (what the user sees in any of their workspaces); a token
 narrows that to its workspace, so a token made for one workspace never reaches another, even
 where its user is a member.
 """
