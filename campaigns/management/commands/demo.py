@@ -18,6 +18,9 @@ DEMO_MARKETER = ("demo", "demo-password-123")
 DEMO_STAFF = ("staff", "staff-password-123")
 DEMO_REVIEWER = ("reviewer", "reviewer-password-123")
 DEMO_TEAM = "Acme marketing team"
+# The team's twin of the first campaign has a name of its own: commands take a campaign by its exact
+# name, and the docs' examples name the marketer's own "Summer Cold Brew Launch".
+DEMO_TEAM_CAMPAIGN = "Summer Cold Brew Launch (team)"
 DEMO_TEAM_BUDGET = Decimal("100.00")
 DEMO_TEAM_BATCH = 4
 DEMO_FIRST_BATCH = 12
@@ -53,7 +56,7 @@ class Command(BaseCommand):
     help = (
         "Create demo data: a marketer, a reviewer, a staff user, two campaigns in the marketer's own "
         f"workspace, a team workspace ({DEMO_TEAM!r}: the marketer as owner, the reviewer as reviewer, "
-        "approval required) with the first campaign's twin, and a first batch of "
+        f"approval required) with the first campaign's twin ({DEMO_TEAM_CAMPAIGN!r}), and a first batch of "
         f"{DEMO_FIRST_BATCH} posts made with the local provider. Safe to run again: it creates only "
         "what is missing.\n\nExample:\n  manage.py demo"
     )
@@ -77,7 +80,7 @@ class Command(BaseCommand):
                     campaign = campaign_create(workspace=workspace, owner=marketer, actor=marketer, **fields)
                 created.append(campaign)
             team_campaign = team.campaigns.first() or campaign_create(
-                workspace=team, owner=marketer, actor=marketer, **CAMPAIGNS[0]
+                workspace=team, owner=marketer, actor=marketer, **{**CAMPAIGNS[0], "name": DEMO_TEAM_CAMPAIGN}
             )
         # The marketer's first campaign gets a batch, and the team's a small one for the reviewer to approve.
         for campaign, count in ((created[0], DEMO_FIRST_BATCH), (team_campaign, DEMO_TEAM_BATCH)):
