@@ -19,7 +19,7 @@ The local provider has no latency or limit: its scenario has no ideal, only a th
 import math
 from dataclasses import dataclass
 
-# The reference system's published table (seed/performance-testing-results.md): posts -> seconds.
+# The reference system's published table (the system this one replaces; BENCHMARKS.md): posts -> seconds.
 REFERENCE_SECONDS = {10: 40.0, 50: 186.0, 100: 378.0}
 REFERENCE_POSTS_PER_MINUTE = 16.0
 

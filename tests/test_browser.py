@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # Screenshots go to test-artifacts/ (ignored by git); SCREENSHOT_DIR=tests/screenshots refreshes
-# the ones the README shows.
+# the ones kept in the repository.
 SCREENSHOT_DIR = Path(
     os.environ.get("SCREENSHOT_DIR") or Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 )

@@ -53,9 +53,9 @@ class Command(OperatorCommand):
         "[{id, status, worker}] (null when Redis does not answer).\n"
         "Exit status: 0 when the batch exists, whatever its status; 1 otherwise.\n\n"
         "Examples:\n"
-        "  manage.py batch_status 42\n"
-        "  manage.py batch_status 42 --json | jq .status\n"
-        "  watch -n 2 manage.py batch_status 42"
+        "  manage.py batch_status 1\n"
+        "  manage.py batch_status 1 --json | jq .status\n"
+        "  watch -n 2 manage.py batch_status 1"
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

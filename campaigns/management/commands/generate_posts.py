@@ -52,10 +52,10 @@ class Command(OperatorCommand):
         "failed, seconds, posts_per_minute, cost_usd.\n"
         "Exit status: 0 when every batch succeeded (or was queued, without --wait), else 1.\n\n"
         "Examples:\n"
-        "  manage.py generate_posts 12 --count 100 --wait\n"
+        '  manage.py generate_posts "Accounting Software Webinar" --count 100 --wait\n'
         '  manage.py generate_posts "Summer Cold Brew Launch" --count 20 --platform instagram --sync --json\n'
-        "  manage.py generate_posts 12 14 15 --count 50 --wait\n"
-        "  manage.py generate_posts 12 --count 500 --economy --json\n"
+        "  manage.py generate_posts 1 2 3 --count 50 --wait\n"
+        "  manage.py generate_posts 1 --count 500 --economy --json\n"
         "  manage.py generate_posts --all-active --count 10 --wait"
     )
 

@@ -52,10 +52,10 @@ class Command(OperatorCommand):
         "campaign_id, campaign, format, path, posts, bytes, filters.\n"
         "Exit status: 0 when the file was written (even with no matching posts), else 1.\n\n"
         "Examples:\n"
-        "  manage.py export_posts 12 --format csv --out approved.csv --status approved\n"
+        "  manage.py export_posts 1 --format csv --out approved.csv --status approved\n"
         '  manage.py export_posts "Summer Cold Brew Launch" --format zip --out summer.zip\n'
-        "  manage.py export_posts 12 --out failed.csv --status failed --json\n"
-        "  manage.py export_posts 12 --out - --status ready | head"
+        "  manage.py export_posts 1 --out failed.csv --status failed --json\n"
+        "  manage.py export_posts 1 --out - --status ready | head"
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
