@@ -20,7 +20,7 @@ from dotenv import set_key
 
 from devserver.redis_server import start_redis
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent
 MANAGE = [sys.executable, str(BASE_DIR / "manage.py")]
 ENV_FILE = BASE_DIR / ".env"
 HOST = "127.0.0.1"
