@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "exports",
     "webhooks",
     "api",
+    # The periodic tasks' clock (`manage.py clock`), an entry point like the web and the workers.
+    "clock",
 ]
 
 MIDDLEWARE = [
@@ -208,7 +210,10 @@ CACHES = {
     },
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# The workers take from them in this order (docs/workers.md): the clock's periodic tasks first,
+# so that they never wait behind a backlog of chunk jobs.
 RQ_QUEUES = {
+    "clock": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
     "generation": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
 }

@@ -43,22 +43,32 @@ log = logging.getLogger(__name__)
 
 
 class WaitForRedis(AbstractBackoff):
-    """redis-py's backoff for the worker's Redis clients: the WORKER_REDIS policy, a warning when
-    a call first finds Redis away, and no more waiting once the worker is told to stop."""
+    """redis-py's backoff for the Redis clients of a long-running process (a worker, the clock):
+    the WORKER_REDIS policy, a warning when a call first finds Redis away, and no more waiting
+    once the process is told to stop."""
 
     # redis-py gives each connection a copy of its Retry (and of this backoff): the flag lives on
     # the class, one for the whole process.
-    worker_stopping = False
+    stopping = False
 
     def reset(self) -> None:
         pass
 
     def compute(self, failures: int) -> float:
-        if WaitForRedis.worker_stopping:
-            raise redis.exceptions.ConnectionError("Redis is away and the worker, told to stop, no longer waits")
+        if WaitForRedis.stopping:
+            raise redis.exceptions.ConnectionError("Redis is away and this process, told to stop, no longer waits")
         if failures == 1:
-            log.warning("Redis unavailable; the worker waits for it and carries on when it returns")
+            log.warning("Redis unavailable; waiting for it, and carrying on when it returns")
         return WORKER_REDIS.delay(failures)
+
+    @classmethod
+    def patiently(cls, client: redis.Redis) -> None:
+        """Make every call of `client` (and of the connections in its pool) wait for Redis, as long as it takes."""
+        client.set_retry(Retry(cls(), retries=-1))
+
+    @classmethod
+    def stop_waiting(cls) -> None:
+        cls.stopping = True
 
 
 def preload_engine(config: EngineConfig) -> None:
@@ -83,9 +93,8 @@ class GenerationWorker(Worker):
         # rq ends its work loop on any Redis error but a failed dequeue (a heartbeat, the job's
         # status once its horse ends, the suspension check): every call of the worker's clients,
         # its queues' included, waits for Redis instead, as long as it takes.
-        wait_for_redis = Retry(WaitForRedis(), retries=-1)
         for client in (self.connection, *(queue.connection for queue in self.queues)):
-            client.set_retry(wait_for_redis)
+            WaitForRedis.patiently(client)
         preload_engine(self.config)
 
     @property
@@ -123,7 +132,7 @@ class GenerationWorker(Worker):
         # never signals it; our horse finishes or hands back its posts within shutdown_seconds.
         super().handle_warm_shutdown_request()
         # A worker told to stop no longer waits for Redis: it exits even while Redis is away.
-        WaitForRedis.worker_stopping = True
+        WaitForRedis.stop_waiting()
         if self.horse_pid:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.horse_pid, signal.SIGTERM)

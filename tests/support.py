@@ -34,6 +34,8 @@ def database_url() -> str:
 
 # What a worker runs: the Procfile's and docker-compose.yml's worker command (tests/test_deployment.py).
 WORKER_COMMAND = ("manage.py", "rqworker", "generation", "default")
+# What the clock runs (clock/): the periodic tasks' scheduler.
+CLOCK_COMMAND = ("manage.py", "clock")
 
 
 class WorkerPool:
