@@ -88,18 +88,25 @@ class WorkerPool:
         """Signal a worker and its work horse, and wait for the worker to end.
 
         rq puts each work horse in a process group of its own, so the horse is found
-        among the worker's children and signalled separately.
+        among the worker's children and signalled separately. The worker is frozen meanwhile:
+        with the clock's jobs arriving every second, it would otherwise fork a horse after the
+        children were listed, an orphan that outlives the test.
         """
         process = self.processes[name]
         try:
-            horses = psutil.Process(process.pid).children(recursive=True)
+            worker = psutil.Process(process.pid)
+            worker.suspend()
+            horses = worker.children(recursive=True)
         except psutil.NoSuchProcess:
-            horses = []
+            worker, horses = None, []
         for horse in horses:
             with contextlib.suppress(psutil.NoSuchProcess):
                 horse.send_signal(sig)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
+        if worker is not None:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                worker.resume()  # a signal other than SIGKILL is handled once it runs again
         process.wait(timeout=60)
 
     def log(self, name: str) -> str:
