@@ -26,7 +26,7 @@ $(STAMP): requirements-test.txt
 
 install: $(STAMP)
 
-## Set up (virtualenv, packages, database, demo data) and run the web app and a worker.
+## Set up (virtualenv, packages, database, demo data) and run the web app, a worker and the clock.
 run: install
 	$(BIN)/python -m devserver.run
 
@@ -42,7 +42,7 @@ lint: install
 ## Type-check the app with mypy and django-stubs (pyproject.toml [tool.mypy]). The plugin loads the
 ## settings, which want DEBUG=1 to start without production's variables.
 typecheck: install
-	DEBUG=1 $(BIN)/mypy config devserver observability api webhooks exports campaigns workspaces accounts generation shared
+	DEBUG=1 $(BIN)/mypy config devserver clock observability api webhooks exports campaigns workspaces accounts generation shared
 
 ## Regenerate the locks from pyproject.toml (see above).
 lock: install

@@ -6,7 +6,8 @@
 
 Each scenario runs the production path: the fake OpenAI-compatible server (tests/fake_openai/)
 in its own process with the scenario's latency and rate limit, K real `manage.py rqworker
-generation default` processes, and a batch started with campaigns.services.batch_start. Seconds
+clock generation default` processes and their clock, and a batch started with
+campaigns.services.batch_start. Seconds
 run from the batch's creation to its end (BatchJob.created_at -> finished_at). The benchmark
 creates and drops its own database (cp_benchmark) and uses its own Redis database (13 unless
 --redis-url says otherwise; never 0), which it empties between scenarios.

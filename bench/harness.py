@@ -1,7 +1,8 @@
 """The processes a benchmark runs against, and what it samples from them.
 
 - FakeProvider: tests/fake_openai/ as a process of its own, with a scenario's latency and rate limit.
-- Workers: K real `manage.py rqworker generation default` processes.
+- Workers: K real `manage.py rqworker clock generation default` processes, and the clock
+  (`manage.py clock`) that enqueues their periodic tasks: recovery, economy polls.
 - Sampler: a thread that samples the workers' memory (work horses included) and the
   benchmark database's connections from pg_stat_activity, by application_name.
 """
@@ -123,27 +124,34 @@ class FakeProvider:
 
 
 class Workers:
-    """K `manage.py rqworker generation default` processes with a scenario's environment."""
+    """K `manage.py rqworker clock generation default` processes with a scenario's environment,
+    and one clock, as a deployment runs them (the clock is no worker: neither listed nor sampled)."""
 
     def __init__(self, env: dict[str, str], log_dir: Path) -> None:
         self.env = env
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen] = {}
+        self.clock: subprocess.Popen | None = None
 
     def start(self, count: int, *, prefix: str) -> dict[str, int]:
+        if self.clock is None:
+            self.clock = self._spawn(f"{prefix}-clock-{os.getpid()}", ["clock"])
         for index in range(1, count + 1):
             name = f"{prefix}-w{index}-{os.getpid()}"
-            with open(self.log_dir / f"{name}.log", "ab") as log:
-                self.processes[name] = subprocess.Popen(
-                    [*MANAGE, "rqworker", "generation", "default", "--name", name],
-                    env=self.env,
-                    cwd=BASE_DIR,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
+            self.processes[name] = self._spawn(name, ["rqworker", "clock", "generation", "default"])
         self.wait_ready()
         return {name: process.pid for name, process in self.processes.items()}
+
+    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+        with open(self.log_dir / f"{name}.log", "ab") as log:
+            return subprocess.Popen(
+                [*MANAGE, *command, "--name", name],
+                env=self.env,
+                cwd=BASE_DIR,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Until every worker has registered with rq and is waiting for work."""
@@ -162,12 +170,14 @@ class Workers:
         wait_until(ready, timeout=timeout, what="the workers to register", interval=0.1)
 
     def stop(self) -> None:
-        for process in self.processes.values():
+        processes = [*self.processes.values(), *([self.clock] if self.clock else [])]
+        for process in processes:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
+        for process in processes:
             stop_process(process)
         self.processes.clear()
+        self.clock = None
 
 
 @dataclass

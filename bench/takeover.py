@@ -4,7 +4,7 @@
     python -m bench.takeover --rounds 2
 
 Production settings otherwise (GENERATION_LEASE_SECONDS, GENERATION_LEASE_RENEWAL_SECONDS and
-GENERATION_RECOVERY_INTERVAL at their defaults), real rqworker processes, the fake OpenAI server
+GENERATION_RECOVERY_INTERVAL at their defaults), real rqworker processes and their clock, the fake OpenAI server
 in its own process (0.5 s per caption, 4 s per image, so that posts are in flight when the
 worker dies). "Takeover" runs from the SIGKILL to the moment no post is leased to the dead
 work horse any more: every one of them claimed by the live worker. The kill comes at a random

@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "exports",
     "webhooks",
     "api",
+    # The periodic tasks' clock (`manage.py clock`), an entry point like the web and the workers.
+    "clock",
 ]
 
 MIDDLEWARE = [
@@ -208,7 +210,10 @@ CACHES = {
     },
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# The workers take from them in this order (docs/workers.md): the clock's periodic tasks first,
+# so that they never wait behind a backlog of chunk jobs.
 RQ_QUEUES = {
+    "clock": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
     "generation": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
 }
@@ -467,10 +472,11 @@ GENERATION_RETRY_AFTER_CAP = env_float("GENERATION_RETRY_AFTER_CAP", 60.0, minim
 GENERATION_POST_DEADLINE = env_float("GENERATION_POST_DEADLINE", 600.0, minimum=1.0)
 # A post is worked on under a lease that its worker renews while it lives; a dead worker's posts
 # are taken over once their lease expires: within LEASE + RECOVERY_INTERVAL seconds of its death
-# (the lease runs out 10-15 s after, and an idle worker looks for lost work every 3 s).
+# (the lease runs out 10-15 s after, and the clock has a worker look for lost work every 3 s).
 GENERATION_LEASE_SECONDS = env_float("GENERATION_LEASE_SECONDS", 15.0, minimum=1.0)
 # How often a live worker renews its leases (at most a third of the lease, whatever this says).
 GENERATION_LEASE_RENEWAL_SECONDS = env_float("GENERATION_LEASE_RENEWAL_SECONDS", 5.0, minimum=0.1)
+# How often the clock enqueues its periodic tasks: recovery, economy polls, webhook sweeps (clock/).
 GENERATION_RECOVERY_INTERVAL = env_float("GENERATION_RECOVERY_INTERVAL", 3.0, minimum=0.5)
 GENERATION_CHUNK_SECONDS = env_float("GENERATION_CHUNK_SECONDS", 900.0, minimum=1.0)
 # A worker told to stop (SIGTERM) gives its posts in flight this long to finish, then hands the

@@ -1,10 +1,12 @@
 """`make run`: set up and run the whole app on one machine for development.
 
-Checks that the port is free, migrates, loads the demo data, then runs the web server and one RQ
-worker until Ctrl-C. With no REDIS_URL it starts a private Redis (devserver.redis_server) and
-stops it on exit; with no DATABASE_URL the settings use SQLite in the project folder. It writes
-what it chose (DEBUG=1, the private Redis's URL) to `.env`, which the settings read, so that
-`manage.py` commands typed in a second terminal use the same database and Redis.
+Checks that the port is free, migrates, loads the demo data, then runs the web server, one RQ
+worker and the clock (the periodic tasks: recovery, economy polls, webhook sweeps; see
+docs/workers.md) until Ctrl-C. With no REDIS_URL it starts a private Redis
+(devserver.redis_server) and stops it on exit; with no DATABASE_URL the settings use SQLite in
+the project folder. It writes what it chose (DEBUG=1, the private Redis's URL) to `.env`, which
+the settings read, so that `manage.py` commands typed in a second terminal use the same database
+and Redis.
 """
 
 import errno
@@ -20,7 +22,7 @@ from dotenv import set_key
 
 from devserver.redis_server import start_redis
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent
 MANAGE = [sys.executable, str(BASE_DIR / "manage.py")]
 ENV_FILE = BASE_DIR / ".env"
 HOST = "127.0.0.1"
@@ -67,8 +69,11 @@ def main() -> int:
         subprocess.run([*MANAGE, "demo"], env=env, check=True)  # noqa: S603
         children.append(subprocess.Popen([*MANAGE, "runserver", f"{HOST}:{port}"], env=env))  # noqa: S603
         children.append(
-            subprocess.Popen([*MANAGE, "rqworker", "generation", "default", "--name", f"dev-{os.getpid()}"], env=env)  # noqa: S603
+            subprocess.Popen(  # noqa: S603
+                [*MANAGE, "rqworker", "clock", "generation", "default", "--name", f"dev-{os.getpid()}"], env=env
+            )
         )
+        children.append(subprocess.Popen([*MANAGE, "clock", "--name", f"dev-clock-{os.getpid()}"], env=env))  # noqa: S603
         print(
             f"\nThe app is running at http://{HOST}:{port}/ (admin: /admin/). Ctrl-C stops it.\n"
             f"Commands in another terminal use the same setup (.env): .venv/bin/python manage.py help\n",

@@ -2,9 +2,9 @@
 
 An economy BatchJob goes through the provider in phases, each one JSONL input file and one
 provider batch: captions (/v1/chat/completions), then images (/v1/images/generations; or the
-normal path, with GENERATION_ECONOMY_BATCH_IMAGES off). Each is a ProviderBatch row, which idle
-workers advance from their recovery loop (generation.worker), one step per visit, under the
-row's lease:
+normal path, with GENERATION_ECONOMY_BATCH_IMAGES off). Each is a ProviderBatch row, which the
+workers advance in the clock's periodic economy polls (clock.tasks), one step per visit, under
+the row's lease:
 
     upload the input file → create the provider batch → poll it every
     GENERATION_ECONOMY_POLL_SECONDS → once it has ended, write its output and error lines to
@@ -67,7 +67,7 @@ def post_id_of(line_id: object) -> int | None:
 
 
 class BatchAPI:
-    """The Files and Batches calls of the official SDK (synchronous: the worker's recovery loop is)."""
+    """The Files and Batches calls of the official SDK (synchronous: the clock's poll job is)."""
 
     def __init__(self, config: EngineConfig) -> None:
         self.client = openai.OpenAI(
@@ -407,7 +407,7 @@ def line_error(status: object, body: dict) -> ProviderError:
 
 
 def poll(*, config: EngineConfig, owner: str) -> int:
-    """Advance the economy batches that are due (the workers' recovery loop calls this)."""
+    """Advance the economy batches that are due (the clock's periodic poll calls this, clock.tasks)."""
     if economy_unavailable_reason(config) is not None:
         return 0
     return Poller(config=config, owner=owner).run()

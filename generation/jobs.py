@@ -122,5 +122,5 @@ def run_batch_inline(batch_id: int, *, on_flush: FlushCallback | None = None) ->
 
 
 def recover() -> list[int]:
-    """RQ entry point for recovery (also run by every idle worker, see generation.worker)."""
+    """RQ entry point for recovery, to enqueue by hand (the clock's periodic recovery, clock.tasks, runs the same)."""
     return recovery.enqueue_lost_work(config=engine_config(), reason="recover")

@@ -73,7 +73,7 @@ def enqueue_chunks(batch_id: int | None, count: int, *, config: EngineConfig, re
 
 def remember_job_ids(batch_id: int, job_ids: list[str]) -> None:
     """Append to BatchJob.rq_job_ids, keeping the last REMEMBERED_JOB_IDS, so staff can find the jobs."""
-    # Under the row's lock: idle workers' recovery may enqueue for one batch at the same time,
+    # Under the row's lock: recovery and a chunk's continuation may enqueue for one batch at the same time,
     # and two plain read-modify-writes would keep only one side's ids.
     with transaction.atomic():
         batch = BatchJob.objects.select_for_update().filter(pk=batch_id).only("rq_job_ids").first()

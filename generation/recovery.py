@@ -3,9 +3,9 @@
 Posts are lost to the queue when a worker dies (its leases expire) or when Redis loses
 its queued jobs (a restart without persistence). Their state in PostgreSQL is the truth,
 so recovery only asks the database whether anything is claimable and, if the generation
-queue holds no job that would pick it up, enqueues one. Every idle worker runs this
-every GENERATION_RECOVERY_INTERVAL seconds (generation.worker), and so does the
-recover_batches command.
+queue holds no job that would pick it up, enqueues one. The clock has a worker run this
+every GENERATION_RECOVERY_INTERVAL seconds (clock.tasks), and so does the recover_batches
+command.
 """
 
 import logging
@@ -116,10 +116,10 @@ def recover(
 
 
 def enqueue_lost_work(*, config: EngineConfig, reason: str = "recover", force: bool = False) -> list[int]:
-    """recover() for the idle workers and jobs: answers with the batch ids enqueued for.
+    """recover() for the clock's periodic task and for jobs: answers with the batch ids enqueued for.
 
-    A queue with jobs waiting is left alone without asking the database, since every idle
-    worker calls this every GENERATION_RECOVERY_INTERVAL seconds.
+    A queue with jobs waiting is left alone without asking the database, since the clock has
+    this run every GENERATION_RECOVERY_INTERVAL seconds.
     """
     if not force and queue.queued_job_count():
         return []

@@ -1,4 +1,4 @@
-"""Helpers for tests that use real processes: rqworker pools, polling, the test database's URL."""
+"""Helpers for tests that use real processes: rqworker pools and their clock, polling, the test database's URL."""
 
 import contextlib
 import os
@@ -19,7 +19,8 @@ from devserver.redis_server import start_redis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 FAKE_KEY = "sk-test-fake-key-0123456789abcdefghij"
-# GENERATION_RECOVERY_INTERVAL of the workers that WorkerPool starts, in seconds.
+# GENERATION_RECOVERY_INTERVAL of the workers and the clock that WorkerPool starts, in seconds: how
+# often the clock has a worker run recovery, economy polls and webhook sweeps.
 WORKER_RECOVERY_INTERVAL = 1
 
 
@@ -32,19 +33,30 @@ def database_url() -> str:
     return f"postgres://{auth}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
 
 
-# What a worker runs: the Procfile's and docker-compose.yml's worker command (tests/test_deployment.py).
-WORKER_COMMAND = ("manage.py", "rqworker", "generation", "default")
+# What a worker and the clock run: the Procfile's and docker-compose.yml's commands (tests/test_deployment.py).
+WORKER_COMMAND = ("manage.py", "rqworker", "clock", "generation", "default")
+CLOCK_COMMAND = ("manage.py", "clock")
 
 
 class WorkerPool:
-    """Real `manage.py rqworker` processes against the test database and Redis."""
+    """Real `manage.py rqworker` processes against the test database and Redis, with a clock.
+
+    As in a deployment, the workers' periodic tasks (recovery, economy polls, webhook sweeps)
+    come from a clock process (`manage.py clock`): the pool starts one with its first worker, in
+    that worker's environment (its Redis, its GENERATION_RECOVERY_INTERVAL), and it outlives
+    workers that are killed or stopped. Its log is log("clock").
+    """
+
+    CLOCK = "clock"
 
     def __init__(self, log_dir: Path, base_env: dict[str, str] | None = None) -> None:
         self.log_dir = log_dir
         self.base_env = dict(base_env or {})
         self.processes: dict[str, subprocess.Popen] = {}
+        self.clock: subprocess.Popen | None = None
 
     def start(self, name: str, **env) -> subprocess.Popen:
+        assert name != self.CLOCK, "the clock's name"
         environment = {
             **os.environ,
             "DATABASE_URL": database_url(),
@@ -53,9 +65,16 @@ class WorkerPool:
             **self.base_env,
             **{key: str(value) for key, value in env.items()},
         }
+        if self.clock is None:
+            self.clock = self._spawn(self.CLOCK, [*CLOCK_COMMAND, "--name", f"test-clock-{os.getpid()}"], environment)
+        process = self._spawn(name, [*WORKER_COMMAND, "--name", name], environment)
+        self.processes[name] = process
+        return process
+
+    def _spawn(self, name: str, command: list[str], environment: dict[str, str]) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
         process = subprocess.Popen(
-            [sys.executable, str(BASE_DIR / WORKER_COMMAND[0]), *WORKER_COMMAND[1:], "--name", name],
+            [sys.executable, str(BASE_DIR / command[0]), *command[1:]],
             env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -63,25 +82,31 @@ class WorkerPool:
             start_new_session=True,
         )
         log.close()
-        self.processes[name] = process
         return process
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Signal a worker and its work horse, and wait for the worker to end.
 
         rq puts each work horse in a process group of its own, so the horse is found
-        among the worker's children and signalled separately.
+        among the worker's children and signalled separately. The worker is frozen meanwhile:
+        with the clock's jobs arriving every second, it would otherwise fork a horse after the
+        children were listed, an orphan that outlives the test.
         """
         process = self.processes[name]
         try:
-            horses = psutil.Process(process.pid).children(recursive=True)
+            worker = psutil.Process(process.pid)
+            worker.suspend()
+            horses = worker.children(recursive=True)
         except psutil.NoSuchProcess:
-            horses = []
+            worker, horses = None, []
         for horse in horses:
             with contextlib.suppress(psutil.NoSuchProcess):
                 horse.send_signal(sig)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
+        if worker is not None:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                worker.resume()  # a signal other than SIGKILL is handled once it runs again
         process.wait(timeout=60)
 
     def log(self, name: str) -> str:
@@ -91,6 +116,9 @@ class WorkerPool:
         for name, process in self.processes.items():
             if process.poll() is None:
                 self.kill(name, signal.SIGKILL)
+        if self.clock is not None and self.clock.poll() is None:
+            self.clock.kill()
+            self.clock.wait(timeout=60)
 
 
 class PrivateRedis:

@@ -3,7 +3,8 @@
 Docker does not run here, so the compose file is checked for its structure only. Two workers
 with different names sharing one batch's chunks (the scale-out the compose file offers) is
 tests/test_workers.py::test_two_workers_share_a_batch, which starts WORKER_COMMAND: the
-Procfile's worker line, as checked below.
+Procfile's worker line, as checked below; the clock (CLOCK_COMMAND) runs alongside the workers
+that tests/support.py's WorkerPool starts.
 """
 
 import http.client
@@ -21,8 +22,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from django.conf import settings
 
-from tests.support import BASE_DIR, WORKER_COMMAND, database_url, manage_py
+from tests.support import BASE_DIR, CLOCK_COMMAND, WORKER_COMMAND, database_url, manage_py
 
 PRODUCTION = {
     "DEBUG": "0",
@@ -41,24 +43,35 @@ def compose() -> dict:
     return yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
 
 
-def test_procfile_runs_web_workers_and_migrations():
+def test_procfile_runs_web_workers_the_clock_and_migrations():
     processes = procfile()
-    assert set(processes) == {"web", "worker", "release"}
+    assert set(processes) == {"web", "worker", "clock", "release"}
     assert processes["web"] == ["gunicorn", "--config", "config/gunicorn.py", "config.wsgi"]
     assert processes["worker"] == ["python", *WORKER_COMMAND]
+    assert processes["clock"] == ["python", *CLOCK_COMMAND]
     assert processes["release"] == ["python", "manage.py", "migrate", "--noinput"]
 
 
-def test_compose_has_the_same_topology_with_two_workers():
+def test_workers_take_the_clocks_tasks_first():
+    """The periodic tasks never wait behind a backlog of chunk jobs: rq dequeues in the order given."""
+    queues = WORKER_COMMAND[2:]
+    assert queues[0] == "clock"
+    assert set(queues) == set(settings.RQ_QUEUES)
+
+
+def test_compose_has_the_same_topology_with_two_workers_and_a_clock():
     services = compose()["services"]
-    assert set(services) == {"web", "worker", "migrate", "postgres", "redis"}
+    assert set(services) == {"web", "worker", "clock", "migrate", "postgres", "redis"}
     processes = procfile()
     assert services["web"]["command"] == processes["web"]
     assert services["worker"]["command"] == processes["worker"]
+    assert services["clock"]["command"] == processes["clock"]
     assert services["migrate"]["command"] == processes["release"]
     assert services["worker"]["deploy"]["replicas"] == 2
+    assert "deploy" not in services["clock"]  # one clock
     assert "ports" not in services["worker"]  # workers take work from Redis, nobody calls them
-    for name in ("web", "worker"):
+    assert "ports" not in services["clock"]
+    for name in ("web", "worker", "clock"):
         service = services[name]
         assert service["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
         assert service["depends_on"]["postgres"] == {"condition": "service_healthy"}

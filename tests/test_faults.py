@@ -48,9 +48,10 @@ def succeeded(batch) -> int:
 def test_redis_restarted_mid_batch(workers, private_redis, openai_settings, openai_env, fake_openai):
     """Redis dies (SIGKILL) in the middle of a batch and comes back empty, as it would without persistence.
 
-    The posts in flight wait in the rate limiter instead of failing, the workers outlive the
-    outage and list themselves again, and the chunk jobs that were queued are re-enqueued by
-    the idle workers' recovery: nobody enqueues anything by hand.
+    The posts in flight wait in the rate limiter instead of failing, the workers and the clock
+    outlive the outage and the workers list themselves again, and the chunk jobs that were
+    queued are re-enqueued by the clock's recovery, run by an idle worker: nobody enqueues
+    anything by hand.
     """
     fake_openai.configure(Config(text_latency=0.5, image_latency=0.5))
     env = {
@@ -74,8 +75,9 @@ def test_redis_restarted_mid_batch(workers, private_redis, openai_settings, open
     assert_exactly(batch, 60)
     for name, process in workers.processes.items():
         assert process.poll() is None, f"worker {name} quit:\n{workers.log(name)[-3000:]}"
+    assert workers.clock.poll() is None, f"the clock quit:\n{workers.log('clock')[-3000:]}"
     # The queued chunk jobs died with Redis. New ones were enqueued by the workers through
-    # recovery.enqueue_lost_work: by an idle worker's check ("recover") or by a chunk that
+    # recovery.enqueue_lost_work: by the clock's recovery job ("recover") or by a chunk that
     # ended with work left ("continue"), whichever came first; this test enqueued nothing.
     enqueued_after = [job_id for job_id in batch.rq_job_ids if job_id not in enqueued_before]
     assert enqueued_after, batch.rq_job_ids

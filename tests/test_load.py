@@ -77,7 +77,7 @@ def test_five_users_five_batches_two_workers(workers):
         batches = [batch_start(campaign=c, count=200, requested_by=c.owner, actor=None) for c in campaigns]
         for batch in batches:
             wait_for_batch_end(batch, timeout=900)
-        time.sleep(1)  # a last look, once the idle workers ran recovery again
+        time.sleep(1)  # a last look, once the clock had an idle worker run recovery again
 
     # Every post ended, once.
     for batch in batches:

@@ -1,4 +1,4 @@
-"""Periodic recovery without an operator: an idle real worker re-enqueues work whose jobs were lost."""
+"""Periodic recovery without an operator: the clock has an idle real worker re-enqueue work whose jobs were lost."""
 
 from datetime import timedelta
 
@@ -16,7 +16,7 @@ from tests.support import wait_for, wait_for_batch_end
 
 pytestmark = [pytest.mark.workers, pytest.mark.slow]
 
-INTERVAL = 1  # GENERATION_RECOVERY_INTERVAL of the worker, seconds
+INTERVAL = 1  # GENERATION_RECOVERY_INTERVAL of the worker and of its clock (tests.support.WorkerPool), seconds
 
 
 def idle_worker(name: str) -> bool:
@@ -40,7 +40,8 @@ def test_an_idle_worker_re_enqueues_a_batch_whose_jobs_are_gone(workers):
     )
     assert generation_queue().count == 0
 
-    # Nobody enqueues anything: the idle worker finds the work within a few intervals.
+    # Nobody enqueues anything: the clock's recovery job, run by the idle worker, finds the work
+    # within a few intervals.
     wait_for_batch_end(batch, timeout=60)
     assert (batch.status, batch.succeeded_count, batch.failed_count) == (BatchStatus.SUCCEEDED, 10, 0)
     assert Post.objects.filter(batch=batch).count() == 10

@@ -2,7 +2,7 @@
 
 With the default leases (15 s, renewed every 5 s) and recovery interval (3 s), a SIGKILLed worker's
 leases run out 10 to 15 s after its death; a live worker then takes its posts at its next claim, or
-an idle one at its next recovery check (3 s) plus a fork: at most about 19 s.
+an idle one at the clock's next recovery job (3 s) plus a fork: at most about 19 s.
 """
 
 import contextlib

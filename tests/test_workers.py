@@ -57,8 +57,8 @@ def test_a_worker_killed_mid_batch_loses_no_post(workers, openai_settings, opena
     The bound on recovery, from the settings: the dead worker's leases were renewed every
     LEASE/3 seconds, so they expire at most LEASE seconds after the kill. The survivor then
     claims them at once if its runner is still claiming (expired leases come first), or else
-    within RECOVERY seconds (its idle recovery check) plus RECOVERY seconds (the blocking
-    dequeue it wakes from, see GenerationWorker.dequeue_timeout); generating them takes one
+    within RECOVERY seconds (the clock's next recovery job, which wakes the idle survivor from
+    its blocking dequeue at once) plus RECOVERY seconds of slack; generating them takes one
     post's latency (TEXT + IMAGE) and a flush. On top: a fixed 10 s for forking and for two
     CPU cores shared with other test runs. Anything slower means recovery waited on something
     other than the lease (rq's maintenance, an operator).

@@ -1,4 +1,4 @@
-"""Putting deliveries on RQ's "default" queue (the workers run `rqworker generation default`)."""
+"""Putting deliveries on RQ's "default" queue (the workers run `rqworker clock generation default`)."""
 
 import logging
 
@@ -21,10 +21,10 @@ def enqueue_deliveries(delivery_ids: list[int]) -> None:
 def enqueue_due_deliveries() -> int:
     """Enqueue the deliveries whose next attempt is due: retries, and first attempts a lost queue forgot.
 
-    Workers call this with their recovery, between jobs (generation.worker), so no scheduler
-    process is needed and a queue Redis lost is refilled from PostgreSQL. A delivery enqueued
-    twice is attempted once: an attempt claims it with a conditional UPDATE that also moves its
-    next_attempt_at past the attempt (webhooks.delivery).
+    The clock has a worker call this every GENERATION_RECOVERY_INTERVAL seconds (clock.tasks),
+    so a retry goes out when it comes due and a queue Redis lost is refilled from PostgreSQL. A
+    delivery enqueued twice is attempted once: an attempt claims it with a conditional UPDATE
+    that also moves its next_attempt_at past the attempt (webhooks.delivery).
     """
     due = list(
         WebhookDelivery.objects.filter(

@@ -149,7 +149,7 @@ def batch_start(
 
     A standard batch's posts are pending, for the chunk jobs. An economy batch's posts are leased
     to the batch itself (the chunk jobs leave them alone) along with the first of its provider
-    batches, for captions; the workers' recovery loop submits it (generation.economy). An economy
+    batches, for captions; the clock's economy polls submit it (generation.economy). An economy
     batch takes no cost cap (its cost is known only when the provider's batch ends), but its
     estimate, at the Batch API's prices, is weighed against the budget all the same.
     """

@@ -18,7 +18,7 @@ class Command(OperatorCommand):
         "generation queue to take them (after a Redis restart without persistence, or a\n"
         "crash of every worker). Their state in PostgreSQL is the truth; nothing is lost or\n"
         "generated twice, and an extra job that finds nothing ends at once.\n\n"
-        "You rarely need it: every idle worker runs the same recovery every\n"
+        "You rarely need it: the clock (manage.py clock) has a worker run the same recovery every\n"
         "GENERATION_RECOVERY_INTERVAL seconds (3 by default). Use it to look (--dry-run), or to\n"
         "queue work before any worker runs.\n\n"
         "With --json stdout is one JSON object: dry_run, queued_jobs, enqueued, note, and\n"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ClockConfig(AppConfig):
+    name = "clock"
+    verbose_name = "Clock (periodic tasks)"
