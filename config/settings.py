@@ -393,7 +393,10 @@ LOG_FORMAT = env_choice("LOG_FORMAT", ("json", "text"), "text" if DEBUG else "js
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "shared.logging.RedactSecretsFilter"}},
+    "filters": {
+        "redact_secrets": {"()": "shared.logging.RedactSecretsFilter"},
+        "quiet_clock_jobs": {"()": "clock.log_filter.QuietClockJobs"},
+    },
     "formatters": {
         "json": {"()": "shared.logging.JsonFormatter"},
         "text": {"()": "shared.logging.TextFormatter"},
@@ -402,7 +405,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["redact_secrets"],
+            "filters": ["redact_secrets", "quiet_clock_jobs"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -90,6 +90,9 @@ def preload_engine(config: EngineConfig) -> None:
 class GenerationWorker(Worker):
     """rq's Worker with three changes rq has no option or hook for (see the module's docstring)."""
 
+    # rq's own switch: no "result discarded immediately" line after each job (the clock's keep none).
+    log_result_lifespan = False
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # rq takes its connection as django-rq built it from the URL: no setting for its retry
         # policy, and no hook between the worker's start and its first fork but this one.

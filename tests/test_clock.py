@@ -1,5 +1,6 @@
 """The clock: rq's cron scheduler enqueues each periodic task on its interval, and two clocks do the work of one."""
 
+import logging
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from rq.cron import CronScheduler, get_cron_job_history_key, get_cron_job_ids
 from campaigns.models import BatchJob, BatchStatus, GenerationStatus, Post
 from campaigns.services import batch_start
 from clock import tasks
+from clock.log_filter import QuietClockJobs
 from clock.scheduler import Clock
 from generation.queue import generation_queue
 from tests.factories import CampaignFactory
@@ -217,3 +219,26 @@ def test_the_clock_waits_out_a_redis_restart_and_still_stops_while_redis_is_down
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_rq_lines_about_the_clocks_jobs_stay_out_of_the_logs_and_its_failures_do_not():
+    """rq logs each job it runs and each job the cron enqueues: several lines a second for the clock."""
+    quiet = QuietClockJobs()
+
+    def record(logger: str, level: int, message: str, *args: object) -> logging.LogRecord:
+        return logging.LogRecord(logger, level, __file__, 1, message, args, None)
+
+    colour = "\x1b[32mclock\x1b[39;49;00m"  # rq colours a queue's name on a terminal
+    dropped = [
+        record("rq.cron", logging.INFO, "Enqueued job recover_lost_work to queue clock"),
+        record("rq.worker", logging.INFO, "%s: %s (%s)", colour, "clock.tasks.poll_economy(every=3.0)", "id"),
+        record("rq.worker", logging.INFO, "Successfully completed %s job in %ss", "clock.tasks.sweep_webhooks()", 0),
+        record("rq.worker", logging.INFO, "Worker %s: %s: %s (%s)", "w1", colour, "Job OK", "id"),
+    ]
+    kept = [
+        record("rq.worker", logging.INFO, "%s: %s (%s)", "generation", "generation.jobs.run_chunk(7)", "id"),
+        record("rq.worker", logging.WARNING, "%s: %s (%s)", "clock", "clock.tasks.poll_economy() timed out", "id"),
+        record("clock.tasks", logging.INFO, "recovery enqueued 2 chunk jobs"),
+    ]
+    assert [quiet.filter(r) for r in dropped] == [False] * len(dropped)
+    assert [quiet.filter(r) for r in kept] == [True] * len(kept)
