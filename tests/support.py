@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,15 +44,22 @@ class WorkerPool:
         self.log_dir = log_dir
         self.base_env = dict(base_env or {})
         self.processes: dict[str, subprocess.Popen] = {}
+        # What marks each worker's processes (work horses inherit it) and database sessions.
+        self.tokens: dict[str, str] = {}
+        self.app_names: dict[str, str] = {}
 
     def start(self, name: str, **env) -> subprocess.Popen:
+        token = f"{os.getpid()}:{name}:{uuid.uuid4().hex}"
         environment = {
             **os.environ,
             "DATABASE_URL": database_url(),
             "DATABASE_POOL_MAX_SIZE": "2",
             "GENERATION_RECOVERY_INTERVAL": str(WORKER_RECOVERY_INTERVAL),
+            # libpq labels the worker's sessions with it, unless the test gives its own.
+            "PGAPPNAME": f"test-worker-{name}",
             **self.base_env,
             **{key: str(value) for key, value in env.items()},
+            WORKER_TOKEN: token,
         }
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
         process = subprocess.Popen(
@@ -64,13 +72,16 @@ class WorkerPool:
         )
         log.close()
         self.processes[name] = process
+        self.tokens[name] = token
+        self.app_names[name] = environment["PGAPPNAME"]
         return process
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Signal a worker and its work horse, and wait for the worker to end.
 
         rq puts each work horse in a process group of its own, so the horse is found
-        among the worker's children and signalled separately.
+        among the worker's children and signalled separately; a horse forked after that
+        look is found afterwards by the token in its environment.
         """
         process = self.processes[name]
         try:
@@ -83,6 +94,9 @@ class WorkerPool:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
         process.wait(timeout=60)
+        for late in processes_with_token(self.tokens[name]):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                late.send_signal(sig)
 
     def log(self, name: str) -> str:
         return (self.log_dir / f"{name}.log").read_text(errors="replace")
@@ -91,6 +105,39 @@ class WorkerPool:
         for name, process in self.processes.items():
             if process.poll() is None:
                 self.kill(name, signal.SIGKILL)
+        self.end_database_sessions()
+
+    def end_database_sessions(self) -> None:
+        """End the sessions of the killed workers' processes, as PostgreSQL does once it notices they
+        are gone, and wait until they have: a session still running a query when the test database
+        is flushed after the test can deadlock with the flush."""
+        if connection.vendor != "postgresql" or not self.app_names:
+            return
+        names = sorted(set(self.app_names.values()))
+        query = "FROM pg_stat_activity WHERE datname = current_database() AND application_name = ANY(%s)"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_terminate_backend(pid) {query}", [names])
+
+        def ended() -> bool:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT count(*) {query}", [names])
+                return cursor.fetchone()[0] == 0
+
+        wait_for(ended, timeout=30, interval=0.05, message="the killed workers' database sessions to end")
+
+
+# The environment variable that marks the processes a WorkerPool started, and their work horses.
+WORKER_TOKEN = "CAMPAIGN_POSTS_TEST_WORKER"
+
+
+def processes_with_token(token: str) -> list[psutil.Process]:
+    """Live processes whose environment carries this WorkerPool token (work horses included)."""
+    found = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if process.environ().get(WORKER_TOKEN) == token:
+                found.append(process)
+    return found
 
 
 class PrivateRedis:
