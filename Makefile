@@ -30,9 +30,12 @@ install: $(STAMP)
 run: install
 	$(BIN)/python -m devserver.run
 
-## Run every test (PostgreSQL/Redis on localhost when they answer; see README).
+## Run every test (PostgreSQL/Redis on localhost when they answer; see README), on TEST_WORKERS
+## parallel processes (pytest-xdist): 4 was the fastest on 2 cores, the tests mostly wait on workers,
+## browsers and servers (docs/testing.md). TEST_WORKERS=0 runs them all in one process.
+TEST_WORKERS ?= 4
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -14,7 +14,13 @@ IN_CI = env_bool("CI", False)
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip tests that need PostgreSQL or real workers on the SQLite fallback (in CI they fail: see below)."""
+    """Skip tests that need PostgreSQL or real workers on the SQLite fallback (in CI they fail: see below).
+
+    In parallel (in an xdist worker), the slow tests go first: each is sent to the first free worker
+    (`--dist load --maxschedchunk 1`), so the long ones start early and the quick ones fill in at the end.
+    """
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: "slow" not in item.keywords)  # stable: file order otherwise
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (running on the SQLite fallback)")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -54,21 +55,33 @@ class WorkerPool:
         self.base_env = dict(base_env or {})
         self.processes: dict[str, subprocess.Popen] = {}
         self.clock: subprocess.Popen | None = None
+        # What marks each worker's processes (work horses inherit it) and database sessions.
+        self.tokens: dict[str, str] = {}
+        self.app_names: dict[str, str] = {}
 
     def start(self, name: str, **env) -> subprocess.Popen:
         assert name != self.CLOCK, "the clock's name"
+        token = f"{os.getpid()}:{name}:{uuid.uuid4().hex}"
         environment = {
             **os.environ,
             "DATABASE_URL": database_url(),
             "DATABASE_POOL_MAX_SIZE": "2",
             "GENERATION_RECOVERY_INTERVAL": str(WORKER_RECOVERY_INTERVAL),
+            # libpq labels the worker's sessions with it, unless the test gives its own.
+            "PGAPPNAME": f"test-worker-{name}",
             **self.base_env,
             **{key: str(value) for key, value in env.items()},
+            WORKER_TOKEN: token,
         }
         if self.clock is None:
-            self.clock = self._spawn(self.CLOCK, [*CLOCK_COMMAND, "--name", f"test-clock-{os.getpid()}"], environment)
+            clock_environment = {**environment, WORKER_TOKEN: f"{token}:clock"}  # killing the worker spares it
+            self.clock = self._spawn(
+                self.CLOCK, [*CLOCK_COMMAND, "--name", f"test-clock-{os.getpid()}"], clock_environment
+            )
         process = self._spawn(name, [*WORKER_COMMAND, "--name", name], environment)
         self.processes[name] = process
+        self.tokens[name] = token
+        self.app_names[name] = environment["PGAPPNAME"]
         return process
 
     def _spawn(self, name: str, command: list[str], environment: dict[str, str]) -> subprocess.Popen:
@@ -90,7 +103,8 @@ class WorkerPool:
         rq puts each work horse in a process group of its own, so the horse is found
         among the worker's children and signalled separately. The worker is frozen meanwhile:
         with the clock's jobs arriving every second, it would otherwise fork a horse after the
-        children were listed, an orphan that outlives the test.
+        children were listed; one forked all the same is found afterwards by the token in its
+        environment.
         """
         process = self.processes[name]
         try:
@@ -108,6 +122,9 @@ class WorkerPool:
             with contextlib.suppress(psutil.NoSuchProcess):
                 worker.resume()  # a signal other than SIGKILL is handled once it runs again
         process.wait(timeout=60)
+        for late in processes_with_token(self.tokens[name]):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                late.send_signal(sig)
 
     def log(self, name: str) -> str:
         return (self.log_dir / f"{name}.log").read_text(errors="replace")
@@ -119,6 +136,39 @@ class WorkerPool:
         if self.clock is not None and self.clock.poll() is None:
             self.clock.kill()
             self.clock.wait(timeout=60)
+        self.end_database_sessions()
+
+    def end_database_sessions(self) -> None:
+        """End the sessions of the killed workers' processes, as PostgreSQL does once it notices they
+        are gone, and wait until they have: a session still running a query when the test database
+        is flushed after the test can deadlock with the flush."""
+        if connection.vendor != "postgresql" or not self.app_names:
+            return
+        names = sorted(set(self.app_names.values()))
+        query = "FROM pg_stat_activity WHERE datname = current_database() AND application_name = ANY(%s)"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_terminate_backend(pid) {query}", [names])
+
+        def ended() -> bool:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT count(*) {query}", [names])
+                return cursor.fetchone()[0] == 0
+
+        wait_for(ended, timeout=30, interval=0.05, message="the killed workers' database sessions to end")
+
+
+# The environment variable that marks the processes a WorkerPool started, and their work horses.
+WORKER_TOKEN = "CAMPAIGN_POSTS_TEST_WORKER"
+
+
+def processes_with_token(token: str) -> list[psutil.Process]:
+    """Live processes whose environment carries this WorkerPool token (work horses included)."""
+    found = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if process.environ().get(WORKER_TOKEN) == token:
+                found.append(process)
+    return found
 
 
 class PrivateRedis:

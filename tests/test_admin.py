@@ -97,3 +97,12 @@ def test_marketers_and_strangers_are_sent_to_the_admin_sign_in(signed_in_client,
         response = visitor.get(reverse(url_name))
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_admin_shows_platform_names(staff_client):
+    campaign = CampaignFactory(platforms=["linkedin", "x", "tiktok"])
+    batch = BatchFactory(campaign=campaign, platforms=["linkedin", "tiktok"])
+    listing = staff_client.get(reverse("admin:campaigns_campaign_changelist")).content.decode()
+    assert "LinkedIn, X, TikTok" in listing
+    page = staff_client.get(reverse("admin:campaigns_batchjob_change", args=[batch.pk])).content.decode()
+    assert "LinkedIn, TikTok" in page and "[&quot;linkedin&quot;" not in page

@@ -500,23 +500,22 @@ def test_a_live_panel_polls_less_pauses_in_a_hidden_tab_and_stops_when_its_batch
         """document.addEventListener("securitypolicyviolation", event =>
             (window.__violations = window.__violations || []).push(event.violatedDirective))"""
     )
+    # What made each of the panel's requests: its timer, or the tab being shown again. Listened to
+    # from the start, so that a first poll sent before the test's next step is counted too.
+    page.add_init_script(
+        """window.__pollCauses = [];
+        document.addEventListener("htmx:beforeRequest", event => {
+            if (!event.detail.requestConfig.path.includes("/progress/")) return;
+            const cause = event.detail.requestConfig.triggeringEvent;
+            window.__pollCauses.push(cause && cause.type === "poll-now" ? "shown" : "timer");
+        });"""
+    )
     polls: list[dict] = []
     page.on("request", lambda request: "/progress/" in request.url and polls.append(query_of(request.url)))
     page.goto(url)
     assert_htmx_is_loaded(page)
     panel = page.locator(f"#batch-{batch.pk}-progress")
     assert panel.get_attribute("hx-trigger") == "every 1s, poll-now"
-    # What made each of the panel's requests: its timer, or the tab being shown again.
-    page.evaluate(
-        """() => {
-            window.__pollCauses = [];
-            document.body.addEventListener("htmx:beforeRequest", event => {
-                if (!event.detail.requestConfig.path.includes("/progress/")) return;
-                const cause = event.detail.requestConfig.triggeringEvent;
-                window.__pollCauses.push(cause && cause.type === "poll-now" ? "shown" : "timer");
-            });
-        }"""
-    )
 
     # Nothing moves: the first poll waited 1 s, and its answer says to wait 2 s, the next one 4 s.
     wait_for(page, lambda: len(polls) >= 2, "two polls")

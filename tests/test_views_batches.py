@@ -132,6 +132,20 @@ def test_progress_partial_tells_the_grid_when_posts_arrived(signed_in_client, ca
     assert """hx-vals='{"seen": 4, "wait": 1, "status": "running"}'""" in html
 
 
+def test_a_poll_that_sees_a_new_status_tells_the_batches_table(signed_in_client, campaign):
+    batch = BatchFactory(campaign=campaign, status=BatchStatus.RUNNING)
+    url = reverse("campaigns:batch_progress", args=[batch.pk])
+    response = signed_in_client.get(url, {"seen": 0, "wait": 1, "status": "queued"}, headers=HTMX)
+    assert json.loads(response.headers["HX-Trigger"])["batch-status-changed"] == {
+        "batch": batch.pk,
+        "status": "running",
+    }
+    same = signed_in_client.get(url, {"seen": 0, "wait": 1, "status": "running"}, headers=HTMX)
+    assert "batch-status-changed" not in same.headers.get("HX-Trigger", "")
+    page = signed_in_client.get(campaign.get_absolute_url()).content.decode()
+    assert "batch-status-changed from:body" in page
+
+
 def next_poll(client, url: str, values: dict) -> tuple[int, dict]:
     """Poll as htmx does (a GET with the panel's hx-vals): the answer's wait and its own hx-vals."""
     html = client.get(url, values, headers=HTMX).content.decode()

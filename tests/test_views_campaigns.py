@@ -1,4 +1,5 @@
-"""Campaign pages with the Django test client: list, create/edit, preview, the campaign page, calendar, delete."""
+"""Campaign pages with the Django test client: list, create/edit, delete, duplicate, preview, the campaign page,
+calendar."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -196,6 +197,33 @@ def test_delete_campaign_refused_while_a_batch_runs(signed_in_client, campaign):
     assert response.status_code == 200
     assert "still running" in response.content.decode()
     assert Campaign.objects.filter(pk=campaign.pk).exists()
+
+
+# ---------- duplicate ----------
+
+
+def test_duplicate_copies_the_brief_only(signed_in_client, user):
+    original = CampaignFactory(owner=user, name="Summer", keywords=["cold brew", "ice"], platforms=["x", "linkedin"])
+    PostFactory(campaign=original)
+    url = reverse("campaigns:duplicate", args=[original.pk])
+    response = signed_in_client.post(url)
+    copy = Campaign.objects.get(name="Summer (copy)")
+    assert response.status_code == 302 and response.url == reverse("campaigns:update", args=[copy.pk])
+    assert (copy.brief, copy.keywords, copy.platforms, copy.owner) == (
+        original.brief,
+        original.keywords,
+        original.platforms,
+        user,
+    )
+    assert not copy.posts.exists() and not copy.batches.exists()
+    signed_in_client.post(url)
+    assert Campaign.objects.filter(name="Summer (copy 2)").exists()
+
+
+def test_duplicate_of_someone_elses_campaign_is_not_found(signed_in_client, other_user):
+    theirs = CampaignFactory(owner=other_user)
+    assert signed_in_client.post(reverse("campaigns:duplicate", args=[theirs.pk])).status_code == 404
+    assert signed_in_client.get(reverse("campaigns:duplicate", args=[theirs.pk])).status_code == 405
 
 
 # ---------- preview ----------

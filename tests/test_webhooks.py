@@ -67,6 +67,8 @@ def test_a_batch_started_over_the_api_ends_in_a_signed_webhook_verified_by_the_r
     approved = Webhook(endpoint.secret).verify(receiver.received[1].body, receiver.received[1].headers)
     assert approved["type"] == "post.approved" and approved["data"]["post_id"] == post_id
     delivered = WebhookDelivery.objects.filter(endpoint=endpoint)
+    # The worker records each answer once it has it, a moment after the receiver took the message.
+    wait_for(lambda: not delivered.filter(response_status=None).exists(), timeout=30, message="the answers recorded")
     assert {d.status for d in delivered} == {DeliveryStatus.SUCCEEDED}
     assert {d.response_status for d in delivered} == {204}
 
