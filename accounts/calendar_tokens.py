@@ -19,7 +19,7 @@ _KEY_SALT = "accounts.calendar_tokens"
 MAX_TOKEN_LENGTH = 100
 
 
-def _token(seed: str, secret: str) -> str:
+def _token(seed: str, secret: str | bytes) -> str:
     digest = salted_hmac(_KEY_SALT, seed, secret=secret, algorithm="sha256").digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
