@@ -1,8 +1,11 @@
 """Writes of a person's own settings."""
 
+import secrets
+
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
+from accounts.calendar_tokens import calendar_token, token_hash
 from accounts.models import Profile, validate_time_zone
 
 
@@ -31,3 +34,13 @@ def profile_adopt_browser_time_zone(*, user: User, time_zone: str) -> bool:
     if created:
         return True
     return bool(Profile.objects.filter(pk=profile.pk, time_zone="").update(time_zone=time_zone))
+
+
+def profile_new_calendar_token(*, user: User) -> str:
+    """A new secret for the person's calendar feed URL, returned; the previous one answers 404 from now on."""
+    seed = secrets.token_urlsafe(32)
+    token = calendar_token(seed)
+    Profile.objects.update_or_create(
+        user=user, defaults={"calendar_token_seed": seed, "calendar_token_hash": token_hash(token)}
+    )
+    return token

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from api import tokens
 from api.forms import TokenForm
 from api.models import ApiToken
-from exports.calendar_feed import calendar_feed_path
+from exports.calendar_feed import calendar_feed_path_of
 from shared.http import login_required
 from workspaces.models import Workspace
 from workspaces.roles import Action, can
@@ -22,12 +22,13 @@ def _page(request: AuthenticatedHttpRequest, form: TokenForm, **context: object)
     workspace: Workspace = request.workspace
     membership = membership_of(request.user, workspace)
     manages = membership is not None and can(membership.role, Action.MANAGE_WORKSPACE)
+    calendar_path = calendar_feed_path_of(request.user)  # the person's own feed, whichever workspace
     context = {
         "form": form,
         "workspace": workspace,
         "manages_workspace": manages,
         "tokens": tokens.tokens_of(request.user, workspace),
-        "calendar_url": request.build_absolute_uri(calendar_feed_path(workspace)) if workspace.ical_token else "",
+        "calendar_url": request.build_absolute_uri(calendar_path) if calendar_path else "",
         "nav": "api",
         **context,
     }

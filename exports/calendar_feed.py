@@ -1,13 +1,15 @@
-"""A workspace's scheduled posts as an iCalendar feed (RFC 5545), for Google Calendar or Outlook.
+"""A person's scheduled posts as an iCalendar feed (RFC 5545), for Google Calendar or Outlook.
 
-The feed lives at a secret URL (/calendar/<Workspace.ical_token>.ics): calendar apps subscribe
-to a URL and send no credentials, so the URL is the credential. Owners make it and make a new
-one (the old one stops working at once). Each post is a 15-minute event at its scheduled time;
-its UID is the post's, so a calendar app moves the event when the post is rescheduled and drops
-it when it is unscheduled.
+Each person has their own feed at a secret URL (/calendar/<token>.ics; the token is theirs, kept
+as accounts.calendar_tokens says): calendar apps subscribe to a URL and send no credentials, so
+the URL is the credential. It shows the scheduled posts of the workspaces the person belongs to
+when the calendar app asks, as the pages would show them (invariant 9 (docs/architecture.md)):
+membership is read on every fetch, so a workspace they leave or are removed from drops out of it
+at once. The person makes a new URL when the old one has leaked (the old one answers 404 at
+once). Each post is a 15-minute event at its scheduled time; its UID is the post's, so a
+calendar app moves the event when the post is rescheduled and drops it when it is unscheduled.
 """
 
-import secrets
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 
@@ -17,11 +19,11 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event
 
+from accounts.selectors import calendar_token_of, user_by_calendar_token
+from accounts.services import profile_new_calendar_token
 from campaigns.models import Post
+from campaigns.selectors.campaigns import visible_campaigns
 from shared.platforms import Platform
-from workspaces.access import require
-from workspaces.models import Workspace
-from workspaces.roles import Action
 
 EVENT_LENGTH = timedelta(minutes=15)
 PRODID = "-//Campaign Posts//Scheduled posts//EN"
@@ -54,30 +56,32 @@ def render_calendar(*, name: str, posts: Iterable[Post], post_url: Callable[[Pos
     return calendar.to_ical()
 
 
-def calendar_feed_regenerate(*, workspace: Workspace, actor: User) -> Workspace:
-    """Give the workspace a new secret feed URL; the previous one answers 404 from now on."""
-    require(actor, workspace, Action.MANAGE_WORKSPACE)
-    workspace.ical_token = secrets.token_urlsafe(32)
-    workspace.save(update_fields=["ical_token"])
-    return workspace
+def calendar_feed_new_url(*, user: User) -> str:
+    """Give the person a new secret feed URL (its path returned); their previous one answers 404 from now on."""
+    return calendar_feed_path(profile_new_calendar_token(user=user))
 
 
-def calendar_feed_path(workspace: Workspace) -> str:
-    return reverse("exports:calendar_feed", args=[workspace.ical_token])
+def calendar_feed_path(token: str) -> str:
+    return reverse("exports:calendar_feed", args=[token])
 
 
-def workspace_by_calendar_token(token: str) -> Workspace:
-    """The workspace whose feed URL carries `token`, or Workspace.DoesNotExist."""
-    if not token:
-        raise Workspace.DoesNotExist("no token")
-    return Workspace.objects.get(ical_token=token)
+def calendar_feed_path_of(user: User) -> str:
+    """The path of the person's feed, or "" when they have no URL to show (accounts.selectors.calendar_token_of)."""
+    token = calendar_token_of(user)
+    return calendar_feed_path(token) if token else ""
 
 
-def feed_posts(workspace: Workspace) -> QuerySet[Post]:
-    """The workspace's scheduled posts, from 30 days ago on (calendar apps keep what they saw)."""
+def feed_owner(token: str) -> User | None:
+    """The active person whose feed URL carries `token`, or None (the feed answers 404)."""
+    return user_by_calendar_token(token)
+
+
+def feed_posts(user: User) -> QuerySet[Post]:
+    """The scheduled posts of every workspace `user` is a member of now, from 30 days ago on
+    (calendar apps keep what they saw)."""
     since = timezone.now() - timedelta(days=30)
     return (
-        Post.objects.filter(campaign__workspace=workspace, scheduled_at__gte=since)
+        Post.objects.filter(campaign__in=visible_campaigns(user), scheduled_at__gte=since)
         .select_related("campaign")
         .order_by("scheduled_at", "id")[:5000]
     )

@@ -92,3 +92,23 @@ def test_a_member_makes_sees_once_and_revokes_a_token_and_adds_a_webhook(page, l
     if viewport is PHONE:
         screenshot(page, "webhook-endpoint-phone", full_page=True)
     assert page.console_errors == [], page.console_errors
+
+
+def test_a_member_makes_their_calendar_url_and_a_new_one_in_place(page, live_server):
+    """The calendar panel's button swaps the panel in place (htmx, CSRF from <body>), asks before
+    replacing a URL, and the old URL answers 404."""
+    user = UserFactory(username="kim")
+    sign_in(page, user)
+    page.goto("/settings/api-tokens/")
+    page.get_by_role("button", name="Make my calendar URL").click()
+    first = page.get_by_test_id("calendar-url").inner_text()
+    assert first.startswith(live_server.url + "/calendar/")
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.get_by_role("button", name="Make a new URL").click()
+    page.get_by_text("Your calendar has a new URL").wait_for()
+    second = page.get_by_test_id("calendar-url").inner_text()
+    assert second != first and second.startswith(live_server.url + "/calendar/")
+    assert asked and asked[0].startswith("Make a new calendar URL?")
+    assert page.request.get(first).status == 404 and page.request.get(second).status == 200
+    assert page.console_errors == [], page.console_errors

@@ -81,6 +81,7 @@ def no_id_actions() -> list[tuple[str, dict]]:
         ),
         (reverse("campaigns:preview"), {"name": "New", "brief": "b", "platforms": ["x"]}),
         (reverse("accounts:settings"), {"time_zone": "Asia/Tokyo"}),
+        (reverse("exports:calendar_feed_new_url"), {}),
     ]
 
 

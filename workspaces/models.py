@@ -40,7 +40,6 @@ class Workspace(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
         help_text="Empty for no budget.",
     )
-    ical_token = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -50,11 +49,6 @@ class Workspace(models.Model):
             models.CheckConstraint(
                 condition=Q(monthly_budget_usd__isnull=True) | Q(monthly_budget_usd__gte=0),
                 name="workspace_budget_non_negative",
-            ),
-            # The calendar feed finds its workspace by this token on every poll: unique, so indexed;
-            # partial, since most workspaces have none.
-            models.UniqueConstraint(
-                fields=["ical_token"], condition=~Q(ical_token=""), name="workspace_ical_token_unique"
             ),
         ]
 
