@@ -438,8 +438,11 @@ API_EXPORT_LINK_SECONDS = env_int("API_EXPORT_LINK_SECONDS", 3600, minimum=1)
 # disabled. https://www.standardwebhooks.com/
 WEBHOOK_RETRY_DELAYS = env_json("WEBHOOK_RETRY_DELAYS", [5, 300, 1800, 7200, 18000, 36000, 36000])
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1)
-# Endpoints on private, loopback or link-local addresses are refused (SSRF) unless this is on.
-WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+# Outbound requests to addresses that members give (webhook endpoints, and what publishes next)
+# go to global unicast addresses only, unless this is on (development, the tests' local receivers):
+# shared/outbound.py. WEBHOOK_ALLOW_PRIVATE_TARGETS is its old name, still read; either one on allows.
+ALLOW_PRIVATE_TARGETS = env_bool("ALLOW_PRIVATE_TARGETS", False) or env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = ALLOW_PRIVATE_TARGETS
 
 # GENERATION
 # ------------------------------------------------------------------------------
