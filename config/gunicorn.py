@@ -11,11 +11,15 @@ import multiprocessing
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 # Gunicorn reads this file before it puts the project on sys.path (with --chdir, for one).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from gunicorn.glogging import Logger
+
 from config.env import env_bool, env_choice, env_int
+from shared.logging import redact_url_secrets
 
 # Loopback unless told otherwise: an app reachable around its proxies would take their headers
 # from anyone (with TRUSTED_PROXY_COUNT, X-Forwarded-For and -Proto are believed from every peer).
@@ -46,6 +50,20 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 forwarded_allow_ips = ""
 secure_scheme_headers: dict[str, str] = {}
 
+
+class RedactingLogger(Logger):
+    """Gunicorn's logger, with the secrets that travel in URLs redacted from every access log atom.
+
+    Invitation and calendar feed tokens, signed export ids and ?link= values (shared.logging) are
+    replaced in the request line, the path, the query, the Referer and every header and environ
+    atom, whatever access_log_format picks, so the line never holds them."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {key: redact_url_secrets(value) if isinstance(value, str) else value for key, value in atoms.items()}
+
+
+logger_class = RedactingLogger
 loglevel = env_choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info")
 accesslog = "-"
 errorlog = "-"

@@ -1,5 +1,5 @@
 """The web process at its edge, a real gunicorn with the production settings: whom it believes
-about the scheme, and where it listens by default."""
+about the scheme, where it listens by default, and what its logs never hold."""
 
 import contextlib
 import ipaddress
@@ -15,6 +15,7 @@ import pytest
 from django.test import RequestFactory
 
 from shared.client_ip import forwarded_scheme
+from shared.logging import redact_url_secrets
 from tests.support import BASE_DIR, database_url, manage_py
 from tests.test_deployment import PRODUCTION, free_port, get
 
@@ -125,3 +126,84 @@ def test_gunicorn_listens_on_loopback_unless_told_otherwise(monkeypatch):
     monkeypatch.setenv("GUNICORN_HOST", "0.0.0.0")
     assert runpy.run_path(str(BASE_DIR / "config" / "gunicorn.py"))["bind"] == "0.0.0.0:8123"
     assert "ENV GUNICORN_HOST=0.0.0.0" in (BASE_DIR / "Dockerfile").read_text()  # a container publishes its port
+
+
+# -- Nothing secret in the logs ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_access_log_and_djangos_request_log_never_hold_a_url_secret(tmp_path, static_root, log_format):
+    """Each secret-bearing URL, requested as a client would (and as a Referer, and through the
+    sign-in redirect's ?next=): neither gunicorn's access log nor the app's log holds the secret.
+
+    text: gunicorn's own access log, to the file --access-logfile names. json (production's): the
+    access lines go with every other log line to stdout, one JSON object each (config/gunicorn.py)."""
+    secrets = {
+        "invitation": "invIT3-s3cretToken_a1",
+        "calendar": "CaL-s3cretFeedToken_b2",
+        "signed_id": "eyJzZWNyZXQiOjF9:1tABCD:S1gnatureOfTheCsvExport_c3",
+        "link": "eyJleHBvcnQiOjd9:1tEFGH:S1gnatureOfTheZipLink_d4",
+    }
+    urls = [
+        f"/invitations/{secrets['invitation']}/",
+        f"/calendar/{secrets['calendar']}.ics",
+        f"/api/v1/exports/{secrets['signed_id']}/download",
+        f"/api/v1/exports/{secrets['signed_id']}",
+        f"/api/v1/exports/7/download?link={secrets['link']}",
+        f"/accounts/login/?next=%2Fapi%2Fv1%2Fexports%2F7%2Fdownload%3Flink%3D{secrets['link']}",
+    ]
+    access_log = tmp_path / "access.log"
+    proxy = {**HOST, "X-Forwarded-Proto": "https"}
+    # From our proxy, so that the requests reach the views (and Django's own "Not Found: …" lines).
+    with gunicorn(
+        tmp_path,
+        static_root,
+        "--access-logfile",
+        str(access_log),
+        TRUSTED_PROXY_CIDRS="127.0.0.0/8",
+        LOG_FORMAT=log_format,
+    ) as port:
+        statuses = [get(port, url, **proxy)[0] for url in urls]
+        referer = f"https://posts.example.com/invitations/{secrets['invitation']}/"
+        statuses.append(get(port, "/accounts/login/", **proxy, Referer=referer)[0])
+        statuses.append(get(port, urls[0], **HOST)[0])  # plain http: the HTTPS redirect's line too
+    # invitation → sign-in; calendar, downloads → 404; status without a token → 401; sign-in → 200; http → 301
+    assert statuses == [302, 404, 404, 401, 404, 200, 200, 301], statuses
+
+    output = (tmp_path / "out.log").read_text()
+    if log_format == "text":
+        assert access_log.read_text().count(' HTTP/1.1" ') >= len(statuses)
+    else:
+        assert output.count('"logger": "gunicorn.access"') >= len(statuses)
+    logged = (access_log.read_text() if access_log.exists() else "") + output
+    for name, secret in secrets.items():
+        for part in {secret, *secret.split(":")}:
+            assert part not in logged, f"the {name} secret is in the logs"
+    assert "/invitations/[redacted]/" in logged
+    assert "/calendar/[redacted]" in logged
+    assert "/api/v1/exports/[redacted]/download" in logged
+    assert "link=[redacted]" in logged and "link%3D[redacted]" in logged
+    assert "Not Found: /calendar/[redacted]" in logged  # Django's request log, redacted as well
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("GET /invitations/Tok-1_a/ HTTP/1.1", "GET /invitations/[redacted]/ HTTP/1.1"),
+        ("GET /calendar/Feed-2_b.ics HTTP/1.1", "GET /calendar/[redacted] HTTP/1.1"),
+        ("/api/v1/exports/eyJ9:1t:Sig/download", "/api/v1/exports/[redacted]/download"),
+        ("/api/v1/exports/42/download?link=eyJ9:1t:Sig&x=1", "/api/v1/exports/42/download?link=[redacted]&x=1"),
+        ("/accounts/login/?next=%2Finvitations%2FTok-1_a%2F", "/accounts/login/?next=%2Finvitations%2F[redacted]%2F"),
+        ("?next=/api/v1/exports/7/download%3Flink%3DeyJ9:Sig", "?next=/api/v1/exports/7/download%3Flink%3D[redacted]"),
+        (
+            "https://posts.example.com/accounts/reset/MQ/c9x-1a2b3c/",
+            "https://posts.example.com/accounts/reset/MQ/[redacted]/",
+        ),
+        ("/accounts/reset/MQ/set-password/", "/accounts/reset/MQ/set-password/"),  # nothing secret left there
+        ("/api/v1/exports/42", "/api/v1/exports/42"),  # a ZIP's number is no secret
+    ],
+)
+def test_url_secrets_are_redacted_in_every_form_a_log_line_carries_them(text, redacted):
+    assert redact_url_secrets(text) == redacted
