@@ -2,10 +2,15 @@
 
 import json
 import socket
+import ssl
 from datetime import timedelta
 
 import django_rq
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from standardwebhooks import Webhook
@@ -392,3 +397,68 @@ def test_the_delivery_log_shows_a_reason_code_never_what_the_target_said(
     page = signed_in_client.get(f"/settings/webhooks/{unreachable.pk}/").content.decode()
     assert "Could not connect to the endpoint." in page
     assert "Errno" not in page and "refused" not in page.lower() and "ConnectError" not in page
+
+
+def _tls_certificate(tmp_path, name: str) -> tuple[str, str]:
+    """A self-signed certificate for `name` (its own CA): (certificate file, key file)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = timezone.now()
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_file), str(key_file)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("certificate_name", "delivered"), [("hooks.test", True), ("someone-else.test", False)])
+def test_a_pinned_https_delivery_sends_the_urls_name_and_checks_the_certificate_against_it(
+    user, private_targets, tmp_path, monkeypatch, django_capture_on_commit_callbacks, certificate_name, delivered
+):
+    """The connection goes to the pinned address, but TLS is the URL's: SNI is its host name and the
+    certificate must be valid for that name (not for the address)."""
+    cert_file, key_file = _tls_certificate(tmp_path, certificate_name)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert_file, key_file)
+    server_names: list[str | None] = []
+    server_context.sni_callback = lambda _socket, name, _context: server_names.append(name)
+    # The client trusts the test's certificate as its CA (the pinned transport's context is httpx's).
+    trusting = ssl.create_default_context(cafile=cert_file)
+    monkeypatch.setattr("shared.outbound.httpx.create_ssl_context", lambda **_: trusting)
+    private_targets.WEBHOOK_RETRY_DELAYS = [300]
+
+    with WebhookReceiver() as receiver:
+        receiver.server.socket = server_context.wrap_socket(receiver.server.socket, server_side=True)
+        port = receiver.server.server_address[1]
+        Resolver(monkeypatch, {"hooks.test": ["127.0.0.1"]})
+        endpoint = services.endpoint_create(
+            workspace=personal_workspace(user),
+            actor=user,
+            url=f"https://hooks.test:{port}/hooks",
+            events=[Event.POST_APPROVED],
+        )
+        delivery = _approved_post_delivery(user, endpoint, django_capture_on_commit_callbacks)
+        outcome = deliver(delivery.pk)
+
+    assert server_names and server_names[0] == "hooks.test"
+    if delivered:
+        assert outcome == "delivered"
+        assert receiver.received[0].headers["Host"] == f"hooks.test:{port}"
+    else:
+        assert outcome == "failed, retry in 300s" and receiver.received == []
+        delivery.refresh_from_db()
+        assert delivery.last_error == DeliveryFailure.CONNECTION
