@@ -25,5 +25,8 @@ RUN DEBUG=0 SECRET_KEY=collectstatic-only-not-a-real-secret-key-000000 ALLOWED_H
 RUN useradd --create-home --uid 1000 app && mkdir -p /app/media && chown app:app /app/media
 USER app
 
+# gunicorn binds 127.0.0.1 by default (config/gunicorn.py); in the container it listens on every
+# interface of the container, reached only through the port that is published.
+ENV GUNICORN_HOST=0.0.0.0
 EXPOSE 8000
 CMD ["gunicorn", "--config", "config/gunicorn.py", "config.wsgi"]

@@ -11,13 +11,20 @@ import multiprocessing
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 # Gunicorn reads this file before it puts the project on sys.path (with --chdir, for one).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config.env import env_bool, env_choice, env_int
+from gunicorn.glogging import Logger
 
-bind = f"0.0.0.0:{env_int('PORT', 8000, minimum=1)}"
+from config.env import env_bool, env_choice, env_int
+from shared.logging import redact_url_secrets
+
+# Loopback unless told otherwise: an app reachable around its proxies would take their headers
+# from anyone (with TRUSTED_PROXY_COUNT, X-Forwarded-For and -Proto are believed from every peer).
+# A container sets GUNICORN_HOST=0.0.0.0 (the Dockerfile does): only its published port reaches it.
+bind = f"{os.environ.get('GUNICORN_HOST', '').strip() or '127.0.0.1'}:{env_int('PORT', 8000, minimum=1)}"
 
 # Threads let one process serve the htmx progress polls (one a second per open batch page)
 # while another request waits on the database. Two, not more: rendering holds the GIL, and the
@@ -37,9 +44,26 @@ max_requests = 20000
 max_requests_jitter = 2000
 # Heartbeat files on tmpfs: a container's disk can stall under load and get workers killed.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - gunicorn's own advice
-# The load balancer's address: only it may say that a request came over HTTPS.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# Gunicorn believes no forwarded header from anyone: the app decides whom to believe, with one
+# setting (TRUSTED_PROXY_COUNT or TRUSTED_PROXY_CIDRS; shared/client_ip.py). Gunicorn's own list
+# (FORWARDED_ALLOW_IPS, 127.0.0.1 by default) would be a second one that could disagree.
+forwarded_allow_ips = ""
+secure_scheme_headers: dict[str, str] = {}
 
+
+class RedactingLogger(Logger):
+    """Gunicorn's logger, with the secrets that travel in URLs redacted from every access log atom.
+
+    Invitation and calendar feed tokens, signed export ids and ?link= values (shared.logging) are
+    replaced in the request line, the path, the query, the Referer and every header and environ
+    atom, whatever access_log_format picks, so the line never holds them."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {key: redact_url_secrets(value) if isinstance(value, str) else value for key, value in atoms.items()}
+
+
+logger_class = RedactingLogger
 loglevel = env_choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info")
 accesslog = "-"
 errorlog = "-"

@@ -96,6 +96,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: /healthz, /readyz and /metrics answer probes by IP and plain HTTP (observability.probes).
     "observability.middleware.ProbeMiddleware",
+    # The scheme from X-Forwarded-Proto, only from our own proxies (TRUSTED_PROXY_COUNT or
+    # TRUSTED_PROXY_CIDRS, as for the client's IP): before SecurityMiddleware's HTTPS redirect.
+    "shared.client_ip.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Near the top, so that responses made by the middleware below it (static files,
     # redirects, sign-in lockouts) carry the policy too.
@@ -369,7 +372,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # No SECURE_PROXY_SSL_HEADER: Django would believe X-Forwarded-Proto from any client.
+    # shared.client_ip.TrustedProxyMiddleware believes it from our proxies only.
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
@@ -438,8 +442,11 @@ API_EXPORT_LINK_SECONDS = env_int("API_EXPORT_LINK_SECONDS", 3600, minimum=1)
 # disabled. https://www.standardwebhooks.com/
 WEBHOOK_RETRY_DELAYS = env_json("WEBHOOK_RETRY_DELAYS", [5, 300, 1800, 7200, 18000, 36000, 36000])
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1)
-# Endpoints on private, loopback or link-local addresses are refused (SSRF) unless this is on.
-WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+# Outbound requests to addresses that members give (webhook endpoints, and what publishes next)
+# go to global unicast addresses only, unless this is on (development, the tests' local receivers):
+# shared/outbound.py. WEBHOOK_ALLOW_PRIVATE_TARGETS is its old name, still read; either one on allows.
+ALLOW_PRIVATE_TARGETS = env_bool("ALLOW_PRIVATE_TARGETS", False) or env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = ALLOW_PRIVATE_TARGETS
 
 # GENERATION
 # ------------------------------------------------------------------------------

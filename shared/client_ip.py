@@ -12,12 +12,19 @@ X-Forwarded-For; we believe only the entries our own proxies appended:
 
 With neither set, REMOTE_ADDR is the client and X-Forwarded-For is ignored (it is the client's to
 write). django-axes calls client_ip through AXES_CLIENT_IP_CALLABLE, its documented hook.
+
+The same two settings decide whether X-Forwarded-Proto is believed (`forwarded_scheme`, applied
+by TrustedProxyMiddleware before SecurityMiddleware): only from a request that came through our
+proxies, so a client cannot say "https" over plain http to dodge SECURE_SSL_REDIRECT and the
+secure cookies. Django's SECURE_PROXY_SSL_HEADER would believe it from anyone, and gunicorn is
+told to believe no forwarded header (config/gunicorn.py): one setting decides, here.
 """
 
 import ipaddress
+from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 
 def _valid(address: str) -> bool:
@@ -53,3 +60,60 @@ def client_ip(request: HttpRequest) -> str:
             return hop
         nearest = hop
     return nearest  # every hop is a proxy of ours: the request came from inside
+
+
+def proxy_hops(request: HttpRequest) -> int:
+    """How many of our proxies the request came through: 0 when it came straight from the client.
+
+    TRUSTED_PROXY_COUNT = N: always N (the configuration says nothing else reaches the app).
+    TRUSTED_PROXY_CIDRS: our peer and the X-Forwarded-For entries right of it that are in the
+    networks, walking from the right until the first one that is not."""
+    if settings.TRUSTED_PROXY_COUNT:
+        return int(settings.TRUSTED_PROXY_COUNT)
+    if not settings.TRUSTED_PROXY_NETWORKS:
+        return 0
+    remote = request.META.get("REMOTE_ADDR", "")
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    hops = [hop.strip() for hop in forwarded.split(",")] if forwarded else []
+    count = 0
+    for hop in reversed([*hops, remote]):
+        if not _valid(hop) or not _trusted(hop):
+            break
+        count += 1
+    return count
+
+
+def forwarded_scheme(request: HttpRequest) -> str | None:
+    """ "http" or "https" as our outermost proxy reported it in X-Forwarded-Proto; None when the
+    request did not come through our proxies or they said nothing usable.
+
+    A proxy that appends adds its entry on the right, so with N of ours the entry N places from the
+    right is the one the outermost (the one the client reached, where TLS ends) wrote; the entries
+    left of it are the client's own text. A proxy that overwrites leaves one entry: its own."""
+    hops = proxy_hops(request)
+    value = request.META.get("HTTP_X_FORWARDED_PROTO", "")
+    if not hops or not value:
+        return None
+    entries = [entry.strip().lower() for entry in value.split(",")]
+    scheme = entries[-hops] if len(entries) >= hops else entries[0]
+    return scheme if scheme in ("http", "https") else None
+
+
+class TrustedProxyMiddleware:
+    """Take the request's scheme from X-Forwarded-Proto when, and only when, our proxies sent it.
+
+    Runs before SecurityMiddleware, so its HTTPS redirect, and every request.is_secure() after it
+    (secure cookies, CSRF's origin checks, absolute URLs), see the scheme the client really used."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        scheme = forwarded_scheme(request)
+        if scheme is not None:
+            # request.scheme reads these: WSGI's environ (request.META is the same dict), ASGI's scope.
+            request.META["wsgi.url_scheme"] = scheme
+            scope = getattr(request, "scope", None)
+            if isinstance(scope, dict):
+                scope["scheme"] = scheme
+        return self.get_response(request)

@@ -53,13 +53,41 @@ def _key_pattern(key: str) -> re.Pattern[str]:
     return re.compile(f"(?i:{plain})" + (f"|{encoded}" if encoded else ""))
 
 
+# Secrets that travel in URLs: the capability is the URL itself, so an access log line (the
+# request line, a Referer, a sign-in redirect's ?next=) would hand it to anyone who reads logs.
+# A slash, "?", "&" and "=" are also matched percent-encoded (?next=%2Finvitations%2F…).
+_SLASH = r"(?:/|%2[fF])"
+# A path segment, up to the next slash, "?", "&", quote or space (also percent-encoded).
+_END = r"""(?:[^/\s?#&"'%]|%(?!2[fF]|3[fF]|26)[0-9a-fA-F]{2})+"""
+_URL_SECRETS = [
+    # an invitation link: /invitations/<token>/
+    re.compile(rf"({_SLASH}invitations{_SLASH})(?:{_END})"),
+    # a calendar feed: /calendar/<token>.ics
+    re.compile(rf"({_SLASH}calendar{_SLASH})(?:{_END})"),
+    # an API CSV export: /api/v1/exports/<signed id>[/download] (a ZIP's id is a number, not secret)
+    re.compile(rf"({_SLASH}exports{_SLASH})(?!\d+(?:[/?#\s\"']|%2[fF]|%3[fF]|$))(?:{_END})"),
+    # a password reset link: /accounts/reset/<uidb64>/<token>/ (Django's own)
+    re.compile(rf"({_SLASH}reset{_SLASH}[^/\s?#%]+{_SLASH})(?!set-password)(?:{_END})"),
+    # a signed download link's query parameter: ?link=<signed token> (exports.links)
+    re.compile(r"((?:[?&;]|%3[fF]|%26)link(?:=|%3[dD]))[^&\s#\"']*"),
+]
+
+
+def redact_url_secrets(text: str) -> str:
+    """Replace the secret part of invitation, calendar feed, signed export and password reset
+    URLs, and of ?link= values, with [redacted], wherever they sit in the text."""
+    for pattern in _URL_SECRETS:
+        text = pattern.sub(lambda match: match.group(1) + REDACTED, text)
+    return text
+
+
 def redact_secrets(text: str) -> str:
     """Remove the configured OpenAI key from text in every form a server may echo it (any case,
-    percent-encoded, base64), and anything shaped like an OpenAI key."""
+    percent-encoded, base64), anything shaped like an OpenAI key, and secrets carried in URLs."""
     key = getattr(settings, "OPENAI_API_KEY", "")
     if key and len(key) >= 8:
         text = _key_pattern(key).sub(REDACTED, text)
-    return _KEY_PATTERN.sub(REDACTED, text)
+    return redact_url_secrets(_KEY_PATTERN.sub(REDACTED, text))
 
 
 class RedactSecretsFilter(logging.Filter):

@@ -152,6 +152,8 @@ def test_production_web_process_serves_probes_static_files_and_json_logs(tmp_pat
         "METRICS_TOKEN": "scrape-me",
         "PORT": str(free_port()),
         "WEB_CONCURRENCY": "1",
+        # The requests below say X-Forwarded-Proto: https as a load balancer on loopback would.
+        "TRUSTED_PROXY_CIDRS": "127.0.0.0/8",
     }
     collected = manage_py("collectstatic", "--noinput", "-v", "0", env=env, timeout=300)
     assert collected.returncode == 0, collected.stderr

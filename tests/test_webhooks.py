@@ -1,23 +1,30 @@
 """Webhooks: signed deliveries from a real worker to a real receiver, retries, disabling, SSRF."""
 
 import json
+import socket
+import ssl
 from datetime import timedelta
 
 import django_rq
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from standardwebhooks import Webhook
 
 from campaigns import services as campaign_services
 from campaigns.models import BatchStatus
+from shared.outbound import non_public
 from tests.api_support import call, make_token
 from tests.factories import CampaignFactory, PostFactory
 from tests.support import wait_for
 from tests.webhook_receiver import WebhookReceiver
 from webhooks import services
 from webhooks.delivery import deliver
-from webhooks.models import DeliveryStatus, Event, WebhookDelivery
+from webhooks.models import DeliveryFailure, DeliveryStatus, Event, WebhookDelivery
 from webhooks.queue import QUEUE_NAME, enqueue_due_deliveries
 from workspaces.services.workspaces import personal_workspace
 
@@ -200,7 +207,7 @@ def test_a_target_that_turned_private_is_not_called(
     deliver(delivery.pk)
     delivery.refresh_from_db()
     assert receiver.received == []
-    assert "private or local address" in delivery.last_error
+    assert delivery.last_error == DeliveryFailure.PRIVATE_ADDRESS
 
 
 @pytest.mark.django_db
@@ -242,3 +249,218 @@ def test_the_endpoint_pages_are_the_owners_only(signed_in_client, other_user, pr
     )
     assert response.status_code == 302
     assert "whsec_" in signed_in_client.get(response["Location"]).content.decode()
+
+
+class Resolver:
+    """The DNS of a test: names it knows answer what the test says, others the system's answer.
+
+    It replaces socket.getaddrinfo, which both the guard and httpx's own connections (through
+    socket.create_connection) would use, so a second lookup anywhere would see the second answer."""
+
+    def __init__(self, monkeypatch, answers: dict[str, list[str]]) -> None:
+        self.answers = answers
+        self.lookups: list[str] = []
+        self.system = socket.getaddrinfo
+        monkeypatch.setattr(socket, "getaddrinfo", self)
+
+    def __call__(self, host, port, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        if name not in self.answers:
+            return self.system(host, port, *args, **kwargs)
+        self.lookups.append(name)
+        queue = self.answers[name]
+        address = queue.pop(0) if len(queue) > 1 else queue[0]  # the last answer stays
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        return [(family, socket.SOCK_STREAM, 6, "", (address, int(port or 0)))]
+
+
+def _approved_post_delivery(user, endpoint, django_capture_on_commit_callbacks) -> WebhookDelivery:
+    with django_capture_on_commit_callbacks(execute=False):
+        campaign_services.post_review(
+            post=PostFactory(campaign=CampaignFactory(owner=user)), decision="approved", actor=None
+        )
+    return WebhookDelivery.objects.get(endpoint=endpoint)
+
+
+@pytest.mark.django_db
+def test_a_name_rebinding_to_loopback_after_the_check_reaches_nothing(
+    user, settings, receiver, monkeypatch, django_capture_on_commit_callbacks
+):
+    """DNS rebinding: the name answers a public address to the check, then 127.0.0.1. The attempt
+    connects to the address that was checked, so the signed POST never reaches the loopback receiver."""
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    settings.ALLOW_PRIVATE_TARGETS = False
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    port = receiver.server.server_address[1]
+    dns = Resolver(monkeypatch, {"rebind.test": ["1.0.0.1"]})
+    endpoint = services.endpoint_create(
+        workspace=personal_workspace(user),
+        actor=user,
+        url=f"http://rebind.test:{port}/hooks",
+        events=[Event.POST_APPROVED],
+    )
+    delivery = _approved_post_delivery(user, endpoint, django_capture_on_commit_callbacks)
+
+    dns.lookups.clear()
+    dns.answers["rebind.test"] = ["1.0.0.1", "127.0.0.1"]  # public first, loopback to every later lookup
+    deliver(delivery.pk)
+
+    assert receiver.received == []
+    assert dns.lookups == ["rebind.test"]  # resolved once, by the guard
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PENDING  # it failed (nothing answers there) and will be retried
+    assert delivery.last_error in (DeliveryFailure.CONNECTION, DeliveryFailure.TIMEOUT)
+
+
+@pytest.mark.django_db
+def test_a_pinned_delivery_keeps_the_urls_host_header(
+    user, private_targets, receiver, monkeypatch, django_capture_on_commit_callbacks
+):
+    port = receiver.server.server_address[1]
+    dns = Resolver(monkeypatch, {"hooks.test": ["127.0.0.1"]})
+    endpoint = services.endpoint_create(
+        workspace=personal_workspace(user),
+        actor=user,
+        url=f"http://hooks.test:{port}/hooks",
+        events=[Event.POST_APPROVED],
+    )
+    delivery = _approved_post_delivery(user, endpoint, django_capture_on_commit_callbacks)
+    dns.lookups.clear()
+    assert deliver(delivery.pk) == "delivered"
+    assert dns.lookups == ["hooks.test"]
+    assert receiver.received[0].headers["Host"] == f"hooks.test:{port}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 of 169.254.169.254, the cloud's metadata
+        "http://[64:ff9b::7f00:1]/",  # NAT64 of 127.0.0.1
+        "http://[::7f00:1]/",  # IPv4-compatible
+        "http://[::ffff:0:7f00:1]/",  # IPv4-translated
+        "http://[::ffff:a00:1]/",  # IPv4-mapped 10.0.0.1
+        "http://[2002:7f00:1::]/",  # 6to4 of 127.0.0.1
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",  # Teredo, client 127.0.0.1
+        "http://[64:ff9b:1::808:808]/",  # NAT64 local-use: never global
+    ],
+)
+def test_ipv6_addresses_carrying_a_private_ipv4_are_refused(user, settings, url):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    settings.ALLOW_PRIVATE_TARGETS = False
+    with pytest.raises(ValidationError) as refused:
+        services.endpoint_create(
+            workspace=personal_workspace(user), actor=user, url=url, events=[Event.BATCH_SUCCEEDED]
+        )
+    assert "url" in refused.value.message_dict
+
+
+def test_global_addresses_pass_the_guard_and_embedded_public_ipv4_too():
+    for address in ("8.8.8.8", "2606:4700:4700::1111", "64:ff9b::808:808", "2002:808:808::1"):
+        assert not non_public(address), address
+    for address in ("224.0.0.1", "ff02::1", "0.0.0.0", "::", "100.64.0.1", "fc00::1"):
+        assert non_public(address), address
+
+
+@pytest.mark.django_db
+def test_the_delivery_log_shows_a_reason_code_never_what_the_target_said(
+    signed_in_client, user, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The owner chooses the URL: the log must not tell them what a refused name resolves to, nor
+    how a connection to an address they may not reach failed. It shows a sentence per reason code."""
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    settings.WEBHOOK_RETRY_DELAYS = [300]
+    Resolver(monkeypatch, {"intranet.test": ["10.20.30.40"]})
+    refused = services.endpoint_create(
+        workspace=personal_workspace(user), actor=user, url="http://intranet.test/x", events=[Event.POST_APPROVED]
+    )
+    with socket.socket() as closed:  # a port that nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        closed_port = closed.getsockname()[1]
+    unreachable = services.endpoint_create(
+        workspace=personal_workspace(user),
+        actor=user,
+        url=f"http://127.0.0.1:{closed_port}/x",
+        events=[Event.POST_APPROVED],
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        campaign_services.post_review(
+            post=PostFactory(campaign=CampaignFactory(owner=user)), decision="approved", actor=None
+        )
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False  # intranet.test is now refused
+    deliver(WebhookDelivery.objects.get(endpoint=refused).pk)
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    deliver(WebhookDelivery.objects.get(endpoint=unreachable).pk)
+
+    assert WebhookDelivery.objects.get(endpoint=refused).last_error == DeliveryFailure.PRIVATE_ADDRESS
+    assert WebhookDelivery.objects.get(endpoint=unreachable).last_error == DeliveryFailure.CONNECTION
+    page = signed_in_client.get(f"/settings/webhooks/{refused.pk}/").content.decode()
+    assert "private or local address" in page and "10.20.30.40" not in page
+    page = signed_in_client.get(f"/settings/webhooks/{unreachable.pk}/").content.decode()
+    assert "Could not connect to the endpoint." in page
+    assert "Errno" not in page and "refused" not in page.lower() and "ConnectError" not in page
+
+
+def _tls_certificate(tmp_path, name: str) -> tuple[str, str]:
+    """A self-signed certificate for `name` (its own CA): (certificate file, key file)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = timezone.now()
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_file), str(key_file)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("certificate_name", "delivered"), [("hooks.test", True), ("someone-else.test", False)])
+def test_a_pinned_https_delivery_sends_the_urls_name_and_checks_the_certificate_against_it(
+    user, private_targets, tmp_path, monkeypatch, django_capture_on_commit_callbacks, certificate_name, delivered
+):
+    """The connection goes to the pinned address, but TLS is the URL's: SNI is its host name and the
+    certificate must be valid for that name (not for the address)."""
+    cert_file, key_file = _tls_certificate(tmp_path, certificate_name)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert_file, key_file)
+    server_names: list[str | None] = []
+    server_context.sni_callback = lambda _socket, name, _context: server_names.append(name)
+    # The client trusts the test's certificate as its CA (the pinned transport's context is httpx's).
+    trusting = ssl.create_default_context(cafile=cert_file)
+    monkeypatch.setattr("shared.outbound.httpx.create_ssl_context", lambda **_: trusting)
+    private_targets.WEBHOOK_RETRY_DELAYS = [300]
+
+    with WebhookReceiver() as receiver:
+        receiver.server.socket = server_context.wrap_socket(receiver.server.socket, server_side=True)
+        port = receiver.server.server_address[1]
+        Resolver(monkeypatch, {"hooks.test": ["127.0.0.1"]})
+        endpoint = services.endpoint_create(
+            workspace=personal_workspace(user),
+            actor=user,
+            url=f"https://hooks.test:{port}/hooks",
+            events=[Event.POST_APPROVED],
+        )
+        delivery = _approved_post_delivery(user, endpoint, django_capture_on_commit_callbacks)
+        outcome = deliver(delivery.pk)
+
+    assert server_names and server_names[0] == "hooks.test"
+    if delivered:
+        assert outcome == "delivered"
+        assert receiver.received[0].headers["Host"] == f"hooks.test:{port}"
+    else:
+        assert outcome == "failed, retry in 300s" and receiver.received == []
+        delivery.refresh_from_db()
+        assert delivery.last_error == DeliveryFailure.CONNECTION

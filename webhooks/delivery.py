@@ -17,15 +17,14 @@ from datetime import datetime, timedelta
 
 import httpx
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from shared.outbound import TargetRefused, checked_addresses, pinned_client
 from webhooks import queue
-from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from webhooks.targets import check_target
+from webhooks.models import DeliveryFailure, DeliveryStatus, WebhookDelivery, WebhookEndpoint, failure_sentence
 
 log = logging.getLogger(__name__)
 USER_AGENT = "CampaignPosts-Webhooks/1"
@@ -60,25 +59,33 @@ def _claim(delivery_id: int, now: datetime) -> WebhookDelivery | None:
 
 
 def _send(endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: datetime) -> tuple[int | None, str]:
-    """(response status or None, error text; empty when delivered)."""
+    """(response status or None, failure code (DeliveryFailure); empty when delivered).
+
+    The URL's host is resolved and judged once, and the request connects to those addresses only
+    (shared/outbound.py): a name that answers differently the second time reaches nothing new.
+    """
     try:
-        check_target(endpoint.url)
-    except ValidationError as error:
-        return None, " ".join(error.messages)
+        addresses = checked_addresses(endpoint.url)
+    except TargetRefused as refused:
+        log.info("webhook delivery %s not sent: %s", delivery.pk, refused)
+        return None, refused.reason
     body, headers = signed_request(endpoint, delivery, now)
     try:
-        response = httpx.post(
-            endpoint.url,
-            content=body,
-            headers=headers,
-            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-            follow_redirects=False,
-        )
+        # Streamed and closed unread: only the status is kept, the receiver's body is never read.
+        with (
+            pinned_client(addresses, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as client,
+            client.stream("POST", endpoint.url, content=body, headers=headers) as response,
+        ):
+            status_code = response.status_code
+    except httpx.TimeoutException as error:
+        log.info("webhook delivery %s timed out: %s", delivery.pk, f"{type(error).__name__}: {error}"[:300])
+        return None, DeliveryFailure.TIMEOUT
     except httpx.HTTPError as error:
-        return None, f"{type(error).__name__}: {error}"[:500]
-    if 200 <= response.status_code < 300:
-        return response.status_code, ""
-    return response.status_code, f"HTTP {response.status_code}"
+        log.info("webhook delivery %s could not connect: %s", delivery.pk, f"{type(error).__name__}: {error}"[:300])
+        return None, DeliveryFailure.CONNECTION
+    if 200 <= status_code < 300:
+        return status_code, ""
+    return status_code, DeliveryFailure.HTTP_STATUS
 
 
 def deliver(delivery_id: int) -> str:
@@ -90,7 +97,7 @@ def deliver(delivery_id: int) -> str:
     endpoint = delivery.endpoint
     if not endpoint.is_active:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=DeliveryStatus.FAILED, next_attempt_at=None, last_error="Not sent: the endpoint is disabled."
+            status=DeliveryStatus.FAILED, next_attempt_at=None, last_error=DeliveryFailure.ENDPOINT_DISABLED
         )
         return "endpoint disabled"
     response_status, error = _send(endpoint, delivery, now)
@@ -127,7 +134,7 @@ def _failed(delivery: WebhookDelivery, *, response_status: int | None, error: st
         hours = span.total_seconds() / 3600
         reason = (
             f"Disabled on {now:%Y-%m-%d %H:%M} UTC: a {delivery.event} message failed all {delivery.attempts} "
-            f"attempts over {hours:.1f} hours; the last one: {error}."
+            f"attempts over {hours:.1f} hours; the last one: {failure_sentence(error, response_status)}"
         )
         WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, is_active=True).update(
             is_active=False, disabled_reason=reason, disabled_at=now

@@ -44,6 +44,22 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class DeliveryFailure(models.TextChoices):
+    """Why an attempt failed: the code stored in WebhookDelivery.last_error, and the owner's sentence.
+
+    Only the code is stored and shown, never the receiver's answer or the network's error text: an
+    endpoint's owner chooses its URL, and what a refused or failing address says back (or how it
+    fails) would tell them about networks they may not reach. The details go to the workers' log."""
+
+    ENDPOINT_DISABLED = "endpoint_disabled", "Not sent: the endpoint is disabled."
+    BAD_URL = "bad_url", "Not sent: the URL is not an http:// or https:// URL."
+    UNRESOLVED = "unresolved", "Not sent: the URL's host does not resolve."
+    PRIVATE_ADDRESS = "private_address", "Not sent: the URL's host resolves to a private or local address."
+    TIMEOUT = "timeout", "The endpoint did not answer in time."
+    CONNECTION = "connection", "Could not connect to the endpoint."
+    HTTP_STATUS = "http_status", "The endpoint answered with a status outside 2xx."
+
+
 class WebhookDelivery(models.Model):
     """One message to one endpoint, with its attempts so far. Its webhook-id stays the same across
     retries and redeliveries, so that a receiver can drop a message it has already handled."""
@@ -74,3 +90,19 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint}"
+
+    @property
+    def failure_sentence(self) -> str:
+        """The last failure, as its owner reads it ("" when none): a sentence per code, never raw text."""
+        return failure_sentence(self.last_error, self.response_status)
+
+
+def failure_sentence(code: str, response_status: int | None = None) -> str:
+    if not code:
+        return ""
+    if code == DeliveryFailure.HTTP_STATUS and response_status:
+        return f"The endpoint answered HTTP {response_status}."
+    try:
+        return DeliveryFailure(code).label
+    except ValueError:
+        return "The attempt failed."  # a row from before reason codes: its text is not shown
