@@ -85,4 +85,4 @@ def test_exit_status_and_help():
     assert_one_line_error(run_manage("batch_status", "987654", "--json"), "no batch with id 987654")
     result = run_manage("batch_status", "--help")
     assert result.returncode == 0
-    assert "  manage.py batch_status 42 --json | jq .status\n" in result.stdout
+    assert "  manage.py batch_status 1 --json | jq .status\n" in result.stdout

@@ -132,4 +132,4 @@ def test_bad_input_exits_1_with_one_line(db, tmp_path):
     assert not (tmp_path / "x.csv").exists()
     result = run_manage("export_posts", "--help")
     assert result.returncode == 0
-    assert "  manage.py export_posts 12 --format csv --out approved.csv --status approved\n" in result.stdout
+    assert "  manage.py export_posts 1 --format csv --out approved.csv --status approved\n" in result.stdout
