@@ -96,6 +96,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: /healthz, /readyz and /metrics answer probes by IP and plain HTTP (observability.probes).
     "observability.middleware.ProbeMiddleware",
+    # Before anything reads the path or the query: a control character in them is a 400 (shared.middleware).
+    "shared.middleware.ControlCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Near the top, so that responses made by the middleware below it (static files,
     # redirects, sign-in lockouts) carry the policy too.
