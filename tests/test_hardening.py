@@ -1,12 +1,27 @@
 """Findings of an attacker-style review ("Hardening"): each test here failed before its fix."""
 
+import json
 from decimal import Decimal
 
 import django_rq
+import pytest
+from django.test import Client
 from django.urls import reverse
 
-from campaigns.models import Activity, ActivityVerb, BatchStatus, GenerationStatus, ReviewStatus
-from tests.factories import BatchFactory, PostFactory
+from campaigns.forms import CampaignForm
+from campaigns.models import (
+    Activity,
+    ActivityVerb,
+    BatchJob,
+    BatchStatus,
+    Comment,
+    GenerationStatus,
+    Post,
+    ReviewStatus,
+)
+from tests.api_support import call, make_token
+from tests.factories import BatchFactory, CampaignFactory, PostFactory
+from tests.support import all_at_once
 from workspaces.services.workspaces import personal_workspace
 
 HTMX = {"HX-Request": "true"}
@@ -82,3 +97,136 @@ def test_a_regeneration_in_a_running_batch_is_weighed_against_its_cost_cap(
         "$1.00 cost cap ($0.98 spent, $0.02 left).",
         django_capture_on_commit_callbacks,
     )
+
+
+# No input gives a 500: control characters.
+
+
+@pytest.mark.parametrize(
+    ("signed_in", "url"),
+    [
+        (True, "/media/posts/abc%00def.png"),
+        (True, "/media/posts/abc%01def.png"),
+        (False, "/calendar/abc%00def.ics"),
+        (True, "/campaigns/?q=abc%00def"),
+        (True, "/api/v1/posts?cursor=abc%00def"),
+    ],
+)
+def test_a_control_character_in_a_path_or_query_string_is_a_400(client, user, signed_in, url):
+    if signed_in:
+        client.force_login(user)
+    response = client.get(url)
+    assert response.status_code == 400
+    if url.startswith("/api/"):
+        assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("body", "refusal"),
+    [
+        ("a NUL \x00 here", "Null characters are not allowed."),
+        ("a bell \x07 here", "Control characters are not allowed (tab and new lines are)."),
+    ],
+)
+def test_a_control_character_in_a_comment_is_a_field_error(signed_in_client, campaign, body, refusal):
+    post = PostFactory(campaign=campaign, status=GenerationStatus.SUCCEEDED)
+    response = signed_in_client.post(reverse("campaigns:post_comment", args=[post.pk]), {"body": body}, headers=HTMX)
+    assert response.status_code == 200
+    assert refusal in response.content.decode()
+    assert not Comment.objects.exists()
+    # Tab, newline and carriage return are text.
+    signed_in_client.post(reverse("campaigns:post_comment", args=[post.pk]), {"body": "one\tline\r\ntwo"})
+    assert Comment.objects.get().body == "one\tline\r\ntwo"
+
+
+def test_the_campaign_form_refuses_control_characters(signed_in_client, campaign):
+    form = CampaignForm(
+        data={"name": "Spring", "brief": "A brief\x01", "platforms": ["instagram"], "keywords": "a\x02b"},
+        workspace=campaign.workspace,
+    )
+    assert not form.is_valid()
+    assert "Control characters" in form.errors["brief"][0] and "Control characters" in form.errors["keywords"][0]
+
+
+# No input gives a 500: the API's schemas say what each field takes.
+
+
+@pytest.fixture
+def token(user):
+    return make_token(user, "write")
+
+
+@pytest.mark.parametrize("field", ["hashtags", "keywords", "target_audience", "name", "language", "platforms"])
+def test_a_patch_refuses_null_where_the_field_is_not_nullable(client, token, campaign, field):
+    response = call(client, "PATCH", f"/campaigns/{campaign.pk}", token, {field: None})
+    assert response.status_code == 422, response.content
+    assert response.json()["errors"][0]["pointer"] == f"#/{field}"
+    # The dates may be null: no date.
+    assert call(client, "PATCH", f"/campaigns/{campaign.pk}", token, {"start_date": None}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "pointer"),
+    [
+        ("POST", "/campaigns/{id}/batches", {"count": True}, "#/count"),
+        ("POST", "/campaigns/{id}/batches", {"count": 1.0}, "#/count"),
+        ("POST", "/campaigns/{id}/batches", {"count": "1"}, "#/count"),
+        ("PATCH", "/campaigns/{id}", {"start_date": 0}, "#/start_date"),
+        ("PATCH", "/campaigns/{id}", {"brief": "a\x00b"}, "#/brief"),
+        ("PATCH", "/campaigns/{id}", {"hashtags": ["a\x1bb"]}, "#/hashtags"),
+        ("PATCH", "/campaigns/{id}", [None, None], "#"),
+        ("POST", "/exports", {"campaign_id": True}, "#/campaign_id"),
+    ],
+)
+def test_the_api_takes_each_type_strictly(client, token, campaign, method, path, body, pointer):
+    before = campaign.updated_at
+    response = call(client, method, path.format(id=campaign.pk), token, body)
+    assert response.status_code == 422, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["errors"][0]["pointer"] == pointer
+    campaign.refresh_from_db()
+    assert campaign.updated_at == before and not BatchJob.objects.exists()
+
+
+@pytest.mark.parametrize("megabytes", [3, 30])
+def test_an_oversized_body_is_a_413_problem(client, token, campaign, megabytes):
+    body = json.dumps({"brief": "x" * (megabytes * 1024 * 1024)})
+    response = client.patch(
+        f"/api/v1/campaigns/{campaign.pk}", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["status"] == 413
+
+
+# No input gives a 500: a batch started while its campaign is deleted.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_started_while_its_campaign_is_deleted_ends_in_a_refusal_never_a_500(user, settings):
+    settings.ACTIVE_BATCHES_PER_USER = 10
+    token = make_token(user, "write")
+    for _ in range(5):
+        campaign = CampaignFactory(owner=user)
+
+        def start(campaign=campaign):
+            return call(Client(), "POST", f"/campaigns/{campaign.pk}/batches", token, {"count": 3})
+
+        def delete(campaign=campaign):
+            browser = Client()
+            browser.force_login(user)
+            return browser.post(reverse("campaigns:delete", args=[campaign.pk]))
+
+        started, deleted = all_at_once([start, delete])
+        assert not isinstance(started, BaseException) and not isinstance(deleted, BaseException), (started, deleted)
+        if started.status_code == 201:
+            # The batch got there first: the delete is refused, with the reason, and the campaign stays.
+            assert deleted.status_code == 200
+            assert "A batch of this campaign is still running" in deleted.content.decode()
+            assert Post.objects.filter(campaign=campaign).count() == 3
+        else:
+            # The delete got there first: the start is refused with a clear message, and nothing is left.
+            assert started.status_code in (404, 409, 422), started.content
+            assert "deleted" in started.json()["detail"] or started.status_code == 404
+            assert deleted.status_code == 302
+            assert not BatchJob.objects.filter(campaign_id=campaign.pk).exists()
