@@ -192,16 +192,20 @@ def refusals_are_conflicts() -> Iterator[None]:
 
 
 def use_problem_content_type(schema: dict[str, Any]) -> dict[str, Any]:
-    """Declare error responses in the OpenAPI document as application/problem+json, as they are sent;
-    an operation that reads a body may answer 413 (a body over DATA_UPLOAD_MAX_MEMORY_SIZE)."""
+    """Declare error responses in the OpenAPI document as application/problem+json, as they are sent.
+
+    Every operation may answer 400: a path or query string with a control character in it is
+    refused before the API sees it (shared.middleware). An operation that reads a body may answer
+    413: a body over DATA_UPLOAD_MAX_MEMORY_SIZE.
+    """
+    problem_content = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             responses = operation.get("responses", {})
-            if "requestBody" in operation and responses and 413 not in responses and "413" not in responses:
-                responses[413] = {
-                    "description": "Payload Too Large",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
-                }
+            if responses:
+                responses.setdefault(400, {"description": "Bad Request", "content": dict(problem_content)})
+            if responses and "requestBody" in operation:
+                responses.setdefault(413, {"description": "Payload Too Large", "content": dict(problem_content)})
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
                 if str(status).startswith(("4", "5")) and "application/json" in content:

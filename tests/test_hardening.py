@@ -230,3 +230,16 @@ def test_a_batch_started_while_its_campaign_is_deleted_ends_in_a_refusal_never_a
             assert "deleted" in started.json()["detail"] or started.status_code == 404
             assert deleted.status_code == 302
             assert not BatchJob.objects.filter(campaign_id=campaign.pk).exists()
+
+
+# The small ones.
+
+
+def test_the_rq_dashboards_scheduler_page_sends_a_superuser_to_the_cron_schedulers(staff_client):
+    assert staff_client.get(reverse("admin:django_rq_home")).status_code == 200
+    response = staff_client.get("/admin/django_rq/dashboard/schedulers/0/", follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain == [(reverse("admin:django_rq_home"), 302)]
+    assert "the clock runs rq&#x27;s cron scheduler, listed under Cron schedulers" in response.content.decode()
+    # An index past the last queue is still a 404.
+    assert staff_client.get("/admin/django_rq/dashboard/schedulers/99/").status_code == 404
