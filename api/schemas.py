@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from ninja import Field, Schema
 from pydantic import (
     BeforeValidator,
+    ConfigDict,
     StrictInt,
     StringConstraints,
     ValidationInfo,
@@ -34,6 +35,8 @@ class InputSchema(Schema):
     belongs in one: they are refused here with a field error, as the project's forms refuse them
     on the pages (shared.text)."""
 
+    model_config = ConfigDict(json_schema_extra=lambda schema: _say_text_has_no_control_characters(schema))
+
     @model_validator(mode="wrap")
     @classmethod
     def _run_root_validator(cls, values: Any, handler: ModelWrapValidatorHandler[Any], info: ValidationInfo) -> Any:
@@ -50,6 +53,30 @@ class InputSchema(Schema):
         if refusal:
             raise ValueError(refusal)
         return value
+
+
+# What the refusal of control characters (shared.text) allows, as the OpenAPI document says it.
+TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
+
+
+def _say_text_has_no_control_characters(schema: Any) -> None:
+    """Give every free text of an input schema (a string with no format or pattern of its own, in a
+    property, a list's items or a nullable's choices) the pattern of what it accepts."""
+    if isinstance(schema, list):
+        for item in schema:
+            _say_text_has_no_control_characters(item)
+        return
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "string" and "format" not in schema and "pattern" not in schema and "enum" not in schema:
+        schema["pattern"] = TEXT_PATTERN
+    for key in ("properties", "items", "anyOf", "oneOf", "allOf"):
+        part = schema.get(key)
+        if isinstance(part, dict) and key == "properties":
+            for value in part.values():
+                _say_text_has_no_control_characters(value)
+        elif part is not None:
+            _say_text_has_no_control_characters(part)
 
 
 def _iso_text(value: Any) -> Any:

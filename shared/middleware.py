@@ -4,11 +4,12 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
-from shared.text import ANY_CONTROL_CHARACTER
+from shared.text import ANY_CONTROL_CHARACTER, CONTROL_CHARACTERS
 
 
 class ControlCharactersMiddleware:
-    """400 for a path or query string with a control character in it (a NUL, %00, first of all).
+    """400 for a path or query string with a control character in it (a NUL, %00, first of all;
+    in a query string's values tab, newline and carriage return are text, as in a form's).
 
     Such a request cannot name anything: no URL, file, token or filter of the project has one,
     and PostgreSQL cannot even compare text with a NUL ("text fields cannot contain NUL"), which
@@ -32,7 +33,8 @@ class ControlCharactersMiddleware:
     def _refused(request: HttpRequest) -> bool:
         if ANY_CONTROL_CHARACTER.search(request.path_info):
             return True
+        # A query string's values are text a person may type (a GET form's): tab and new lines pass.
         return any(
-            ANY_CONTROL_CHARACTER.search(key) or any(ANY_CONTROL_CHARACTER.search(value) for value in values)
+            ANY_CONTROL_CHARACTER.search(key) or any(CONTROL_CHARACTERS.search(value) for value in values)
             for key, values in request.GET.lists()
         )

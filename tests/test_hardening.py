@@ -121,6 +121,13 @@ def test_a_control_character_in_a_path_or_query_string_is_a_400(client, user, si
         assert response["Content-Type"] == "application/problem+json"
 
 
+def test_tab_and_new_lines_in_a_query_strings_values_are_text(signed_in_client):
+    url = reverse("campaigns:list")
+    assert signed_in_client.get(f"{url}?q=one%0Atwo%09three").status_code == 200
+    assert signed_in_client.get(f"{url}?q=one%0Btwo").status_code == 400
+    assert signed_in_client.get(f"{url}%0A/").status_code == 400
+
+
 @pytest.mark.parametrize(
     ("body", "refusal"),
     [
