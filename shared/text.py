@@ -47,7 +47,7 @@ class RefuseControlCharacters:
     fields: dict[str, forms.Field]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         for field in self.fields.values():
             # One message for every control character: this validator covers Django's for NUL.
             field.validators = [

@@ -192,7 +192,7 @@ def post_comment(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     body = request.POST.get("body", "")
     error = ""
     if not form.is_valid():
-        error = form.errors["body"][0]
+        error = str(form.errors["body"][0])
     else:
         try:
             comment_create(post=post, actor=request.user, body=form.cleaned_data["body"])
