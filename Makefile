@@ -15,7 +15,7 @@ STAMP := $(VENV)/.installed-requirements
 LOCK := $(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(LOCK_ARGS)
 
-.PHONY: run test lint typecheck install lock bench bench-smoke clean
+.PHONY: run test lint typecheck install lock bench bench-smoke fuzz-api clean
 
 $(STAMP): requirements-test.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
@@ -36,6 +36,11 @@ run: install
 TEST_WORKERS ?= 4
 test: install
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+## The property-based API run (tests/test_api_schema.py, schemathesis), harder than CI's: 100 examples
+## per operation and every check schemathesis has. Minutes, not seconds.
+fuzz-api: install
+	API_FUZZ_EXAMPLES=100 API_FUZZ_ALL_CHECKS=1 $(BIN)/python -m pytest tests/test_api_schema.py $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,9 +1,10 @@
 from django import forms
 
 from api.models import TokenAccess
+from shared.text import RefuseControlCharacters
 
 
-class TokenForm(forms.Form):
+class TokenForm(RefuseControlCharacters, forms.Form):
     name = forms.CharField(max_length=80, help_text="What will use it, e.g. “n8n CRM sync”.")
     access = forms.ChoiceField(
         choices=TokenAccess.choices,

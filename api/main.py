@@ -14,10 +14,24 @@ from api.auth import READ, TokenRateThrottle
 from api.problems import install_handlers, use_problem_content_type
 from api.routes import batches, campaigns, exports, posts, usage
 
+# A path parameter holds no control character at all (shared.middleware answers 400 to one).
+PATH_TEXT_PATTERN = r"^[^\u0000-\u001f\u007f]*$"
+
+
+def path_text_has_no_control_characters(schema: dict[str, Any]) -> dict[str, Any]:
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                declared = parameter.get("schema", {})
+                if parameter.get("in") == "path" and declared.get("type") == "string" and "pattern" not in declared:
+                    declared["pattern"] = PATH_TEXT_PATTERN
+    return schema
+
 
 class ProblemNinjaAPI(NinjaAPI):
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
-        return use_problem_content_type(super().get_openapi_schema(*args, **kwargs))
+        schema = use_problem_content_type(super().get_openapi_schema(*args, **kwargs))
+        return path_text_has_no_control_characters(schema)
 
 
 api = ProblemNinjaAPI(

@@ -18,7 +18,14 @@ from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.conf import settings
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    ObjectDoesNotExist,
+    PermissionDenied,
+    RequestDataTooBig,
+    ValidationError,
+)
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled
@@ -135,6 +142,11 @@ def _http_error_problem(request: HttpRequest, exc: Any) -> HttpResponse:
     return problem(exc.status_code, exc.message)
 
 
+def _too_large_problem(request: HttpRequest, exc: Any) -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return problem(413, f"The request's body is larger than the {limit:,} bytes the API reads.")
+
+
 def _unexpected_problem(request: HttpRequest, exc: Any) -> HttpResponse:
     log.exception("API request failed: %s %s", request.method, request.path)
     return problem(500, "Something went wrong on our side; it has been logged.")
@@ -163,6 +175,7 @@ def install_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(ObjectDoesNotExist, lambda request, exc: problem(404, "Not found."))
     # A service refused a non-member: to them the thing doesn't exist (as on the pages).
     api.add_exception_handler(NotMember, lambda request, exc: problem(404, "Not found."))
+    api.add_exception_handler(RequestDataTooBig, _too_large_problem)
     api.add_exception_handler(Exception, _unexpected_problem)
 
 
@@ -179,9 +192,20 @@ def refusals_are_conflicts() -> Iterator[None]:
 
 
 def use_problem_content_type(schema: dict[str, Any]) -> dict[str, Any]:
-    """Declare error responses in the OpenAPI document as application/problem+json, as they are sent."""
+    """Declare error responses in the OpenAPI document as application/problem+json, as they are sent.
+
+    Every operation may answer 400: a path or query string with a control character in it is
+    refused before the API sees it (shared.middleware). An operation that reads a body may answer
+    413: a body over DATA_UPLOAD_MAX_MEMORY_SIZE.
+    """
+    problem_content = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path in schema.get("paths", {}).values():
         for operation in path.values():
+            responses = operation.get("responses", {})
+            if responses:
+                responses.setdefault(400, {"description": "Bad Request", "content": dict(problem_content)})
+            if responses and "requestBody" in operation:
+                responses.setdefault(413, {"description": "Payload Too Large", "content": dict(problem_content)})
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
                 if str(status).startswith(("4", "5")) and "application/json" in content:

@@ -13,6 +13,7 @@ from campaigns import quotas, services
 from campaigns.models import MAX_BATCH_SIZE, BatchJob, BatchMode, Campaign, GenerationStatus, Post, ReviewStatus
 from campaigns.services.bulk import BULK_ACTIONS, check_spread_plan
 from shared.platforms import Platform, normalize_hashtag, rules_for
+from shared.text import RefuseControlCharacters
 from workspaces.models import Workspace
 
 
@@ -102,7 +103,7 @@ class PlatformsField(forms.MultipleChoiceField):
         return [platform for platform in Platform.values if platform in platforms]
 
 
-class CampaignForm(forms.ModelForm):
+class CampaignForm(RefuseControlCharacters, forms.ModelForm):
     platforms = PlatformsField()
     keywords = CommaSeparatedField(help_text="Comma-separated, e.g. “cold brew, summer, oat milk”.")
     hashtags = HashtagsField(
@@ -226,7 +227,7 @@ class BatchForm(forms.Form):
         return cleaned
 
 
-class PostEditForm(forms.ModelForm):
+class PostEditForm(RefuseControlCharacters, forms.ModelForm):
     hashtags = HashtagsField(max_items=30)
 
     class Meta:
@@ -254,6 +255,12 @@ class PostEditForm(forms.ModelForm):
             except ValidationError as refusal:
                 self.add_error(None, refusal)  # keyed by field: each message goes next to its field
         return cleaned
+
+
+class CommentForm(RefuseControlCharacters, forms.Form):
+    """A comment's text as typed; comment_create checks the rest (not empty, its length)."""
+
+    body = forms.CharField(required=False, strip=False)
 
 
 class PostScheduleForm(forms.ModelForm):

@@ -96,6 +96,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: /healthz, /readyz and /metrics answer probes by IP and plain HTTP (observability.probes).
     "observability.middleware.ProbeMiddleware",
+    # Before anything reads the path or the query: a control character in them is a 400 (shared.middleware).
+    "shared.middleware.ControlCharactersMiddleware",
     # The scheme from X-Forwarded-Proto, only from our own proxies (TRUSTED_PROXY_COUNT or
     # TRUSTED_PROXY_CIDRS, as for the client's IP): before SecurityMiddleware's HTTPS redirect.
     "shared.client_ip.TrustedProxyMiddleware",

@@ -1,9 +1,10 @@
 from django import forms
 
+from shared.text import RefuseControlCharacters
 from webhooks.models import Event, WebhookEndpoint
 
 
-class EndpointForm(forms.Form):
+class EndpointForm(RefuseControlCharacters, forms.Form):
     url = forms.URLField(
         label="URL", max_length=500, assume_scheme="https", help_text="Where to POST the events, e.g. https://…"
     )

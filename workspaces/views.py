@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shared.http import login_required
+from shared.text import RefuseControlCharacters
 from workspaces import selectors as workspaces_selectors
 from workspaces.access import require
 from workspaces.middleware import SESSION_KEY
@@ -22,7 +23,7 @@ from workspaces.services.workspaces import workspace_update
 from workspaces.view_access import AuthenticatedHttpRequest
 
 
-class WorkspaceSettingsForm(forms.ModelForm):
+class WorkspaceSettingsForm(RefuseControlCharacters, forms.ModelForm):
     """The settings an owner changes on the members page (workspaces.services.workspaces.WORKSPACE_SETTINGS)."""
 
     class Meta:
@@ -38,7 +39,7 @@ class WorkspaceSettingsForm(forms.ModelForm):
         )
 
 
-class InviteForm(forms.Form):
+class InviteForm(RefuseControlCharacters, forms.Form):
     role = forms.ChoiceField(choices=Role.choices, initial=Role.EDITOR)
     email = forms.EmailField(required=False, help_text="Optional: the link is emailed when email is set up.")
 

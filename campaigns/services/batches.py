@@ -124,6 +124,14 @@ def _check_spending(
     )
 
 
+def lock_campaign(campaign: Campaign) -> None:
+    """Lock the campaign's row until the transaction ends, or refuse if it is gone: campaign_delete
+    locks it too, so a batch started while its campaign is deleted either commits first (and the
+    delete is refused while it runs) or waits and is refused here."""
+    if not Campaign.objects.select_for_update().filter(pk=campaign.pk).exists():
+        raise ValidationError("This campaign has been deleted: it can start no batch.", code="gone")
+
+
 def batch_start(
     *,
     campaign: Campaign,
@@ -162,6 +170,7 @@ def batch_start(
     cost_cap_usd = None if economy else check_batch_cost_cap(cost_cap_usd, user=requested_by)
     provider, text_model, image_model = dispatch.engine_models()
     with transaction.atomic():
+        lock_campaign(campaign)
         budget = _check_spending(
             workspace=campaign.workspace, requested_by=requested_by, count=count, economy=economy, most=cost_cap_usd
         )

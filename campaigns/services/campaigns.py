@@ -82,9 +82,14 @@ def campaign_delete(*, campaign: Campaign, actor: User | None) -> None:
     """Delete a campaign with its batches, posts and their image files.
 
     Refused while a batch runs: its workers would be writing into posts that no longer exist.
+    The campaign's row is locked first, as batch_start locks it: a batch started meanwhile is
+    either committed before (and refuses the delete) or waits and finds the campaign gone.
+    A campaign already deleted (by a request that got there first) is left at that.
     """
     check_allowed(actor, campaign.workspace, Action.EDIT_CAMPAIGN)
     with transaction.atomic():
+        if not Campaign.objects.select_for_update().filter(pk=campaign.pk).exists():
+            return
         if campaign.batches.filter(status__in=ACTIVE_BATCH_STATUSES).exists():
             raise ValidationError("A batch of this campaign is still running; cancel it before deleting the campaign.")
         delete_with_image_files(campaign, Post.objects.filter(campaign=campaign))

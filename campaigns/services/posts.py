@@ -2,6 +2,7 @@
 
 import contextlib
 from datetime import datetime, timedelta
+from decimal import ROUND_UP, Decimal
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -10,8 +11,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from campaigns import quotas, signals
+from campaigns import budgets, quotas, signals
 from campaigns.models import (
+    ACTIVE_BATCH_STATUSES,
     ActivityVerb,
     BatchJob,
     Campaign,
@@ -100,10 +102,39 @@ def post_review(*, post: Post, decision: str, actor: User | None, recorded_as: U
     return post
 
 
+def _check_regeneration_spending(post: Post) -> None:
+    """Refuse a regeneration that the workspace's budget, or its running batch's cost cap, has no room for.
+
+    A regeneration spends as a new post does (through the live path, at the standard prices), and
+    its cost counts toward its batch: it is weighed like a one-post batch against the workspace's
+    monthly budget (the check batch_start makes, with the same words), and, while its batch still
+    runs, against what that batch's cost cap has left. Call it inside the transaction that queues
+    the post: the budget's check locks the workspace's row until it ends, the cap's the batch's.
+    """
+    post_cost = dispatch.post_cost_estimate()
+    estimate = post_cost.quantize(Decimal("0.01"), rounding=ROUND_UP)
+    budgets.check_budget(workspace=post.campaign.workspace, estimate=estimate, post_cost=post_cost)
+    if post.batch_id is None:
+        return
+    batch = BatchJob.objects.select_for_update().only("pk", "status", "cost_cap_usd", "cost_usd").get(pk=post.batch_id)
+    if batch.status not in ACTIVE_BATCH_STATUSES or batch.cost_cap_usd is None:
+        return
+    left = max(batch.cost_cap_usd - batch.cost_usd, Decimal("0"))
+    if estimate > left:
+        raise ValidationError(
+            f"This regeneration would cost about ${estimate:,.2f}: more than is left of batch #{batch.pk}'s "
+            f"${batch.cost_cap_usd:,.2f} cost cap (${batch.cost_usd:,.2f} spent, ${left:,.2f} left). "
+            "Regenerate when the batch has ended, or raise its cost cap.",
+            code="over_cost_cap",
+        )
+
+
 def post_regenerate(*, post: Post, part: str, actor: User | None, recorded_as: User | None = None) -> Post:
     """Ask the engine to write the caption, the image, or both of one post again.
 
-    Counts against the actor's REGENERATIONS_PER_MINUTE (campaigns.quotas).
+    Counts against the actor's REGENERATIONS_PER_MINUTE (campaigns.quotas), and is weighed like a
+    one-post batch against the workspace's budget and its running batch's cost cap (a refusal
+    changes nothing).
     """
     check_allowed(actor, post.campaign.workspace, Action.REGENERATE)
     work = {"caption": PendingWork.CAPTION, "image": PendingWork.IMAGE, "both": PendingWork.BOTH}
@@ -127,7 +158,9 @@ def post_regenerate(*, post: Post, part: str, actor: User | None, recorded_as: U
         )
         if not updated:
             raise ValidationError("This post is already being generated.")
-        quotas.take_regeneration(user=actor)  # a refusal rolls the update back
+        # A refusal of its cost rolls the update back, before the actor's quota is counted; so does the quota's.
+        _check_regeneration_spending(post)
+        quotas.take_regeneration(user=actor)
         record(ActivityVerb.REGENERATED, actor=actor or recorded_as, post=post, detail=part)
         transaction.on_commit(lambda: dispatch.enqueue_post_work(post.pk), robust=True)
     post.refresh_from_db()

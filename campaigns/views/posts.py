@@ -13,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from campaigns import selectors, services
-from campaigns.forms import BulkActionForm, PostEditForm, PostFilterForm, PostScheduleForm
+from campaigns.forms import BulkActionForm, CommentForm, PostEditForm, PostFilterForm, PostScheduleForm
 from campaigns.models import Post, ReviewStatus
 from campaigns.services import bulk
 from campaigns.services.activity import post_activity
@@ -188,12 +188,16 @@ def post_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def post_comment(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Add to the post's thread; with htmx the thread alone comes back (with the new comment, or the error)."""
     post = owned_or_404(selectors.post_for, user=request.user, pk=pk)
+    form = CommentForm(request.POST)
     body = request.POST.get("body", "")
     error = ""
-    try:
-        comment_create(post=post, actor=request.user, body=body)
-    except ValidationError as exc:
-        error = exc.messages[0]
+    if not form.is_valid():
+        error = str(form.errors["body"][0])
+    else:
+        try:
+            comment_create(post=post, actor=request.user, body=form.cleaned_data["body"])
+        except ValidationError as exc:
+            error = exc.messages[0]
     if request.htmx:
         context = {
             "post": post,
