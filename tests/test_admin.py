@@ -106,3 +106,13 @@ def test_admin_shows_platform_names(staff_client):
     assert "LinkedIn, X, TikTok" in listing
     page = staff_client.get(reverse("admin:campaigns_batchjob_change", args=[batch.pk])).content.decode()
     assert "LinkedIn, TikTok" in page and "[&quot;linkedin&quot;" not in page
+
+
+def test_the_rq_dashboards_scheduler_page_sends_a_superuser_to_the_cron_schedulers(staff_client):
+    assert staff_client.get(reverse("admin:django_rq_home")).status_code == 200
+    response = staff_client.get("/admin/django_rq/dashboard/schedulers/0/", follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain == [(reverse("admin:django_rq_home"), 302)]
+    assert "the clock runs rq&#x27;s cron scheduler, listed under Cron schedulers" in response.content.decode()
+    # An index past the last queue is still a 404.
+    assert staff_client.get("/admin/django_rq/dashboard/schedulers/99/").status_code == 404
