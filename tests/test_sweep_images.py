@@ -16,6 +16,13 @@ from tests.factories import PostFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def own_media_folder(settings, tmp_path):
+    """The sweep lists every stored file: files other tests left (their posts rolled back) are
+    orphans to it too, so each test here sweeps a folder of its own."""
+    settings.MEDIA_ROOT = str(tmp_path)
+
+
 def stored(name: str, *, age_seconds: float) -> str:
     name = default_storage.save(name, ContentFile(b"jpeg"))
     old = time.time() - age_seconds
