@@ -115,8 +115,12 @@ def test_retries_recorded_before_their_count_had_a_field_still_count(campaign):
     old = executor.loader.project_state(before).apps.get_model("campaigns", "Activity")
     retry = old.objects.create(campaign_id=campaign.pk, actor_id=campaign.owner_id, verb="retried", detail="12 posts")
     edit = old.objects.create(campaign_id=campaign.pk, actor_id=campaign.owner_id, verb="edited", detail="3 posts")
+    # Then on to the latest schema (going back to 0010 took every app that depends on 0011 with it):
+    # the rows are read with today's models, and the test database is left as other tests expect it.
     executor = MigrationExecutor(connection)
-    executor.migrate(after)
+    executor.migrate([*after, *executor.loader.graph.leaf_nodes()])
+    executor = MigrationExecutor(connection)
+    assert executor.migration_plan(executor.loader.graph.leaf_nodes()) == []
     assert Activity.objects.get(pk=retry.pk).queued_posts == 12
     assert Activity.objects.get(pk=edit.pk).queued_posts is None
 
