@@ -2,6 +2,7 @@
 pages, under the strict Content-Security-Policy, on a phone's width and a desktop's."""
 
 import pytest
+from playwright.sync_api import expect
 
 from api.models import ApiToken
 from api.tokens import hash_token
@@ -107,6 +108,7 @@ def test_a_member_makes_their_calendar_url_and_a_new_one_in_place(page, live_ser
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Make a new URL").click()
     page.get_by_text("Your calendar has a new URL").wait_for()
+    expect(page.get_by_test_id("calendar-url")).not_to_have_text(first)  # the swap, not the first panel
     second = page.get_by_test_id("calendar-url").inner_text()
     assert second != first and second.startswith(live_server.url + "/calendar/")
     assert asked and asked[0].startswith("Make a new calendar URL?")
